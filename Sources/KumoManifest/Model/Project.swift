@@ -1,0 +1,349 @@
+/// A resolved, validated project: every file merged, variables and defaults applied.
+///
+/// Resources are kept sorted by name, so everything derived from a project is deterministic.
+public struct Project: Sendable, Equatable {
+    public var version: Int
+    public var name: String
+    public var stage: String
+    /// The project directory: `code:` paths are relative to it once resolved.
+    public var directory: String
+    public var variables: [String: String]
+    public var functions: [Function]
+    public var services: [Service]
+    public var scaling: [ScalingPolicy]
+    public var rules: [Rule]
+    public var estimates: Estimates
+    public var pricing: Pricing
+    public var usage: [String: Usage]
+
+    public init(
+        version: Int = 1, name: String, stage: String = "default", directory: String = ".",
+        variables: [String: String] = [:], functions: [Function] = [], services: [Service] = [],
+        scaling: [ScalingPolicy] = [], rules: [Rule] = [], estimates: Estimates = .builtIn,
+        pricing: Pricing = .builtIn, usage: [String: Usage] = [:]
+    ) {
+        self.version = version
+        self.name = name
+        self.stage = stage
+        self.directory = directory
+        self.variables = variables
+        self.functions = functions
+        self.services = services
+        self.scaling = scaling
+        self.rules = rules
+        self.estimates = estimates
+        self.pricing = pricing
+        self.usage = usage
+    }
+}
+
+/// A span of time, kept in milliseconds; written in manifests as `250ms`, `10s`, `5m`, `1h`.
+public struct Duration: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func seconds(_ s: Int64) -> Duration { Duration(milliseconds: s * 1000) }
+    public static func minutes(_ m: Int64) -> Duration { Duration(milliseconds: m * 60_000) }
+    public static func hours(_ h: Int64) -> Duration { Duration(milliseconds: h * 3_600_000) }
+
+    public var seconds: Double { Double(milliseconds) / 1000 }
+
+    public static func < (lhs: Duration, rhs: Duration) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// The canonical spelling: the largest unit that divides the value exactly.
+    public var description: String {
+        let ms = milliseconds
+        if ms != 0 && ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
+        if ms != 0 && ms % 60_000 == 0 { return "\(ms / 60_000)m" }
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+
+    /// Parses `1h30m`, `250ms`, `10s`; nil when the text is not a duration.
+    public init?(parsing text: String) {
+        var total: Int64 = 0
+        var number: Int64 = 0
+        var digits = 0
+        var units = 0
+        var bytes = Array(text.utf8)[...]
+        while let byte = bytes.first {
+            if byte >= 48 && byte <= 57 {
+                let (mul, o1) = number.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = mul.addingReportingOverflow(Int64(byte - 48))
+                if o1 || o2 { return nil }
+                number = sum
+                digits += 1
+                bytes = bytes.dropFirst()
+                continue
+            }
+            guard digits > 0 else { return nil }
+            let factor: Int64
+            if bytes.starts(with: "ms".utf8) { factor = 1; bytes = bytes.dropFirst(2) }
+            else if byte == UInt8(ascii: "s") { factor = 1000; bytes = bytes.dropFirst() }
+            else if byte == UInt8(ascii: "m") { factor = 60_000; bytes = bytes.dropFirst() }
+            else if byte == UInt8(ascii: "h") { factor = 3_600_000; bytes = bytes.dropFirst() }
+            else { return nil }
+            let (part, o1) = number.multipliedReportingOverflow(by: factor)
+            let (sum, o2) = total.addingReportingOverflow(part)
+            if o1 || o2 { return nil }
+            total = sum
+            number = 0
+            digits = 0
+            units += 1
+        }
+        guard digits == 0, units > 0 else { return nil }
+        milliseconds = total
+    }
+}
+
+public enum FunctionRuntime: String, Sendable, CaseIterable {
+    case python3, node, provided, exec
+}
+
+public struct Function: Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    public var runtime: FunctionRuntime
+    public var handler: String?
+    /// Directory relative to the project directory.
+    public var code: String?
+    public var command: [Text]
+    /// Memory limit in MB.
+    public var memory: Int
+    public var timeout: Duration
+    public var environment: [String: Text]
+    public var concurrency: Int
+    public var minInstances: Int
+    public var idleTimeout: Duration
+    public var events: [FunctionEvent]
+    public var invokeConfig: InvokeConfig?
+    public var range: SourceRange
+
+    public static let defaultMemory = 128
+    public static let defaultTimeout = Duration.seconds(3)
+    public static let defaultConcurrency = 100
+    public static let defaultIdleTimeout = Duration.minutes(5)
+    public static let memoryRange = 128...10_240
+    public static let timeoutRange = Duration.seconds(1)...Duration.seconds(900)
+    public static let concurrencyRange = 1...1000
+    public static let minInstancesRange = 0...100
+
+    public var address: String { "function.\(name)" }
+}
+
+public enum FunctionEvent: Sendable, Equatable {
+    case http(method: String, path: String)
+    case schedule(String)
+}
+
+public struct InvokeConfig: Sendable, Equatable {
+    public enum OnFailure: String, Sendable, CaseIterable { case dlq, discard }
+    public var maximumRetryAttempts: Int
+    public var maximumEventAge: Duration
+    public var onFailure: OnFailure
+
+    public static let defaultRetryAttempts = 2
+    public static let defaultEventAge = Duration.hours(6)
+}
+
+public struct Service: Sendable, Equatable {
+    public enum RestartPolicy: String, Sendable, CaseIterable {
+        case no, onFailure = "on-failure", always
+    }
+
+    public var name: String
+    public var description: String?
+    public var command: [Text]
+    public var code: String?
+    public var image: String?
+    public var port: Int?
+    public var replicas: Int
+    public var resources: Resources
+    public var environment: [String: Text]
+    public var healthcheck: Healthcheck?
+    public var dependsOn: [String: Dependency]
+    public var restart: RestartPolicy
+    public var stopGracePeriod: Duration
+    public var range: SourceRange
+
+    public static let defaultReplicas = 1
+    public static let replicasRange = 0...100
+    public static let defaultStopGracePeriod = Duration.seconds(10)
+
+    public var address: String { "service.\(name)" }
+
+    public struct Resources: Sendable, Equatable {
+        public var cpu: Double
+        /// Memory limit per replica in MB.
+        public var memory: Int
+        public static let `default` = Resources(cpu: 0.25, memory: 256)
+    }
+
+    public enum Dependency: String, Sendable, Equatable, CaseIterable {
+        case started, healthy
+    }
+}
+
+public struct Healthcheck: Sendable, Equatable {
+    public enum Probe: Sendable, Equatable {
+        case http(path: String)
+        case tcp
+        case exec([Text])
+    }
+
+    public var probe: Probe
+    public var interval: Duration
+    public var timeout: Duration
+    public var retries: Int
+    public var startPeriod: Duration
+
+    public static let defaultInterval = Duration.seconds(10)
+    public static let defaultTimeout = Duration.seconds(2)
+    public static let defaultRetries = 3
+    public static let defaultStartPeriod = Duration(milliseconds: 0)
+}
+
+public struct ScalingPolicy: Sendable, Equatable {
+    public enum Metric: String, Sendable, CaseIterable {
+        case requestsPerSecond, inFlight, concurrency, cpu
+    }
+
+    public enum Mode: Sendable, Equatable {
+        case linear(metric: Metric, maxLoad: Double)
+        case targetTracking(metric: Metric, target: Double)
+    }
+
+    public struct Behavior: Sendable, Equatable {
+        public var scaleUp: Rules?
+        public var scaleDown: Rules?
+    }
+
+    public struct Rules: Sendable, Equatable {
+        public enum Select: String, Sendable, CaseIterable { case max, min, disabled }
+        public var stabilizationWindow: Duration?
+        public var policies: [Policy]
+        public var selectPolicy: Select?
+    }
+
+    public struct Policy: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable { case percent, replicas }
+        public var type: Kind
+        public var value: Int
+        public var period: Duration
+    }
+
+    public var name: String
+    public var target: String
+    public var minReplicas: Int
+    public var maxReplicas: Int
+    public var mode: Mode
+    public var behavior: Behavior?
+    public var range: SourceRange
+
+    public static let replicasRange = 0...1000
+    public var address: String { "scaling.\(name)" }
+}
+
+public struct Rule: Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    public var enabled: Bool
+    public var pattern: EventPattern
+    public var targets: [RuleTarget]
+    public var retryPolicy: RetryPolicy
+    public var deadLetter: Bool
+    public var range: SourceRange
+
+    public var address: String { "rule.\(name)" }
+
+    public struct RetryPolicy: Sendable, Equatable {
+        public var maximumRetryAttempts: Int
+        public var maximumEventAge: Duration
+        public static let `default` = RetryPolicy(maximumRetryAttempts: 185, maximumEventAge: .hours(24))
+    }
+}
+
+public struct RuleTarget: Sendable, Equatable {
+    public enum Kind: String, Sendable { case function, service }
+    public var kind: Kind
+    public var name: String
+    public var path: String?
+    public var inputTransformer: InputTransformer?
+    public var input: String?
+    public var inputPath: String?
+
+    public var address: String { "\(kind.rawValue).\(name)" }
+
+    public struct InputTransformer: Sendable, Equatable {
+        public var inputPathsMap: [String: String]
+        public var inputTemplate: String
+    }
+}
+
+/// An EventBridge event pattern as JSON-like data; its shape is checked by the validator.
+public indirect enum EventPattern: Sendable, Equatable {
+    case object([(String, EventPattern)])
+    case array([EventPattern])
+    case string(String)
+    case number(Double, text: String)
+    case bool(Bool)
+    case null
+
+    public static func == (lhs: EventPattern, rhs: EventPattern) -> Bool {
+        switch (lhs, rhs) {
+        case (.object(let a), .object(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.array(let a), .array(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.number(let a, _), .number(let b, _)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.null, .null): return true
+        default: return false
+        }
+    }
+}
+
+/// Coefficients of the seed's time models: T(n), S(m), E(k) as `init + each × count`.
+public struct Estimates: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var initial: Duration
+        public var each: Duration
+        public var source: Source
+    }
+
+    public enum Source: String, Sendable { case builtIn = "built-in", manifest, calibrated }
+
+    public var functions: Line
+    public var services: Line
+    public var rules: Line
+
+    public static let builtIn = Estimates(
+        functions: Line(initial: Duration(milliseconds: 400), each: Duration(milliseconds: 150), source: .builtIn),
+        services: Line(initial: Duration(milliseconds: 300), each: Duration(milliseconds: 900), source: .builtIn),
+        rules: Line(initial: Duration(milliseconds: 20), each: Duration(milliseconds: 2), source: .builtIn))
+}
+
+/// Unit prices for cost estimates; defaults are public list prices for the region.
+public struct Pricing: Sendable, Equatable {
+    public var region: String
+    public var perGbSecond: Double
+    public var perMillionRequests: Double
+    public var perVcpuHour: Double
+    public var perGbHour: Double
+
+    /// Public list prices (x86, on-demand) by region: Lambda GB-s and requests, Fargate vCPU-h and GB-h.
+    public static let regions: [String: Pricing] = [
+        "us-east-1": Pricing(region: "us-east-1", perGbSecond: 0.0000166667, perMillionRequests: 0.20, perVcpuHour: 0.04048, perGbHour: 0.004445),
+        "us-west-2": Pricing(region: "us-west-2", perGbSecond: 0.0000166667, perMillionRequests: 0.20, perVcpuHour: 0.04048, perGbHour: 0.004445),
+        "eu-west-1": Pricing(region: "eu-west-1", perGbSecond: 0.0000166667, perMillionRequests: 0.20, perVcpuHour: 0.04048, perGbHour: 0.004445),
+        "eu-central-1": Pricing(region: "eu-central-1", perGbSecond: 0.0000166667, perMillionRequests: 0.20, perVcpuHour: 0.04656, perGbHour: 0.00511),
+        "ap-northeast-1": Pricing(region: "ap-northeast-1", perGbSecond: 0.0000166667, perMillionRequests: 0.20, perVcpuHour: 0.05056, perGbHour: 0.00553),
+    ]
+
+    public static let builtIn = regions["us-east-1"]!
+}
+
+public struct Usage: Sendable, Equatable {
+    public var monthlyRequests: Int
+    public var averageDuration: Duration
+}

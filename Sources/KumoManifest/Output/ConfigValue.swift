@@ -1,0 +1,181 @@
+/// A JSON-like value with ordered keys, for `kumo config` output in YAML or JSON.
+public indirect enum ConfigValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([ConfigValue])
+    case object([(String, ConfigValue)])
+
+    public static func == (lhs: ConfigValue, rhs: ConfigValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    // MARK: JSON
+
+    /// Pretty-printed JSON with two-space indentation and keys in their given order.
+    public func json(indent: Int = 0) -> String {
+        var out = ""
+        writeJSON(into: &out, indent: indent)
+        return out
+    }
+
+    private func writeJSON(into out: inout String, indent: Int) {
+        let pad = String(repeating: " ", count: indent + 2)
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += ConfigValue.formatDouble(d)
+        case .string(let s): ConfigValue.writeJSONString(s, into: &out)
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                item.writeJSON(into: &out, indent: indent + 2)
+                out += i == items.count - 1 ? "\n" : ",\n"
+            }
+            out += String(repeating: " ", count: indent) + "]"
+        case .object(let pairs):
+            if pairs.isEmpty { out += "{}"; return }
+            out += "{\n"
+            for (i, (key, value)) in pairs.enumerated() {
+                out += pad
+                ConfigValue.writeJSONString(key, into: &out)
+                out += ": "
+                value.writeJSON(into: &out, indent: indent + 2)
+                out += i == pairs.count - 1 ? "\n" : ",\n"
+            }
+            out += String(repeating: " ", count: indent) + "}"
+        }
+    }
+
+    static func formatDouble(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
+        return "\(d)"
+    }
+
+    public static func writeJSONString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    // MARK: YAML
+
+    /// Block-style YAML; strings are quoted whenever a plain scalar could be read as anything else.
+    public func yaml() -> String {
+        var out = ""
+        switch self {
+        case .object(let pairs) where !pairs.isEmpty: writeYAMLObject(pairs, into: &out, indent: 0)
+        case .array(let items) where !items.isEmpty: writeYAMLArray(items, into: &out, indent: 0)
+        default: out += inlineYAML() + "\n"
+        }
+        return out
+    }
+
+    private var isBlock: Bool {
+        switch self {
+        case .object(let p): return !p.isEmpty
+        case .array(let a): return !a.isEmpty
+        default: return false
+        }
+    }
+
+    private func inlineYAML() -> String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return ConfigValue.formatDouble(d)
+        case .string(let s): return ConfigValue.yamlScalar(s)
+        case .array: return "[]"
+        case .object: return "{}"
+        }
+    }
+
+    private func writeYAMLObject(_ pairs: [(String, ConfigValue)], into out: inout String, indent: Int) {
+        let pad = String(repeating: " ", count: indent)
+        for (key, value) in pairs {
+            out += pad + ConfigValue.yamlScalar(key) + ":"
+            switch value {
+            case .object(let p) where !p.isEmpty:
+                out += "\n"
+                writeYAMLObject(p, into: &out, indent: indent + 2)
+            case .array(let a) where !a.isEmpty:
+                out += "\n"
+                writeYAMLArray(a, into: &out, indent: indent + 2)
+            default:
+                out += " " + value.inlineYAML() + "\n"
+            }
+        }
+    }
+
+    private func writeYAMLArray(_ items: [ConfigValue], into out: inout String, indent: Int) {
+        let pad = String(repeating: " ", count: indent)
+        for item in items {
+            switch item {
+            case .object(let p) where !p.isEmpty:
+                // The first key shares the dash's line; the rest align under it.
+                var first = ""
+                ConfigValue.object([p[0]]).writeYAMLObject([p[0]], into: &first, indent: indent + 2)
+                out += pad + "- " + first.dropFirst(indent + 2)
+                if p.count > 1 { writeYAMLObject(Array(p.dropFirst()), into: &out, indent: indent + 2) }
+            case .array(let a) where !a.isEmpty:
+                out += pad + "-\n"
+                writeYAMLArray(a, into: &out, indent: indent + 2)
+            default:
+                out += pad + "- " + item.inlineYAML() + "\n"
+            }
+        }
+    }
+
+    /// A string as a YAML scalar: plain when unambiguous, else double-quoted.
+    static func yamlScalar(_ s: String) -> String {
+        if needsQuotes(s) {
+            var out = ""
+            writeJSONString(s, into: &out)
+            return out
+        }
+        return s
+    }
+
+    static func needsQuotes(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last else { return true }
+        if first == " " || last == " " { return true }
+        if "-?:,[]{}#&*!|>'\"%@`~".unicodeScalars.contains(first) { return true }
+        if s.contains(": ") || s.contains(" #") || s.hasSuffix(":") { return true }
+        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.value >= 0x80 && $0.properties.generalCategory == .control || $0 == "\u{FEFF}" || $0 == "\u{2028}" || $0 == "\u{2029}" || $0 == "\u{85}" }) { return true }
+        // Anything a YAML 1.1 or 1.2 reader might take as null, boolean or number.
+        let lower = s.lowercased()
+        let special = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf", ".nan", "<<", "="]
+        if special.contains(lower) { return true }
+        if s.unicodeScalars.allSatisfy({ "0123456789+-.:_eExXoObB".unicodeScalars.contains($0) || ($0.properties.isASCIIHexDigit) }) && s.unicodeScalars.contains(where: { $0.properties.numericType != nil }) { return true }
+        return false
+    }
+}

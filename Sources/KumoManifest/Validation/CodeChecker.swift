@@ -1,0 +1,94 @@
+import Foundation
+
+/// Checks `code:` paths: relative to the file that names them, existing, and inside the project
+/// directory (neither `..` nor a symlink may lead out). Results are cached per file and path.
+struct CodeChecker {
+    let root: String
+    let realRoot: String
+    let files: SourceFiles
+    private var cache: [String: Result<String, CodeProblem>] = [:]
+
+    struct CodeProblem: Error {
+        var id: String
+        var message: String
+    }
+
+    init(root: String, files: SourceFiles) {
+        let absolute = CodeChecker.normalize(CodeChecker.absolute(root))
+        self.root = absolute
+        self.realRoot = CodeChecker.realpath(absolute) ?? absolute
+        self.files = files
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    /// Removes `.` and `..` components textually.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func realpath(_ path: String) -> String? {
+        guard let resolved = Foundation.realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func isInside(_ path: String, _ root: String) -> Bool {
+        path == root || path.hasPrefix(root == "/" ? "/" : root + "/")
+    }
+
+    /// Returns the path relative to the project directory, or reports why it is unusable.
+    mutating func check(_ code: String, at node: Node, _ path: KeyPath, _ ctx: String, reader: inout Reader) -> String? {
+        let fileDirectory = (files.path(node.range.file) as NSString).deletingLastPathComponent
+        let key = fileDirectory + "\u{0}" + code
+        let result: Result<String, CodeProblem>
+        if let cached = cache[key] {
+            result = cached
+        } else {
+            result = resolve(code, from: fileDirectory)
+            cache[key] = result
+        }
+        switch result {
+        case .success(let relative):
+            return relative
+        case .failure(let problem):
+            reader.error(problem.id, "'code' in \(ctx): \(problem.message)", node, path)
+            return nil
+        }
+    }
+
+    private func resolve(_ code: String, from fileDirectory: String) -> Result<String, CodeProblem> {
+        if code.isEmpty { return .failure(CodeProblem(id: "invalid-path", message: "the path is empty")) }
+        if code.hasPrefix("/") {
+            return .failure(CodeProblem(id: "path-escapes-project", message: "'\(code)' is absolute; give a path inside the project directory, relative to this file"))
+        }
+        let joined = CodeChecker.normalize(CodeChecker.absolute(fileDirectory) + "/" + code)
+        guard CodeChecker.isInside(joined, root) else {
+            return .failure(CodeProblem(id: "path-escapes-project", message: "'\(code)' leads out of the project directory \(root)"))
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: joined, isDirectory: &isDirectory) else {
+            return .failure(CodeProblem(id: "path-not-found", message: "'\(code)' does not exist (looked for \(joined))"))
+        }
+        guard let real = CodeChecker.realpath(joined), CodeChecker.isInside(real, realRoot) else {
+            return .failure(CodeProblem(id: "path-escapes-project", message: "'\(code)' is a symlink that leads out of the project directory"))
+        }
+        guard isDirectory.boolValue else {
+            return .failure(CodeProblem(id: "path-not-directory", message: "'\(code)' is a file; 'code' names a directory"))
+        }
+        let relative = joined == root ? "." : String(joined.dropFirst(root == "/" ? 1 : root.count + 1))
+        return .success(relative)
+    }
+
+    func isExecutable(_ relative: String) -> Bool {
+        FileManager.default.isExecutableFile(atPath: root + "/" + relative)
+    }
+}

@@ -1,0 +1,182 @@
+/// What `${…}` references are allowed in the value being read.
+struct InterpolationAllowance: OptionSet {
+    let rawValue: UInt8
+    static let secret = InterpolationAllowance(rawValue: 1)
+    static let port = InterpolationAllowance(rawValue: 2)
+    static let service = InterpolationAllowance(rawValue: 4)
+    static let values: InterpolationAllowance = [.service]
+}
+
+/// The environment interpolation draws on: variables, the process environment, service ports.
+struct InterpolationContext {
+    var variables: [String: Text] = [:]
+    var environment: [String: String] = [:]
+    /// Service name → its front port (nil when the service declares none).
+    var servicePorts: [String: Int?] = [:]
+    var secretsRequired = false
+}
+
+extension Reader {
+    /// Resolves `${var:…}`, `${env:…}`, `${secret:…}`, `${service:…}`, `${port}` and `$${`.
+    mutating func interpolate(
+        _ text: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+    ) -> Text? {
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return Text(text) }
+        var parts: [Text.Part] = []
+        var literal = ""
+        var rest = Substring(text)
+        var ok = true
+        while let dollar = rest.firstIndex(of: "$") {
+            literal += rest[..<dollar]
+            let after = rest[dollar...]
+            if after.hasPrefix("$${") {
+                literal += "${"
+                rest = after.dropFirst(3)
+                continue
+            }
+            guard after.hasPrefix("${") else {
+                literal += "$"
+                rest = after.dropFirst()
+                continue
+            }
+            let body = after.dropFirst(2)
+            guard let close = body.firstIndex(of: "}") else {
+                sink.error("bad-interpolation", "unterminated '${' in \(quoteValue(text)); write '$${' for a literal '${'", at: node.range, path: path)
+                return nil
+            }
+            let reference = String(body[..<close])
+            rest = body[body.index(after: close)...]
+            guard let resolved = resolveReference(reference, at: node, path, allow: allow) else {
+                ok = false
+                continue
+            }
+            for part in resolved.parts {
+                if case .literal(let s) = part {
+                    literal += s
+                } else {
+                    if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
+                    parts.append(part)
+                }
+            }
+        }
+        literal += rest
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        return ok ? Text(parts: parts) : nil
+    }
+
+    private func quoteValue(_ text: String) -> String { "'\(text.truncatedForMessage)'" }
+
+    private mutating func resolveReference(
+        _ reference: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+    ) -> Text? {
+        let trimmed = reference.trimmingSpaces
+        if trimmed == "port" {
+            guard allow.contains(.port) else {
+                sink.error("bad-interpolation", "'${port}' is only available in a service's command, environment and healthcheck", at: node.range, path: path)
+                return nil
+            }
+            return Text(parts: [.port])
+        }
+        guard let colon = trimmed.firstIndex(of: ":") else {
+            sink.error("bad-interpolation", "unknown reference '${\(reference)}'; expected ${var:NAME}, ${env:NAME}, ${secret:NAME}, ${service:NAME.url} or ${port}", at: node.range, path: path)
+            return nil
+        }
+        let kind = String(trimmed[..<colon]).trimmingSpaces
+        let argument = String(trimmed[trimmed.index(after: colon)...]).trimmingSpaces
+        switch kind {
+        case "var":
+            guard let value = context.variables[argument] else {
+                sink.error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", at: node.range, path: path)
+                return nil
+            }
+            if value.isSensitive && !allow.contains(.secret) {
+                sink.error("secret-not-allowed", "variable '\(argument)' holds a secret, and secrets are only allowed in environment values and commands", at: node.range, path: path)
+                return nil
+            }
+            return value
+        case "env":
+            var name = argument
+            var fallback: String?
+            if let comma = argument.firstIndex(of: ",") {
+                name = String(argument[..<comma]).trimmingSpaces
+                let raw = String(argument[argument.index(after: comma)...]).trimmingSpaces
+                if raw.count >= 2, let first = raw.first, first == "'" || first == "\"", raw.last == first {
+                    fallback = String(raw.dropFirst().dropLast())
+                } else {
+                    sink.error("bad-interpolation", "the fallback in '${env:\(argument)}' must be quoted: ${env:\(name), 'value'}", at: node.range, path: path)
+                    return nil
+                }
+            }
+            guard Reader.isEnvironmentName(name) else {
+                sink.error("bad-interpolation", "'\(name)' is not a valid environment variable name in '${env:\(argument)}'", at: node.range, path: path)
+                return nil
+            }
+            if let value = context.environment[name] { return Text(value) }
+            if let fallback { return Text(fallback) }
+            sink.error("unresolved-env", "environment variable '\(name)' is not set and '${env:\(name)}' has no fallback (write ${env:\(name), 'default'})", at: node.range, path: path)
+            return nil
+        case "secret":
+            guard Reader.isEnvironmentName(argument) else {
+                sink.error("bad-interpolation", "'\(argument)' is not a valid secret name", at: node.range, path: path)
+                return nil
+            }
+            guard allow.contains(.secret) else {
+                sink.error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", at: node.range, path: path)
+                return nil
+            }
+            if context.environment[argument] == nil {
+                let message = "secret '\(argument)' is not set in the environment"
+                if context.secretsRequired {
+                    sink.error("missing-secret", message, at: node.range, path: path)
+                    return nil
+                }
+                sink.warning("missing-secret", message + "; the runtime will need it", at: node.range, path: path)
+            }
+            return Text(parts: [.secret(argument)])
+        case "service":
+            let pieces = argument.split(separator: ".", maxSplits: 1).map(String.init)
+            let properties = ["url", "host", "port"]
+            guard pieces.count == 2, properties.contains(pieces[1]) else {
+                sink.error("bad-interpolation", "'${service:\(argument)}' must be ${service:NAME.url}, ${service:NAME.host} or ${service:NAME.port}", at: node.range, path: path)
+                return nil
+            }
+            guard allow.contains(.service) else {
+                sink.error("bad-interpolation", "'${service:…}' is not allowed here", at: node.range, path: path)
+                return nil
+            }
+            let name = pieces[0]
+            guard let entry = context.servicePorts[name] else {
+                sink.error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", at: node.range, path: path)
+                return nil
+            }
+            guard let port = entry else {
+                sink.error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", at: node.range, path: path)
+                return nil
+            }
+            serviceReferences.insert(name)
+            switch pieces[1] {
+            case "url": return Text("http://127.0.0.1:\(port)")
+            case "host": return Text("127.0.0.1")
+            default: return Text(String(port))
+            }
+        default:
+            let kinds = ["var", "env", "secret", "service"]
+            sink.error("bad-interpolation", "unknown reference kind '\(kind)' in '${\(reference)}'\(Suggestion.suffix(kind, in: kinds))", at: node.range, path: path)
+            return nil
+        }
+    }
+
+    static func isEnvironmentName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first == UInt8(ascii: "_") || (first | 0x20 >= 97 && first | 0x20 <= 122) else { return false }
+        return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

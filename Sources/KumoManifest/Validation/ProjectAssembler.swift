@@ -1,0 +1,508 @@
+/// Merges documents into one project and validates it, collecting every diagnostic.
+struct ProjectAssembler {
+    /// A named entry of a section, from whichever document declared it.
+    struct Entry {
+        var name: String
+        var key: Node
+        var value: Node
+    }
+
+    var reader: Reader
+    let root: String
+    let options: LoadOptions
+
+    var versionNodes: [Node] = []
+    var projectNodes: [Node] = []
+    var sections: [String: [Entry]] = [:]
+    var firstDeclaration: [String: Node] = [:]
+    var variableStages: [String: [Entry]] = [:]
+    var stageKeys: [String: Node] = [:]
+    var defaults: [String: Entry] = [:]
+    var settings: [String: [String: Entry]] = [:]
+
+    init(sink: DiagnosticSink, root: String, options: LoadOptions) {
+        var context = InterpolationContext()
+        context.environment = options.environment
+        context.secretsRequired = options.requireSecrets
+        self.reader = Reader(sink: sink, context: context)
+        self.root = root
+        self.options = options
+    }
+
+    static let kindNames = ["functions": "function", "services": "service", "scaling": "scaling policy", "rules": "rule", "usage": "usage entry"]
+
+    mutating func assemble(_ documents: [Node]) -> Project? {
+        for document in documents { collect(document) }
+        let hadStructure = !documents.isEmpty
+        guard hadStructure else {
+            if !reader.sink.hasErrors {
+                reader.sink.error("empty-project", "no manifest documents found", at: nil)
+            }
+            return nil
+        }
+        let version = checkVersion()
+        let name = checkProjectName()
+        let stage = resolveVariables()
+        prescanServices()
+        var codeChecker = CodeChecker(root: root, files: reader.sink.files)
+
+        // Defaults: checked once on their own, then merged quietly under each resource.
+        var routes: [HTTPRoute] = []
+        var functionDefaults: Node?
+        var serviceDefaults: Node?
+        if let d = defaults["function"] {
+            var scratch: [HTTPRoute] = []
+            _ = reader.function("", d.value, KeyPath("defaults", "function"), partial: true, routes: &scratch, codeChecker: &codeChecker)
+            functionDefaults = filtered(d.value, keys: Function.keys)
+        }
+        if let d = defaults["service"] {
+            _ = reader.service("", d.value, KeyPath("defaults", "service"), partial: true, codeChecker: &codeChecker)
+            serviceDefaults = filtered(d.value, keys: Service.keys)
+        }
+
+        var functions: [Function] = []
+        var functionReferences: [String: Set<String>] = [:]
+        for entry in entries("functions") {
+            let path = KeyPath("functions", entry.name)
+            let node = merged(functionDefaults, entry.value)
+            reader.quietRange = functionDefaults?.range
+            reader.serviceReferences = []
+            if let fn = reader.function(entry.name, node, path, routes: &routes, codeChecker: &codeChecker) {
+                functions.append(fn)
+            }
+            reader.quietRange = nil
+            if !reader.serviceReferences.isEmpty { functionReferences[entry.name] = reader.serviceReferences }
+        }
+
+        var services: [Service] = []
+        var graph = DependencyGraph()
+        for entry in entries("services") {
+            let path = KeyPath("services", entry.name)
+            let node = merged(serviceDefaults, entry.value)
+            reader.quietRange = serviceDefaults?.range
+            reader.serviceReferences = []
+            let read = reader.service(entry.name, node, path, codeChecker: &codeChecker)
+            reader.quietRange = nil
+            let address = "service.\(entry.name)"
+            graph.declare(address, at: entry.key)
+            for reference in reader.serviceReferences.sorted() {
+                graph.add(address, "service.\(reference)", at: entry.key, path: path / "environment")
+            }
+            guard let (service, dependsOnNodes) = read else { continue }
+            services.append(service)
+            for (dependency, node) in dependsOnNodes.sorted(by: { $0.key < $1.key }) {
+                let p = path / "dependsOn" / dependency
+                if reader.context.servicePorts[dependency] == nil {
+                    reader.error("unresolved-reference", "service '\(entry.name)' depends on unknown service '\(dependency)'\(Suggestion.suffix(dependency, in: reader.context.servicePorts.keys))", node, p)
+                } else {
+                    graph.add(address, "service.\(dependency)", at: node, path: p)
+                }
+            }
+        }
+        for (function, references) in functionReferences {
+            for reference in references { graph.add("function.\(function)", "service.\(reference)", at: nil, path: nil) }
+        }
+
+        let functionNames = Set(entries("functions").map(\.name))
+        let serviceNames = Set(entries("services").map(\.name))
+        var scaling: [ScalingPolicy] = []
+        for entry in entries("scaling") {
+            let path = KeyPath("scaling", entry.name)
+            guard let (policy, targetNode) = reader.scalingPolicy(entry.name, entry.value, path) else { continue }
+            if checkReference(policy.target, at: targetNode ?? entry.key, path / "target", from: "scaling policy '\(entry.name)'", functions: functionNames, services: serviceNames) {
+                scaling.append(policy)
+            }
+        }
+        checkScalingTargets(scaling)
+
+        var rules: [Rule] = []
+        for entry in entries("rules") {
+            let path = KeyPath("rules", entry.name)
+            guard let (rule, references) = reader.rule(entry.name, entry.value, path) else { continue }
+            var ok = true
+            for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath, from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
+                ok = false
+            }
+            for target in rule.targets where target.kind == .service {
+                if let service = services.first(where: { $0.name == target.name }), service.port == nil {
+                    reader.sink.error("invalid-target", "rule '\(entry.name)' targets service '\(target.name)', which has no 'port' to deliver events to", at: references.first { $0.address == target.address }?.node.range, path: path / "targets")
+                    ok = false
+                }
+            }
+            if ok { rules.append(rule) }
+        }
+
+        let estimates = readEstimates()
+        let pricing = readPricing()
+        let usage = readUsage(functions: functionNames)
+
+        checkPorts(services)
+        checkRoutes(routes)
+        for cycle in graph.cycles() {
+            reader.sink.error("dependency-cycle", "dependency cycle: \(cycle.addresses.joined(separator: " → "))", at: cycle.node?.range, path: cycle.path)
+        }
+
+        guard let version, let name else { return nil }
+        return Project(
+            version: version, name: name, stage: stage, directory: codeChecker.root,
+            variables: reader.context.variables.mapValues(\.manifestText),
+            functions: functions.sorted { $0.name < $1.name }, services: services.sorted { $0.name < $1.name },
+            scaling: scaling.sorted { $0.name < $1.name }, rules: rules.sorted { $0.name < $1.name },
+            estimates: estimates, pricing: pricing, usage: usage)
+    }
+
+    // MARK: Collecting documents
+
+    mutating func collect(_ document: Node) {
+        if document.isNull { return }
+        guard case .mapping(let pairs) = document.kind else {
+            reader.sink.error("type-mismatch", "a manifest document must be a mapping with keys such as 'version', 'project' and 'functions', got \(document.typeDescription)", at: document.range)
+            return
+        }
+        for pair in pairs {
+            let key = pair.key.scalar!.text
+            let path = KeyPath(key)
+            switch key {
+            case "version": versionNodes.append(pair.value)
+            case "project": projectNodes.append(pair.value)
+            case "functions", "services", "scaling", "rules", "usage":
+                let kind = ProjectAssembler.kindNames[key]!
+                for entry in reader.namedEntries(pair.value, path, "'\(key)'") {
+                    let name = entry.key.scalar!.text
+                    let id = key + "\u{0}" + name
+                    if let first = firstDeclaration[id] {
+                        reader.sink.error("duplicate-name", "\(kind) '\(name)' is declared twice; first at \(location(first))", at: entry.key.range, path: path / name)
+                        continue
+                    }
+                    firstDeclaration[id] = entry.key
+                    if key != "usage", !ProjectAssembler.isResourceName(name) {
+                        reader.sink.error("invalid-name", "\(kind) name '\(name.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_' (at most 64)", at: entry.key.range, path: path / name)
+                        continue
+                    }
+                    sections[key, default: []].append(Entry(name: name, key: entry.key, value: entry.value))
+                }
+            case "variables":
+                for stage in reader.namedEntries(pair.value, path, "'variables'") {
+                    let stageName = stage.key.scalar!.text
+                    stageKeys[stageName] = stageKeys[stageName] ?? stage.key
+                    for variable in reader.namedEntries(stage.value, path / stageName, "variables stage '\(stageName)'") {
+                        let name = variable.key.scalar!.text
+                        let id = "variables\u{0}" + stageName + "\u{0}" + name
+                        if let first = firstDeclaration[id] {
+                            reader.sink.error("duplicate-name", "variable '\(name)' of stage '\(stageName)' is declared twice; first at \(location(first))", at: variable.key.range, path: path / stageName / name)
+                            continue
+                        }
+                        firstDeclaration[id] = variable.key
+                        variableStages[stageName, default: []].append(Entry(name: name, key: variable.key, value: variable.value))
+                    }
+                }
+            case "defaults":
+                guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: ["function", "service"]) else { continue }
+                for entry in fields.pairs {
+                    let kind = entry.key.scalar!.text
+                    if let first = defaults[kind] {
+                        reader.sink.error("duplicate-name", "defaults.\(kind) is declared twice; first at \(location(first.key))", at: entry.key.range, path: path / kind)
+                        continue
+                    }
+                    defaults[kind] = Entry(name: kind, key: entry.key, value: entry.value)
+                }
+            case "estimates", "pricing":
+                let keys = key == "estimates" ? ["functions", "services", "rules"] : ["region", "functions", "services"]
+                guard let fields = reader.mapping(pair.value, path, "'\(key)'", keys: keys) else { continue }
+                for entry in fields.pairs {
+                    let sub = entry.key.scalar!.text
+                    if let first = settings[key]?[sub] {
+                        reader.sink.error("duplicate-name", "\(key).\(sub) is declared twice; first at \(location(first.key))", at: entry.key.range, path: path / sub)
+                        continue
+                    }
+                    settings[key, default: [:]][sub] = Entry(name: sub, key: entry.key, value: entry.value)
+                }
+            default:
+                if key.hasPrefix("x-") { continue }
+                reader.sink.error("unknown-key", "unknown top-level key '\(key.truncatedForMessage)'\(Suggestion.suffix(key, in: ProjectLoader.topLevelKeys))", at: pair.key.range, path: path)
+            }
+        }
+    }
+
+    func location(_ node: Node) -> String {
+        "\(reader.sink.files.path(node.range.file)):\(node.range.start.line):\(node.range.start.column)"
+    }
+
+    func entries(_ section: String) -> [Entry] { sections[section] ?? [] }
+
+    static func isResourceName(_ name: String) -> Bool {
+        guard name.utf8.count <= 64, let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "-" || $0 == "_") }
+    }
+
+    // MARK: Project-level keys
+
+    mutating func checkVersion() -> Int? {
+        guard !versionNodes.isEmpty else {
+            reader.sink.error("missing-key", "the project is missing required key 'version' (write 'version: 1')", at: firstDocumentRange(), path: KeyPath("version"))
+            return nil
+        }
+        var result: Int?
+        for node in versionNodes {
+            guard let v = reader.int(node, KeyPath("version"), "the project") else { continue }
+            if v != 1 {
+                reader.sink.error("unsupported-version", "unsupported manifest version \(v); this kumo reads version 1", at: node.range, path: KeyPath("version"))
+            } else {
+                result = 1
+            }
+        }
+        return reader.sink.hasErrors && result == nil ? nil : result
+    }
+
+    func firstDocumentRange() -> SourceRange? {
+        if let first = sections.values.first?.first { return SourceRange(file: first.key.range.file, start: Mark(line: 1, column: 1), end: Mark(line: 1, column: 1)) }
+        if let node = projectNodes.first ?? versionNodes.first { return node.range }
+        return reader.sink.files.paths.isEmpty ? nil : SourceRange(file: SourceFileID(0), start: Mark(line: 1, column: 1), end: Mark(line: 1, column: 1))
+    }
+
+    mutating func checkProjectName() -> String? {
+        guard !projectNodes.isEmpty else {
+            reader.sink.error("missing-key", "the project is missing required key 'project' (its name)", at: firstDocumentRange(), path: KeyPath("project"))
+            return nil
+        }
+        var name: String?
+        for node in projectNodes {
+            guard let value = reader.string(node, KeyPath("project"), "the project") else { continue }
+            guard ProjectAssembler.isResourceName(value) else {
+                reader.sink.error("invalid-name", "project name '\(value.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_'", at: node.range, path: KeyPath("project"))
+                continue
+            }
+            if let name, name != value {
+                reader.sink.error("conflicting-project", "project name '\(value)' differs from '\(name)' declared in another document; all files of a project must agree", at: node.range, path: KeyPath("project"))
+                continue
+            }
+            name = value
+        }
+        return name
+    }
+
+    // MARK: Variables
+
+    /// Builds the variable table: `default`, overlaid by the stage, overlaid by `--var`.
+    mutating func resolveVariables() -> String {
+        let stage = options.stage ?? "default"
+        if stage != "default", variableStages[stage] == nil, stageKeys[stage] == nil {
+            let known = stageKeys.keys.filter { $0 != "default" }.sorted()
+            let list = known.isEmpty ? "none are defined" : "defined: \(known.joined(separator: ", "))"
+            reader.sink.error("unknown-stage", "stage '\(stage)' is not defined under 'variables' (\(list))\(Suggestion.suffix(stage, in: known))", at: nil, path: KeyPath("variables"))
+        }
+        var raw: [String: Entry] = [:]
+        for entry in variableStages["default"] ?? [] { raw[entry.name] = entry }
+        if stage != "default" { for entry in variableStages[stage] ?? [] { raw[entry.name] = entry } }
+        var resolved: [String: Text] = [:]
+        for (name, value) in options.variables { resolved[name] = Text(value) }
+        var resolving: Set<String> = []
+        func resolve(_ name: String) -> Text? {
+            if let done = resolved[name] { return done }
+            guard let entry = raw[name] else { return nil }
+            let path = KeyPath("variables", stage == "default" || !(variableStages[stage]?.contains { $0.name == name } ?? false) ? "default" : stage, name)
+            guard case .scalar(let scalar) = entry.value.kind, !scalar.isNull else {
+                reader.mismatch(entry.value, path, "the variables", expected: "a string, number or boolean")
+                return nil
+            }
+            guard resolving.insert(name).inserted else {
+                reader.error("variable-cycle", "variable '\(name)' refers to itself through ${var:…}", entry.value, path)
+                return nil
+            }
+            defer { resolving.remove(name) }
+            // Variables may use other variables: resolve those first, then interpolate.
+            for reference in ProjectAssembler.variableReferences(in: scalar.text) where resolved[reference] == nil && raw[reference] != nil {
+                if let value = resolve(reference) { resolved[reference] = value }
+            }
+            reader.context.variables = resolved
+            let value = reader.interpolate(scalar.text, at: entry.value, path, allow: [.secret])
+            if let value { resolved[name] = value }
+            return value
+        }
+        for name in raw.keys.sorted() { _ = resolve(name) }
+        reader.context.variables = resolved
+        return stage
+    }
+
+    static func variableReferences(in text: String) -> [String] {
+        var result: [String] = []
+        var rest = Substring(text)
+        while let range = rest.firstRange(of: "${var:") {
+            let after = rest[range.upperBound...]
+            guard let close = after.firstIndex(of: "}") else { break }
+            result.append(String(after[..<close]).trimmingSpaces)
+            rest = after[close...]
+        }
+        return result
+    }
+
+    // MARK: Services and references
+
+    /// Records each service's front port so `${service:NAME.url}` can resolve in any order.
+    mutating func prescanServices() {
+        for entry in entries("services") {
+            var port: Int?
+            if let s = entry.value["port"]?.scalar, s.style == .plain, let value = Reader.parseInt(s.text), (1...65535).contains(value) {
+                port = value
+            }
+            reader.context.servicePorts[entry.name] = .some(port)
+        }
+    }
+
+    mutating func checkReference(_ address: String, at node: Node, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
+        let parts = address.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return false }
+        let names = parts[0] == "function" ? functions : services
+        if names.contains(parts[1]) { return true }
+        let suggestion = Suggestion.closest(to: parts[1], in: names)
+        reader.error("unresolved-reference", "\(from) refers to unknown \(parts[0]) '\(parts[1])'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path)
+        return false
+    }
+
+    mutating func checkScalingTargets(_ policies: [ScalingPolicy]) {
+        var seen: [String: ScalingPolicy] = [:]
+        for policy in policies {
+            if let first = seen[policy.target] {
+                reader.sink.error("duplicate-scaling", "scaling policies '\(first.name)' and '\(policy.name)' both target \(policy.target); a resource takes one policy", at: policy.range, path: KeyPath("scaling", policy.name, "target"))
+            } else {
+                seen[policy.target] = policy
+            }
+        }
+    }
+
+    mutating func checkPorts(_ services: [Service]) {
+        var used: [Int: (String, SourceRange)] = [:]
+        for entry in entries("services") {
+            guard let service = services.first(where: { $0.name == entry.name }), let port = service.port, let node = entry.value["port"] else { continue }
+            if let (other, range) = used[port] {
+                reader.sink.error("port-conflict", "service '\(service.name)' uses port \(port), already used by service '\(other)' at \(reader.sink.files.path(range.file)):\(range.start.line):\(range.start.column)", at: node.range, path: KeyPath("services", service.name, "port"))
+            } else {
+                used[port] = (service.name, node.range)
+            }
+        }
+    }
+
+    mutating func checkRoutes(_ routes: [HTTPRoute]) {
+        var seen: [String: HTTPRoute] = [:]
+        for route in routes {
+            let shape = ProjectAssembler.routeShape(route.path)
+            let methods = route.method == "ANY" ? Function.httpMethods : [route.method, "ANY"]
+            var conflict: HTTPRoute?
+            for method in methods {
+                if let other = seen[method + " " + shape] { conflict = other; break }
+            }
+            if let other = conflict {
+                let place = "\(reader.sink.files.path(other.node.range.file)):\(other.node.range.start.line):\(other.node.range.start.column)"
+                reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.node.range, path: route.keyPath)
+                continue
+            }
+            seen[route.method + " " + shape] = route
+        }
+    }
+
+    /// A route with parameter names erased: `/orders/{id}` and `/orders/{orderId}` are one route.
+    static func routeShape(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            guard segment.hasPrefix("{") else { return String(segment) }
+            return segment.hasSuffix("+}") ? "{+}" : "{}"
+        }.joined(separator: "/")
+    }
+
+    // MARK: Defaults
+
+    func filtered(_ node: Node, keys: [String]) -> Node? {
+        guard case .mapping(let pairs) = node.kind else { return nil }
+        return Node(.mapping(pairs.filter { keys.contains($0.key.scalar!.text) }), range: node.range)
+    }
+
+    /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
+    func merged(_ base: Node?, _ over: Node) -> Node {
+        guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
+        var result: [Node.Pair] = []
+        result.reserveCapacity(basePairs.count + overPairs.count)
+        for pair in overPairs {
+            if let b = basePairs.first(where: { $0.key.scalar?.text == pair.key.scalar?.text }) {
+                result.append(Node.Pair(key: pair.key, value: merged(b.value, pair.value)))
+            } else {
+                result.append(pair)
+            }
+        }
+        for pair in basePairs where !overPairs.contains(where: { $0.key.scalar?.text == pair.key.scalar?.text }) {
+            result.append(pair)
+        }
+        return Node(.mapping(result), range: over.range)
+    }
+
+    // MARK: Settings
+
+    mutating func readEstimates() -> Estimates {
+        var estimates = Estimates.builtIn
+        for (key, entry) in (settings["estimates"] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let path = KeyPath("estimates", key)
+            let ctx = "estimates.\(key)"
+            guard let f = reader.mapping(entry.value, path, ctx, keys: ["init", "each"]) else { continue }
+            let base: Estimates.Line = key == "functions" ? estimates.functions : key == "services" ? estimates.services : estimates.rules
+            var line = Estimates.Line(initial: base.initial, each: base.each, source: .manifest)
+            let bounds = Duration(milliseconds: 0)...Duration.hours(1)
+            if let n = f["init"], let v = reader.duration(n, path / "init", ctx, in: bounds) { line.initial = v }
+            if let n = f["each"], let v = reader.duration(n, path / "each", ctx, in: bounds) { line.each = v }
+            switch key {
+            case "functions": estimates.functions = line
+            case "services": estimates.services = line
+            default: estimates.rules = line
+            }
+        }
+        return estimates
+    }
+
+    mutating func readPricing() -> Pricing {
+        var pricing = Pricing.builtIn
+        let entries = settings["pricing"] ?? [:]
+        if let region = entries["region"] {
+            if let name = reader.string(region.value, KeyPath("pricing", "region"), "pricing") {
+                if let table = Pricing.regions[name] {
+                    pricing = table
+                } else {
+                    reader.error("invalid-value", "'region' in pricing: no built-in price table for '\(name)' (known: \(Pricing.regions.keys.sorted().joined(separator: ", ")))\(Suggestion.suffix(name, in: Pricing.regions.keys))", region.value, KeyPath("pricing", "region"))
+                }
+            }
+        }
+        if let entry = entries["functions"] {
+            let path = KeyPath("pricing", "functions")
+            if let f = reader.mapping(entry.value, path, "pricing.functions", keys: ["perGbSecond", "perMillionRequests"]) {
+                if let n = f["perGbSecond"], let v = reader.number(n, path / "perGbSecond", "pricing.functions", minimum: 0) { pricing.perGbSecond = v }
+                if let n = f["perMillionRequests"], let v = reader.number(n, path / "perMillionRequests", "pricing.functions", minimum: 0) { pricing.perMillionRequests = v }
+            }
+        }
+        if let entry = entries["services"] {
+            let path = KeyPath("pricing", "services")
+            if let f = reader.mapping(entry.value, path, "pricing.services", keys: ["perVcpuHour", "perGbHour"]) {
+                if let n = f["perVcpuHour"], let v = reader.number(n, path / "perVcpuHour", "pricing.services", minimum: 0) { pricing.perVcpuHour = v }
+                if let n = f["perGbHour"], let v = reader.number(n, path / "perGbHour", "pricing.services", minimum: 0) { pricing.perGbHour = v }
+            }
+        }
+        return pricing
+    }
+
+    mutating func readUsage(functions: Set<String>) -> [String: Usage] {
+        var usage: [String: Usage] = [:]
+        for entry in entries("usage") {
+            let path = KeyPath("usage", entry.name)
+            let ctx = "usage of '\(entry.name)'"
+            guard entry.name.hasPrefix("function.") else {
+                reader.sink.error("invalid-reference", "usage key '\(entry.name.truncatedForMessage)' must be a function address such as function.createOrder (services are priced by replicas)", at: entry.key.range, path: path)
+                continue
+            }
+            let name = String(entry.name.dropFirst("function.".count))
+            guard functions.contains(name) else {
+                reader.sink.error("unresolved-reference", "usage refers to unknown function '\(name)'\(Suggestion.suffix(name, in: functions))", at: entry.key.range, path: path)
+                continue
+            }
+            guard let f = reader.mapping(entry.value, path, ctx, keys: ["monthlyRequests", "averageDuration"]) else { continue }
+            let requests = reader.required(f, "monthlyRequests", path, ctx).flatMap { reader.int($0, path / "monthlyRequests", ctx, in: 0...1_000_000_000_000) }
+            let duration = reader.required(f, "averageDuration", path, ctx).flatMap { reader.duration($0, path / "averageDuration", ctx, in: Duration(milliseconds: 1)...Duration.seconds(900)) }
+            if let requests, let duration { usage[entry.name] = Usage(monthlyRequests: requests, averageDuration: duration) }
+        }
+        return usage
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// How a project is loaded: command-line variables, stage, environment and limits.
+public struct LoadOptions: Sendable {
+    /// `--var NAME=VALUE` overrides, applied last.
+    public var variables: [String: String]
+    /// `--stage NAME`: which `variables` block overlays `default`.
+    public var stage: String?
+    /// The environment `${env:…}` and `${secret:…}` read.
+    public var environment: [String: String]
+    public var limits: LoadLimits
+    /// When true an unset `${secret:…}` is an error (plan, apply); otherwise a warning (validate).
+    public var requireSecrets: Bool
+
+    public init(
+        variables: [String: String] = [:], stage: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        limits: LoadLimits = .default, requireSecrets: Bool = false
+    ) {
+        self.variables = variables
+        self.stage = stage
+        self.environment = environment
+        self.limits = limits
+        self.requireSecrets = requireSecrets
+    }
+}
+
+/// The outcome of loading: the project when there were no errors, and every diagnostic.
+public struct LoadResult: Sendable {
+    public var project: Project?
+    public var diagnostics: [Diagnostic]
+    public var files: SourceFiles
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+}
+
+/// Loads manifests from files and directories into one validated ``Project``.
+public enum ProjectLoader {
+    static let topLevelKeys = ["version", "project", "variables", "defaults", "functions", "services", "scaling", "rules", "estimates", "pricing", "usage"]
+
+    /// Loads PATHs: YAML files, or directories whose `*.yaml`/`*.yml` files (not recursive) form the project.
+    public static func load(paths: [String], options: LoadOptions = LoadOptions()) -> LoadResult {
+        var files = SourceFiles()
+        var problems: [Diagnostic] = []
+        var sources: [(String, [UInt8])] = []
+        let inputs = paths.isEmpty ? ["."] : paths
+        var root: String?
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                problems.append(Diagnostic(severity: .error, id: "path-not-found", message: "no such file or directory: \(input)", file: input, line: nil, column: nil))
+                continue
+            }
+            if isDirectory.boolValue {
+                root = root ?? input
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: input)) ?? []
+                let manifests = names.filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix(".") }.sorted()
+                if manifests.isEmpty {
+                    problems.append(Diagnostic(severity: .error, id: "no-manifests", message: "no *.yaml or *.yml files in directory \(input)", file: input, line: nil, column: nil))
+                }
+                for name in manifests {
+                    let path = input.hasSuffix("/") ? input + name : input + "/" + name
+                    if let bytes = read(path, limit: options.limits.maxFileSize, problems: &problems) { sources.append((path, bytes)) }
+                }
+            } else {
+                root = root ?? (input as NSString).deletingLastPathComponent
+                if let bytes = read(input, limit: options.limits.maxFileSize, problems: &problems) { sources.append((input, bytes)) }
+            }
+        }
+        var root_ = root ?? "."
+        if root_.isEmpty { root_ = "." }
+        var result = load(sources: sources, root: root_, options: options, files: &files)
+        result.diagnostics = Diagnostic.sorted(problems + result.diagnostics)
+        if !problems.isEmpty { result.project = nil }
+        return result
+    }
+
+    private static func read(_ path: String, limit: Int, problems: inout [Diagnostic]) -> [UInt8]? {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? Int, size > limit
+        {
+            problems.append(Diagnostic(severity: .error, id: "file-too-large", message: "file is \(size) bytes, over the limit of \(limit) bytes", file: path, line: 1, column: 1))
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            problems.append(Diagnostic(severity: .error, id: "unreadable", message: "cannot read \(path)", file: path, line: nil, column: nil))
+            return nil
+        }
+        return [UInt8](data)
+    }
+
+    /// Loads in-memory sources (used by tests and the fuzzer); `root` is the project directory.
+    public static func load(sources: [(path: String, bytes: [UInt8])], root: String, options: LoadOptions = LoadOptions()) -> LoadResult {
+        var files = SourceFiles()
+        var result = load(sources: sources, root: root, options: options, files: &files)
+        result.diagnostics = Diagnostic.sorted(result.diagnostics)
+        return result
+    }
+
+    private static func load(sources: [(String, [UInt8])], root: String, options: LoadOptions, files: inout SourceFiles) -> LoadResult {
+        var documents: [Node] = []
+        var ids: [SourceFileID] = []
+        for (path, bytes) in sources { ids.append(files.add(path: path, bytes: bytes)) }
+        var sink = DiagnosticSink(files: files)
+        for (id, (_, bytes)) in zip(ids, sources) {
+            documents += YAMLLoader.load(bytes: bytes, file: id, limits: options.limits, sink: &sink)
+        }
+        var assembler = ProjectAssembler(sink: sink, root: root, options: options)
+        let project = assembler.assemble(documents)
+        let diagnostics = assembler.reader.sink.diagnostics
+        let failed = diagnostics.contains { $0.severity == .error }
+        return LoadResult(project: failed ? nil : project, diagnostics: diagnostics, files: files)
+    }
+}

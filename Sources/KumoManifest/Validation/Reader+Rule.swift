@@ -1,0 +1,254 @@
+extension Rule {
+    static let keys = ["description", "enabled", "pattern", "targets", "retryPolicy", "deadLetter"]
+    /// Placeholders EventBridge fills in an input template without an inputPathsMap entry.
+    static let predefinedPlaceholders = ["aws.events.rule-arn", "aws.events.rule-name", "aws.events.event.ingestion-time", "aws.events.event", "aws.events.event.json"]
+}
+
+/// A rule target as read, with the node naming it, for the reference check.
+struct TargetReference {
+    var address: String
+    var node: Node
+    var keyPath: KeyPath
+}
+
+extension Reader {
+    mutating func rule(_ name: String, _ node: Node, _ path: KeyPath) -> (Rule, references: [TargetReference])? {
+        let ctx = "rule '\(name)'"
+        guard let f = mapping(node, path, ctx, keys: Rule.keys) else { return nil }
+        var ok = true
+        var references: [TargetReference] = []
+        var rule = Rule(name: name, enabled: true, pattern: .object([]), targets: [], retryPolicy: .default, deadLetter: false, range: node.range)
+        if let n = f["description"] { rule.description = string(n, path / "description", ctx) }
+        if let n = f["enabled"] {
+            if let v = bool(n, path / "enabled", ctx) { rule.enabled = v } else { ok = false }
+        }
+        if let n = required(f, "pattern", path, ctx, because: " (an EventBridge event pattern)") {
+            if let p = eventPattern(n, path / "pattern", ctx) { rule.pattern = p } else { ok = false }
+        } else { ok = false }
+        if let n = required(f, "targets", path, ctx) {
+            if let items = list(n, path / "targets", ctx) {
+                if items.isEmpty {
+                    error("empty-list", "'targets' in \(ctx): expected at least one target", n, path / "targets")
+                    ok = false
+                }
+                for (i, item) in items.enumerated() {
+                    if let (target, ref) = ruleTarget(item, path / "targets" / i, ctx) {
+                        rule.targets.append(target)
+                        references.append(ref)
+                    } else { ok = false }
+                }
+            } else { ok = false }
+        } else { ok = false }
+        if let n = f["retryPolicy"] {
+            let p = path / "retryPolicy"
+            if let r = mapping(n, p, "the retryPolicy of \(ctx)", keys: ["maximumRetryAttempts", "maximumEventAge"]) {
+                if let a = r["maximumRetryAttempts"] {
+                    if let v = int(a, p / "maximumRetryAttempts", ctx, in: 0...185) { rule.retryPolicy.maximumRetryAttempts = v } else { ok = false }
+                }
+                if let a = r["maximumEventAge"] {
+                    if let v = duration(a, p / "maximumEventAge", ctx, in: Duration.seconds(60)...Duration.hours(24)) { rule.retryPolicy.maximumEventAge = v } else { ok = false }
+                }
+            } else { ok = false }
+        }
+        if let n = f["deadLetter"] {
+            if let v = bool(n, path / "deadLetter", ctx) { rule.deadLetter = v } else { ok = false }
+        }
+        return ok ? (rule, references) : nil
+    }
+
+    private mutating func ruleTarget(_ node: Node, _ path: KeyPath, _ ctx: String) -> (RuleTarget, TargetReference)? {
+        let tctx = "a target of \(ctx)"
+        guard let f = mapping(node, path, tctx, keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
+        let kinds = ["function", "service"].filter { f.has($0) }
+        guard kinds.count == 1, let kindName = kinds.first, let kind = RuleTarget.Kind(rawValue: kindName), let nameNode = f[kindName] else {
+            error("invalid-target", "\(tctx) needs exactly one of 'function' or 'service'", node, path)
+            return nil
+        }
+        guard let name = string(nameNode, path / kindName, ctx) else { return nil }
+        var target = RuleTarget(kind: kind, name: name)
+        var ok = true
+        if let n = f["path"] {
+            if kind == .function {
+                error("unused-key", "'path' in \(tctx) only applies to service targets", n, path / "path")
+                ok = false
+            } else if let p = string(n, path / "path", ctx) {
+                if p.hasPrefix("/") { target.path = p } else {
+                    error("invalid-value", "'path' in \(tctx): expected a path starting with '/', got '\(p.truncatedForMessage)'", n, path / "path")
+                    ok = false
+                }
+            } else { ok = false }
+        }
+        let inputs = ["inputTransformer", "input", "inputPath"].filter { f.has($0) }
+        if inputs.count > 1 {
+            error("invalid-target", "\(tctx) may use only one of 'inputTransformer', 'input' or 'inputPath', got \(inputs.map { "'\($0)'" }.joined(separator: " and "))", node, path)
+            ok = false
+        }
+        if let n = f["input"] {
+            if let s = string(n, path / "input", ctx) {
+                if Reader.isJSON(s) { target.input = s } else {
+                    error("invalid-value", "'input' in \(tctx): expected a JSON text, got '\(s.truncatedForMessage)'", n, path / "input")
+                    ok = false
+                }
+            } else { ok = false }
+        }
+        if let n = f["inputPath"] {
+            if let s = string(n, path / "inputPath", ctx), s.hasPrefix("$") { target.inputPath = s } else {
+                error("invalid-value", "'inputPath' in \(tctx): expected a JSONPath starting with '$'", n, path / "inputPath")
+                ok = false
+            }
+        }
+        if let n = f["inputTransformer"] {
+            if let t = inputTransformer(n, path / "inputTransformer", tctx) { target.inputTransformer = t } else { ok = false }
+        }
+        guard ok else { return nil }
+        return (target, TargetReference(address: target.address, node: nameNode, keyPath: path / kindName))
+    }
+
+    private mutating func inputTransformer(_ node: Node, _ path: KeyPath, _ ctx: String) -> RuleTarget.InputTransformer? {
+        let ictx = "the inputTransformer of \(ctx)"
+        guard let f = mapping(node, path, ictx, keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
+        var ok = true
+        var map: [String: String] = [:]
+        if let n = f["inputPathsMap"] {
+            let entries = namedEntries(n, path / "inputPathsMap", ictx)
+            if entries.count > 100 {
+                error("out-of-range", "\(ictx): at most 100 entries in inputPathsMap, got \(entries.count)", n, path / "inputPathsMap")
+                ok = false
+            }
+            for pair in entries {
+                let key = pair.key.scalar!.text
+                let p = path / "inputPathsMap" / key
+                guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), !key.hasPrefix("aws.") else {
+                    error("invalid-name", "'\(key.truncatedForMessage)' in \(ictx) is not a valid placeholder name (letters, digits, '_', '-', not starting with 'aws.')", pair.key, p)
+                    ok = false
+                    continue
+                }
+                guard let value = string(pair.value, p, ictx) else { ok = false; continue }
+                guard value.hasPrefix("$") else {
+                    error("invalid-value", "'\(key)' in \(ictx): expected a JSONPath starting with '$', got '\(value.truncatedForMessage)'", pair.value, p)
+                    ok = false
+                    continue
+                }
+                map[key] = value
+            }
+        }
+        var template = ""
+        if let n = required(f, "inputTemplate", path, ictx) {
+            if let t = string(n, path / "inputTemplate", ictx) {
+                template = t
+                for placeholder in Reader.placeholders(in: t) where map[placeholder] == nil && !Rule.predefinedPlaceholders.contains(placeholder) {
+                    error("unresolved-reference", "placeholder '<\(placeholder)>' in \(ictx) is not defined in inputPathsMap\(Suggestion.suffix(placeholder, in: map.keys))", n, path / "inputTemplate")
+                    ok = false
+                }
+            } else { ok = false }
+        } else { ok = false }
+        return ok ? RuleTarget.InputTransformer(inputPathsMap: map, inputTemplate: template) : nil
+    }
+
+    /// The `<name>` placeholders of an input template.
+    static func placeholders(in template: String) -> [String] {
+        var result: [String] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "<") {
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: ">") else { break }
+            let name = after[..<close]
+            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) {
+                result.append(String(name))
+            }
+            rest = after[after.index(after: close)...]
+        }
+        return result
+    }
+
+    static func isJSON(_ text: String) -> Bool {
+        var parser = JSONSyntax(Array(text.utf8))
+        return parser.document()
+    }
+}
+
+/// A small JSON syntax checker (no values built); depth-limited so it cannot overflow the stack.
+struct JSONSyntax {
+    let bytes: [UInt8]
+    var i = 0
+    var depth = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func document() -> Bool {
+        skip()
+        guard value() else { return false }
+        skip()
+        return i == bytes.count
+    }
+
+    mutating func skip() {
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 || bytes[i] == 10 || bytes[i] == 13 { i += 1 }
+    }
+
+    mutating func literal(_ word: String) -> Bool {
+        let w = Array(word.utf8)
+        guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { return false }
+        i += w.count
+        return true
+    }
+
+    mutating func value() -> Bool {
+        guard i < bytes.count else { return false }
+        switch bytes[i] {
+        case UInt8(ascii: "{"): return container(close: UInt8(ascii: "}"), keyed: true)
+        case UInt8(ascii: "["): return container(close: UInt8(ascii: "]"), keyed: false)
+        case UInt8(ascii: "\""): return string()
+        case UInt8(ascii: "t"): return literal("true")
+        case UInt8(ascii: "f"): return literal("false")
+        case UInt8(ascii: "n"): return literal("null")
+        default: return number()
+        }
+    }
+
+    mutating func container(close: UInt8, keyed: Bool) -> Bool {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 128 else { return false }
+        i += 1
+        skip()
+        if i < bytes.count, bytes[i] == close { i += 1; return true }
+        while true {
+            skip()
+            if keyed {
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), string() else { return false }
+                skip()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
+                i += 1
+                skip()
+            }
+            guard value() else { return false }
+            skip()
+            guard i < bytes.count else { return false }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == close { i += 1; return true }
+            return false
+        }
+    }
+
+    mutating func string() -> Bool {
+        i += 1
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\""): i += 1; return true
+            case UInt8(ascii: "\\"): i += 2
+            case 0..<32: return false
+            default: i += 1
+            }
+        }
+        return false
+    }
+
+    mutating func number() -> Bool {
+        let start = i
+        while i < bytes.count, (bytes[i] >= 48 && bytes[i] <= 57) || bytes[i] == 45 || bytes[i] == 43 || bytes[i] == 46 || bytes[i] == 101 || bytes[i] == 69 { i += 1 }
+        guard i > start else { return false }
+        return Double(String(decoding: bytes[start..<i], as: UTF8.self)) != nil
+    }
+}
+

@@ -1,0 +1,338 @@
+/// The fields of a mapping after its keys were checked, in source order.
+struct Fields {
+    var node: Node
+    var pairs: [Node.Pair]
+
+    subscript(key: String) -> Node? {
+        for pair in pairs where pair.key.scalar?.text == key { return pair.value }
+        return nil
+    }
+
+    func keyNode(_ key: String) -> Node? {
+        for pair in pairs where pair.key.scalar?.text == key { return pair.key }
+        return nil
+    }
+
+    func has(_ key: String) -> Bool { self[key] != nil }
+}
+
+/// Reads typed values from nodes, collecting a diagnostic for every problem it meets.
+///
+/// Scalars are typed by the field that reads them: a string field takes `no` or `0755` as text,
+/// a number field refuses a quoted `"12"`. Every message names the key and what was expected.
+struct Reader {
+    var sink: DiagnosticSink
+    var context: InterpolationContext
+    /// Services named in `${service:…}` while reading the current resource.
+    var serviceReferences: Set<String> = []
+    /// Problems inside this range are not reported (values merged from `defaults`, already checked).
+    var quietRange: SourceRange?
+
+    init(sink: DiagnosticSink, context: InterpolationContext) {
+        self.sink = sink
+        self.context = context
+    }
+
+    // MARK: Reporting
+
+    func isQuiet(_ range: SourceRange) -> Bool {
+        guard let quiet = quietRange, quiet.file == range.file else { return false }
+        return quiet.start <= range.start && range.start <= quiet.end
+    }
+
+    mutating func error(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
+        if isQuiet(node.range) { return }
+        sink.error(id, message, at: node.range, path: path)
+    }
+
+    mutating func warning(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
+        if isQuiet(node.range) { return }
+        sink.warning(id, message, at: node.range, path: path)
+    }
+
+    static func keyName(_ path: KeyPath) -> String {
+        for component in path.components.reversed() {
+            if case .key(let key) = component { return key }
+        }
+        return "value"
+    }
+
+    mutating func mismatch(_ node: Node, _ path: KeyPath, _ ctx: String, expected: String, got: String? = nil) {
+        error("type-mismatch", "'\(Reader.keyName(path))' in \(ctx): expected \(expected), got \(got ?? node.typeDescription)", node, path)
+    }
+
+    // MARK: Structure
+
+    /// Checks a mapping's keys against `keys`; unknown keys (not starting with `x-`) are errors.
+    mutating func mapping(_ node: Node, _ path: KeyPath, _ ctx: String, keys: [String]) -> Fields? {
+        guard case .mapping(let pairs) = node.kind else {
+            if node.isNull { return Fields(node: node, pairs: []) }
+            mismatch(node, path, ctx, expected: "a mapping")
+            return nil
+        }
+        var kept: [Node.Pair] = []
+        kept.reserveCapacity(pairs.count)
+        for pair in pairs {
+            let key = pair.key.scalar!.text
+            if keys.contains(key) {
+                kept.append(pair)
+            } else if !key.hasPrefix("x-") {
+                error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx)\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
+            }
+        }
+        return Fields(node: node, pairs: kept)
+    }
+
+    /// A mapping whose keys are names chosen by the user; returns its pairs.
+    mutating func namedEntries(_ node: Node, _ path: KeyPath, _ ctx: String) -> [Node.Pair] {
+        guard case .mapping(let pairs) = node.kind else {
+            if node.isNull { return [] }
+            mismatch(node, path, ctx, expected: "a mapping of names to entries")
+            return []
+        }
+        return pairs.filter { !$0.key.scalar!.text.hasPrefix("x-") }
+    }
+
+    mutating func list(_ node: Node, _ path: KeyPath, _ ctx: String) -> [Node]? {
+        switch node.kind {
+        case .sequence(let items): return items
+        default:
+            if node.isNull { return [] }
+            mismatch(node, path, ctx, expected: "a list")
+            return nil
+        }
+    }
+
+    mutating func required(_ fields: Fields, _ key: String, _ path: KeyPath, _ what: String, because: String = "") -> Node? {
+        if let value = fields[key] { return value }
+        error("missing-key", "\(what) is missing required key '\(key)'\(because)", fields.node, path)
+        return nil
+    }
+
+    // MARK: Scalars
+
+    /// The scalar's text after interpolation, and whether it was written as a string.
+    private mutating func scalarText(
+        _ node: Node, _ path: KeyPath, _ ctx: String, expected: String, allow: InterpolationAllowance = .values
+    ) -> (text: String, quoted: Bool)? {
+        guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
+            mismatch(node, path, ctx, expected: expected)
+            return nil
+        }
+        guard scalar.text.utf8.contains(UInt8(ascii: "$")) else {
+            return (scalar.text, scalar.style != .plain || scalar.tag == Scalar.strTag)
+        }
+        guard let text = interpolate(scalar.text, at: node, path, allow: allow) else { return nil }
+        guard let literal = text.literal else {
+            error("secret-not-allowed", "'\(Reader.keyName(path))' in \(ctx): secrets and '${port}' are only allowed in environment values and commands", node, path)
+            return nil
+        }
+        // An interpolated value takes the type of the field, however it was quoted.
+        return (literal, false)
+    }
+
+    mutating func string(_ node: Node, _ path: KeyPath, _ ctx: String) -> String? {
+        guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
+            mismatch(node, path, ctx, expected: "a string")
+            return nil
+        }
+        if scalar.tag != nil, scalar.tag != Scalar.strTag {
+            mismatch(node, path, ctx, expected: "a string", got: "a value tagged \(scalar.tag!)")
+            return nil
+        }
+        return scalarText(node, path, ctx, expected: "a string")?.text
+    }
+
+    /// A string that may hold secrets and, where allowed, `${port}`.
+    mutating func text(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance) -> Text? {
+        guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
+            mismatch(node, path, ctx, expected: "a string")
+            return nil
+        }
+        return interpolate(scalar.text, at: node, path, allow: allow.union(.values))
+    }
+
+    mutating func int(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
+        guard let (text, quoted) = scalarText(node, path, ctx, expected: "an integer") else { return nil }
+        guard !quoted, node.scalar?.tag == nil || node.scalar?.tag == Scalar.intTag, let value = Reader.parseInt(text) else {
+            mismatch(node, path, ctx, expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            return nil
+        }
+        if let range, !range.contains(value) {
+            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a value from \(range.lowerBound) to \(range.upperBound)\(unit), got \(value)", node, path)
+            return nil
+        }
+        return value
+    }
+
+    mutating func number(_ node: Node, _ path: KeyPath, _ ctx: String, minimum: Double? = nil, exclusiveMinimum: Bool = false, maximum: Double? = nil) -> Double? {
+        guard let (text, quoted) = scalarText(node, path, ctx, expected: "a number") else { return nil }
+        guard !quoted, let value = Reader.parseNumber(text) else {
+            mismatch(node, path, ctx, expected: "a number", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            return nil
+        }
+        if let minimum, exclusiveMinimum ? value <= minimum : value < minimum {
+            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a number \(exclusiveMinimum ? "greater than" : "of at least") \(Reader.format(minimum)), got \(text)", node, path)
+            return nil
+        }
+        if let maximum, value > maximum {
+            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a number of at most \(Reader.format(maximum)), got \(text)", node, path)
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: Node, _ path: KeyPath, _ ctx: String) -> Bool? {
+        guard let (text, quoted) = scalarText(node, path, ctx, expected: "true or false") else { return nil }
+        if !quoted {
+            switch text {
+            case "true", "True", "TRUE": return true
+            case "false", "False", "FALSE": return false
+            default: break
+            }
+        }
+        mismatch(node, path, ctx, expected: "true or false", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : "'\(text.truncatedForMessage)'")
+        return nil
+    }
+
+    mutating func duration(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Duration>? = nil) -> Duration? {
+        guard let (text, _) = scalarText(node, path, ctx, expected: "a duration such as 250ms, 10s, 5m or 1h") else { return nil }
+        guard let value = Duration(parsing: text) else {
+            let hint = Reader.parseInt(text) != nil ? " (add a unit: '\(text)s')" : ""
+            mismatch(node, path, ctx, expected: "a duration such as 250ms, 10s, 5m or 1h\(hint)")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a duration from \(range.lowerBound) to \(range.upperBound), got \(text)", node, path)
+            return nil
+        }
+        return value
+    }
+
+    /// A size in MB: `512`, `512Mi`, `1Gi`, `1.5G`.
+    mutating func size(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Int>? = nil) -> Int? {
+        let expected = "a size in MB such as 512, 512Mi or 1Gi"
+        guard let (text, quoted) = scalarText(node, path, ctx, expected: expected) else { return nil }
+        var value: Int?
+        if !quoted, let plain = Reader.parseInt(text) {
+            value = plain
+        } else {
+            let units: [(String, Double)] = [("Mi", 1), ("Gi", 1024), ("MB", 1), ("GB", 1000), ("M", 1), ("G", 1000)]
+            for (suffix, factor) in units where text.hasSuffix(suffix) {
+                let number = text.dropLast(suffix.count)
+                if let n = Reader.parseNumber(String(number)), n >= 0, !number.hasPrefix("+") {
+                    let mb = n * factor
+                    if mb == mb.rounded(), mb < 1e12 { value = Int(mb) }
+                }
+                break
+            }
+        }
+        guard let value else {
+            mismatch(node, path, ctx, expected: expected)
+            return nil
+        }
+        if let range, !range.contains(value) {
+            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a size from \(range.lowerBound) to \(range.upperBound) MB, got \(text)", node, path)
+            return nil
+        }
+        return value
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: KeyPath, _ ctx: String, as: E.Type) -> E? where E.RawValue == String {
+        let options = E.allCases.map(\.rawValue)
+        guard let text = string(node, path, ctx) else { return nil }
+        if let value = E(rawValue: text) { return value }
+        error("invalid-value", "'\(Reader.keyName(path))' in \(ctx): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path)
+        return nil
+    }
+
+    mutating func stringList(_ node: Node, _ path: KeyPath, _ ctx: String, nonEmpty: Bool = true) -> [String]? {
+        guard let items = list(node, path, ctx) else { return nil }
+        if nonEmpty && items.isEmpty {
+            error("empty-list", "'\(Reader.keyName(path))' in \(ctx): expected a non-empty list", node, path)
+            return nil
+        }
+        var result: [String] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            if let s = string(item, path / i, ctx) { result.append(s) } else { ok = false }
+        }
+        return ok ? result : nil
+    }
+
+    /// An argv list: strings (numbers are taken as their text), secrets and `${port}` where allowed.
+    mutating func command(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance) -> [Text]? {
+        guard let items = list(node, path, ctx) else { return nil }
+        if items.isEmpty {
+            error("empty-list", "'\(Reader.keyName(path))' in \(ctx): expected a non-empty argv list such as [\"python3\", \"app.py\"]", node, path)
+            return nil
+        }
+        var result: [Text] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            if let t = text(item, path / i, ctx, allow: allow) { result.append(t) } else { ok = false }
+        }
+        if ok, let first = result.first?.literal, first.isEmpty {
+            error("invalid-value", "'\(Reader.keyName(path))' in \(ctx): the program (first element) is empty", items[0], path / 0)
+            return nil
+        }
+        return ok ? result : nil
+    }
+
+    /// `environment:` — names to strings, numbers or booleans (kept as text).
+    mutating func environment(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
+        var result: [String: Text] = [:]
+        for pair in namedEntries(node, path, ctx) {
+            let name = pair.key.scalar!.text
+            let p = path / name
+            guard Reader.isEnvironmentName(name) else {
+                error("invalid-name", "environment variable name '\(name.truncatedForMessage)' in \(ctx) must match [A-Za-z_][A-Za-z0-9_]*", pair.key, p)
+                continue
+            }
+            if reserved(name) {
+                error("reserved-name", "environment variable '\(name)' in \(ctx) is reserved: the runtime sets it", pair.key, p)
+                continue
+            }
+            guard case .scalar(let scalar) = pair.value.kind else {
+                mismatch(pair.value, p, ctx, expected: "a string, number or boolean")
+                continue
+            }
+            if scalar.isNull {
+                mismatch(pair.value, p, ctx, expected: "a string, number or boolean")
+                continue
+            }
+            if let t = text(pair.value, p, ctx, allow: allow) { result[name] = t }
+        }
+        return result
+    }
+
+    // MARK: Parsing
+
+    static func parseInt(_ text: String) -> Int? {
+        var utf8 = text.utf8[...]
+        var negative = false
+        if let first = utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            utf8 = utf8.dropFirst()
+        }
+        guard !utf8.isEmpty, utf8.count <= 18 else { return nil }
+        var value = 0
+        for byte in utf8 {
+            guard byte >= 48 && byte <= 57 else { return nil }
+            value = value * 10 + Int(byte - 48)
+        }
+        return negative ? -value : value
+    }
+
+    /// YAML 1.2 core numbers: decimal integers and floats (no `.inf`, no base-60, no octal).
+    static func parseNumber(_ text: String) -> Double? {
+        if let i = parseInt(text) { return Double(i) }
+        let allowed = text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
+        guard allowed, text.utf8.contains(where: { $0 >= 48 && $0 <= 57 }), let value = Double(text), value.isFinite else { return nil }
+        return value
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}

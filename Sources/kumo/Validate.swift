@@ -1,0 +1,37 @@
+import ArgumentParser
+import KumoManifest
+
+extension Kumo {
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check manifests and report every problem at once.",
+            discussion: """
+                Prints each problem as FILE:LINE:COLUMN: error: MESSAGE, with the source line, a
+                caret and the key path. Warnings do not fail validation. Exit status: 0 valid, 1 errors.
+                """
+        )
+
+        @OptionGroup var project: ProjectOptions
+        @OptionGroup var output: OutputOptions
+
+        @Flag(help: "Print diagnostics as a JSON list on standard output.")
+        var json = false
+
+        @Flag(help: "Treat unset ${secret:…} values as errors, as plan and apply do.")
+        var requireSecrets = false
+
+        func run() async throws {
+            let result = project.load(requireSecrets: requireSecrets)
+            if json {
+                Console.out(DiagnosticRenderer.json(result.diagnostics).json() + "\n")
+            } else {
+                result.report(color: output.color(for: 2))
+                if let project = result.project {
+                    let counts = "\(project.functions.count) functions, \(project.services.count) services, \(project.scaling.count) scaling policies, \(project.rules.count) rules"
+                    Console.out("Project '\(project.name)' is valid (\(counts)).\n")
+                }
+            }
+            if result.hasErrors { throw ExitCode.failure }
+        }
+    }
+}
