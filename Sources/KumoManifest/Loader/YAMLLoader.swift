@@ -149,8 +149,9 @@ private struct Builder {
                 fail("alias-budget", "aliases expand to more than \(budget) nodes (an alias bomb?); expansion stopped at '*\(name)'", r)
                 return false
             }
+            // The alias's root reports the alias's position; its children keep the anchor's.
             var node = target.node
-            node.range = aliasRange(node.range, r)
+            node.range = r
             return add(node, size: target.size)
         case YAML_SEQUENCE_START_EVENT:
             if stack.count >= limits.maxDepth {
@@ -174,7 +175,7 @@ private struct Builder {
             return add(node, size: size)
         case YAML_MAPPING_END_EVENT:
             guard case .mapping(let start, let anchor, var pairs, _, let merges, let size) = stack.removeLast() else { return false }
-            checkDuplicates(pairs)
+            removeDuplicates(&pairs)
             if !merges.isEmpty { applyMerges(&pairs, merges) }
             let node = Node(.mapping(pairs), range: SourceRange(file: file, start: start, end: mark(event.end_mark)))
             eventNodes += 1
@@ -184,11 +185,6 @@ private struct Builder {
             break
         }
         return true
-    }
-
-    /// An alias keeps its target's content but reports positions at the alias for its root.
-    func aliasRange(_ original: SourceRange, _ alias: SourceRange) -> SourceRange {
-        alias
     }
 
     mutating func add(_ node: Node, size: Int) -> Bool {
@@ -221,28 +217,33 @@ private struct Builder {
         return true
     }
 
-    mutating func checkDuplicates(_ pairs: [Node.Pair]) {
+    /// Reports repeated keys and keeps only the first of each, so later checks see one value.
+    mutating func removeDuplicates(_ pairs: inout [Node.Pair]) {
         if pairs.count < 2 { return }
+        var duplicates: [Int] = []
         if pairs.count <= 12 {
             for i in 1..<pairs.count {
                 let key = pairs[i].key.scalar!.text
                 for j in 0..<i where pairs[j].key.scalar!.text == key {
                     duplicate(pairs[i].key, first: pairs[j].key)
+                    duplicates.append(i)
                     break
                 }
             }
-            return
-        }
-        var seen: [String: Int] = [:]
-        seen.reserveCapacity(pairs.count)
-        for (i, pair) in pairs.enumerated() {
-            let key = pair.key.scalar!.text
-            if let j = seen[key] {
-                duplicate(pair.key, first: pairs[j].key)
-            } else {
-                seen[key] = i
+        } else {
+            var seen: [String: Int] = [:]
+            seen.reserveCapacity(pairs.count)
+            for (i, pair) in pairs.enumerated() {
+                let key = pair.key.scalar!.text
+                if let j = seen[key] {
+                    duplicate(pair.key, first: pairs[j].key)
+                    duplicates.append(i)
+                } else {
+                    seen[key] = i
+                }
             }
         }
+        for i in duplicates.reversed() { pairs.remove(at: i) }
     }
 
     mutating func duplicate(_ key: Node, first: Node) {

@@ -17,6 +17,7 @@ struct ProjectAssembler {
     var firstDeclaration: [String: Node] = [:]
     var variableStages: [String: [Entry]] = [:]
     var stageKeys: [String: Node] = [:]
+    var variablesKey: Node?
     var defaults: [String: Entry] = [:]
     var settings: [String: [String: Entry]] = [:]
 
@@ -182,6 +183,7 @@ struct ProjectAssembler {
                     sections[key, default: []].append(Entry(name: name, key: entry.key, value: entry.value))
                 }
             case "variables":
+                variablesKey = variablesKey ?? pair.key
                 for stage in reader.namedEntries(pair.value, path, "'variables'") {
                     let stageName = stage.key.scalar!.text
                     stageKeys[stageName] = stageKeys[stageName] ?? stage.key
@@ -289,7 +291,7 @@ struct ProjectAssembler {
         if stage != "default", variableStages[stage] == nil, stageKeys[stage] == nil {
             let known = stageKeys.keys.filter { $0 != "default" }.sorted()
             let list = known.isEmpty ? "none are defined" : "defined: \(known.joined(separator: ", "))"
-            reader.sink.error("unknown-stage", "stage '\(stage)' is not defined under 'variables' (\(list))\(Suggestion.suffix(stage, in: known))", at: nil, path: KeyPath("variables"))
+            reader.sink.error("unknown-stage", "stage '\(stage)' is not defined under 'variables' (\(list))\(Suggestion.suffix(stage, in: known))", at: variablesKey?.range, path: KeyPath("variables"))
         }
         var raw: [String: Entry] = [:]
         for entry in variableStages["default"] ?? [] { raw[entry.name] = entry }

@@ -218,7 +218,7 @@ extension Reader {
                 return nil
             }
         }
-        return .object([("numeric", .array(result))])
+        return .array(result)
     }
 
     static func isCIDR(_ text: String) -> Bool {

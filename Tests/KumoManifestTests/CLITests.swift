@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// Runs the built `kumo` binary as a user would.
+@Suite(.serialized) struct CLITests {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["KUMO_BIN"] { return path }
+        return Fixtures.packageRoot + "/.build/debug/kumo"
+    }
+
+    func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = arguments
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static var examples: String { Fixtures.packageRoot + "/examples" }
+
+    @Test func examplesValidate() throws {
+        for example in ["hello", "shop"] {
+            let result = try kumo(["validate", CLITests.examples + "/" + example])
+            #expect(result.status == 0, "\(example): \(result.stderr)")
+            #expect(result.stdout.contains("is valid"))
+        }
+    }
+
+    @Test func invalidManifestPrintsCompilerStyleDiagnostics() throws {
+        let fixture = Fixtures.directory + "/invalid/" + "unknown-key-function.yaml"
+        try #require(FileManager.default.fileExists(atPath: fixture))
+        let result = try kumo(["validate", fixture])
+        #expect(result.status == 1)
+        // file:line:column: error: message, then the source line, a caret and the key path.
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        let first = try #require(lines.first)
+        #expect(first.hasPrefix(fixture + ":"))
+        #expect(first.contains(": error: unknown key"))
+        #expect(lines.count >= 4)
+        #expect(lines[1].contains("|"))
+        #expect(lines[2].contains("^"))
+        #expect(lines[3].contains("= at: functions."))
+        #expect(!result.stderr.contains("\u{1B}["), "no colour without a terminal")
+    }
+
+    @Test func jsonDiagnosticsAreAListWithPositions() throws {
+        let fixture = Fixtures.directory + "/invalid/unknown-key-function.yaml"
+        let result = try kumo(["validate", "--json", fixture])
+        #expect(result.status == 1)
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let first = try #require(list.first)
+        #expect(first["severity"] as? String == "error")
+        #expect(first["id"] as? String == "unknown-key")
+        #expect((first["line"] as? Int ?? 0) > 0)
+        #expect((first["column"] as? Int ?? 0) > 0)
+        #expect(first["keyPath"] is String)
+    }
+
+    @Test func configPrintsTheResolvedProjectInBothFormats() throws {
+        let shop = CLITests.examples + "/shop"
+        let yaml = try kumo(["config", shop])
+        #expect(yaml.status == 0, "\(yaml.stderr)")
+        #expect(yaml.stdout.hasPrefix("version: 1\nproject: shop\n"))
+        let json = try kumo(["config", "--json", shop])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["project"] as? String == "shop")
+        #expect((object["functions"] as? [String: Any])?.isEmpty == false)
+        #expect((object["services"] as? [String: Any])?.count == 2)
+        let prod = try kumo(["config", "--json", "--stage", "prod", shop])
+        #expect(prod.status == 0, "\(prod.stderr)")
+        #expect(prod.stdout != json.stdout, "the prod stage changes resolved values")
+    }
+
+    @Test func configMasksSecrets() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-cli-secret-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
+        let manifest = """
+            version: 1
+            project: secret
+            functions:
+              f: { runtime: python3, handler: app.h, code: src, environment: { TOKEN: "${secret:TOKEN}" } }
+            """
+        try manifest.write(toFile: dir + "/kumo.yaml", atomically: true, encoding: .utf8)
+        for format in [["config"], ["config", "--json"], ["validate"], ["validate", "--json"]] {
+            let result = try kumo(format + [dir], environment: ["TOKEN": "s3cr3t-value"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(!result.stdout.contains("s3cr3t-value") && !result.stderr.contains("s3cr3t-value"))
+        }
+        let config = try kumo(["config", dir], environment: ["TOKEN": "s3cr3t-value"])
+        #expect(config.stdout.contains("${secret:TOKEN}"))
+    }
+
+    @Test func varAndStageFlags() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-cli-var-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
+        try """
+            version: 1
+            project: vars
+            variables: { default: { mem: 256 }, big: { mem: 2048 } }
+            functions:
+              f: { runtime: python3, handler: app.h, code: src, memory: "${var:mem}" }
+            """.write(toFile: dir + "/kumo.yaml", atomically: true, encoding: .utf8)
+        #expect(try kumo(["config", dir]).stdout.contains("memory: 256"))
+        #expect(try kumo(["config", "--stage", "big", dir]).stdout.contains("memory: 2048"))
+        #expect(try kumo(["config", "--stage", "big", "--var", "mem=512", dir]).stdout.contains("memory: 512"))
+        let bad = try kumo(["config", "--var", "nonsense", dir])
+        #expect(bad.status != 0)
+    }
+
+    @Test func versionAndHelp() throws {
+        let version = try kumo(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        for command in [["--help"], ["validate", "--help"], ["config", "--help"]] {
+            let help = try kumo(command)
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("USAGE"))
+        }
+    }
+
+    @Test func missingPathIsAClearError() throws {
+        let result = try kumo(["validate", "/nonexistent/kumo.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no such file or directory: /nonexistent/kumo.yaml"))
+    }
+}
