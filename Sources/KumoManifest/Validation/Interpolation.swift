@@ -13,6 +13,10 @@ struct InterpolationContext {
     var environment: [String: String] = [:]
     /// Service name → its front port (nil when the service declares none).
     var servicePorts: [String: Int?] = [:]
+    /// Services whose `port` is present but invalid: that error is reported at the port itself.
+    var servicesWithInvalidPort: Set<String> = []
+    /// Variables that could not be resolved (a cycle, an error in their value): already reported.
+    var brokenVariables: Set<String> = []
     var secretsRequired = false
 }
 
@@ -85,6 +89,7 @@ extension Reader {
         let argument = String(trimmed[trimmed.index(after: colon)...]).trimmingSpaces
         switch kind {
         case "var":
+            if context.brokenVariables.contains(argument) { return nil }
             guard let value = context.variables[argument] else {
                 sink.error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", at: node.range, path: path)
                 return nil
@@ -149,6 +154,7 @@ extension Reader {
                 sink.error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", at: node.range, path: path)
                 return nil
             }
+            if context.servicesWithInvalidPort.contains(name) { return nil }
             guard let port = entry else {
                 sink.error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", at: node.range, path: path)
                 return nil

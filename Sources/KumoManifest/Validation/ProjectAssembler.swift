@@ -18,6 +18,7 @@ struct ProjectAssembler {
     var variableStages: [String: [Entry]] = [:]
     var stageKeys: [String: Node] = [:]
     var variablesKey: Node?
+    var firstDocument: Node?
     var defaults: [String: Entry] = [:]
     var settings: [String: [String: Entry]] = [:]
 
@@ -41,9 +42,9 @@ struct ProjectAssembler {
             }
             return nil
         }
+        let stage = resolveVariables()
         let version = checkVersion()
         let name = checkProjectName()
-        let stage = resolveVariables()
         prescanServices()
         var codeChecker = CodeChecker(root: root, files: reader.sink.files)
 
@@ -109,8 +110,8 @@ struct ProjectAssembler {
         var scaling: [ScalingPolicy] = []
         for entry in entries("scaling") {
             let path = KeyPath("scaling", entry.name)
-            guard let (policy, targetNode) = reader.scalingPolicy(entry.name, entry.value, path) else { continue }
-            if checkReference(policy.target, at: targetNode ?? entry.key, path / "target", from: "scaling policy '\(entry.name)'", functions: functionNames, services: serviceNames) {
+            guard let read = reader.scalingPolicy(entry.name, entry.value, path), let target = read.target else { continue }
+            if checkReference(target, at: read.targetNode ?? entry.key, path / "target", from: "scaling policy '\(entry.name)'", functions: functionNames, services: serviceNames), let policy = read.policy {
                 scaling.append(policy)
             }
         }
@@ -156,6 +157,7 @@ struct ProjectAssembler {
 
     mutating func collect(_ document: Node) {
         if document.isNull { return }
+        firstDocument = firstDocument ?? document
         guard case .mapping(let pairs) = document.kind else {
             reader.sink.error("type-mismatch", "a manifest document must be a mapping with keys such as 'version', 'project' and 'functions', got \(document.typeDescription)", at: document.range)
             return
@@ -256,10 +258,10 @@ struct ProjectAssembler {
         return reader.sink.hasErrors && result == nil ? nil : result
     }
 
+    /// Where a project-wide problem is reported: the start of the first document.
     func firstDocumentRange() -> SourceRange? {
-        if let first = sections.values.first?.first { return SourceRange(file: first.key.range.file, start: Mark(line: 1, column: 1), end: Mark(line: 1, column: 1)) }
-        if let node = projectNodes.first ?? versionNodes.first { return node.range }
-        return reader.sink.files.paths.isEmpty ? nil : SourceRange(file: SourceFileID(0), start: Mark(line: 1, column: 1), end: Mark(line: 1, column: 1))
+        guard let range = firstDocument?.range else { return nil }
+        return SourceRange(file: range.file, start: range.start, end: range.start)
     }
 
     mutating func checkProjectName() -> String? {
@@ -298,31 +300,45 @@ struct ProjectAssembler {
         if stage != "default" { for entry in variableStages[stage] ?? [] { raw[entry.name] = entry } }
         var resolved: [String: Text] = [:]
         for (name, value) in options.variables { resolved[name] = Text(value) }
-        var resolving: Set<String> = []
-        func resolve(_ name: String) -> Text? {
-            if let done = resolved[name] { return done }
-            guard let entry = raw[name] else { return nil }
-            let path = KeyPath("variables", stage == "default" || !(variableStages[stage]?.contains { $0.name == name } ?? false) ? "default" : stage, name)
-            guard case .scalar(let scalar) = entry.value.kind, !scalar.isNull else {
-                reader.mismatch(entry.value, path, "the variables", expected: "a string, number or boolean")
-                return nil
-            }
-            guard resolving.insert(name).inserted else {
-                reader.error("variable-cycle", "variable '\(name)' refers to itself through ${var:…}", entry.value, path)
-                return nil
-            }
-            defer { resolving.remove(name) }
-            // Variables may use other variables: resolve those first, then interpolate.
-            for reference in ProjectAssembler.variableReferences(in: scalar.text) where resolved[reference] == nil && raw[reference] != nil {
-                if let value = resolve(reference) { resolved[reference] = value }
-            }
-            reader.context.variables = resolved
-            let value = reader.interpolate(scalar.text, at: entry.value, path, allow: [.secret])
-            if let value { resolved[name] = value }
-            return value
+        func path(_ name: String) -> KeyPath {
+            let own = stage != "default" && (variableStages[stage]?.contains { $0.name == name } ?? false)
+            return KeyPath("variables", own ? stage : "default", name)
         }
-        for name in raw.keys.sorted() { _ = resolve(name) }
+        // Variables may use other variables; a cycle is one error naming it, and every variable
+        // on or behind it is left unresolved without further messages.
+        var graph = DependencyGraph()
+        for (name, entry) in raw where resolved[name] == nil {
+            graph.declare(name, at: entry.value)
+            for reference in ProjectAssembler.variableReferences(in: entry.value.scalar?.text ?? "") where raw[reference] != nil && resolved[reference] == nil {
+                graph.add(name, reference, at: entry.value, path: path(name))
+            }
+        }
+        var broken: Set<String> = []
+        for cycle in graph.cycles() {
+            reader.sink.error("variable-cycle", "variables refer to each other in a cycle: \(cycle.addresses.joined(separator: " → "))", at: cycle.node?.range, path: cycle.path)
+            broken.formUnion(cycle.addresses)
+        }
+        var visiting: Set<String> = []
+        func resolve(_ name: String) {
+            guard resolved[name] == nil, !broken.contains(name), let entry = raw[name], visiting.insert(name).inserted else { return }
+            defer { visiting.remove(name) }
+            guard case .scalar(let scalar) = entry.value.kind, !scalar.isNull else {
+                reader.mismatch(entry.value, path(name), "the variables", expected: "a string, number or boolean")
+                broken.insert(name)
+                return
+            }
+            for reference in ProjectAssembler.variableReferences(in: scalar.text) { resolve(reference) }
+            reader.context.variables = resolved
+            reader.context.brokenVariables = broken
+            if let value = reader.interpolate(scalar.text, at: entry.value, path(name), allow: [.secret]) {
+                resolved[name] = value
+            } else {
+                broken.insert(name)
+            }
+        }
+        for name in raw.keys.sorted() { resolve(name) }
         reader.context.variables = resolved
+        reader.context.brokenVariables = broken
         return stage
     }
 
@@ -344,8 +360,12 @@ struct ProjectAssembler {
     mutating func prescanServices() {
         for entry in entries("services") {
             var port: Int?
-            if let s = entry.value["port"]?.scalar, s.style == .plain, let value = Reader.parseInt(s.text), (1...65535).contains(value) {
-                port = value
+            if let node = entry.value["port"] {
+                if let s = node.scalar, s.style == .plain, let value = Reader.parseInt(s.text), (1...65535).contains(value) {
+                    port = value
+                } else {
+                    reader.context.servicesWithInvalidPort.insert(entry.name)
+                }
             }
             reader.context.servicePorts[entry.name] = .some(port)
         }

@@ -115,7 +115,10 @@ extension Reader {
                 }
             }
         }
-        return ok || partial ? fn : nil
+        // A resource with errors is still returned: cross-checks (references, ports, cycles)
+        // then report their problems too, so every error surfaces in one run.
+        assert(ok || sink.hasErrors, "a field failed without a diagnostic")
+        return fn
     }
 
     static func isHandler(_ text: String) -> Bool {

@@ -53,7 +53,10 @@ extension Reader {
         if let n = f["deadLetter"] {
             if let v = bool(n, path / "deadLetter", ctx) { rule.deadLetter = v } else { ok = false }
         }
-        return ok ? (rule, references) : nil
+        // A resource with errors is still returned: cross-checks (references, ports, cycles)
+        // then report their problems too, so every error surfaces in one run.
+        assert(ok || sink.hasErrors, "a field failed without a diagnostic")
+        return (rule, references)
     }
 
     private mutating func ruleTarget(_ node: Node, _ path: KeyPath, _ ctx: String) -> (RuleTarget, TargetReference)? {
@@ -109,6 +112,8 @@ extension Reader {
         guard let f = mapping(node, path, ictx, keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
         var ok = true
         var map: [String: String] = [:]
+        // Placeholders declared in the map, valid or not: a bad JSONPath is reported once, at the map.
+        var declared: Set<String> = []
         if let n = f["inputPathsMap"] {
             let entries = namedEntries(n, path / "inputPathsMap", ictx)
             if entries.count > 100 {
@@ -118,6 +123,7 @@ extension Reader {
             for pair in entries {
                 let key = pair.key.scalar!.text
                 let p = path / "inputPathsMap" / key
+                declared.insert(key)
                 guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), !key.hasPrefix("aws.") else {
                     error("invalid-name", "'\(key.truncatedForMessage)' in \(ictx) is not a valid placeholder name (letters, digits, '_', '-', not starting with 'aws.')", pair.key, p)
                     ok = false
@@ -136,7 +142,7 @@ extension Reader {
         if let n = required(f, "inputTemplate", path, ictx) {
             if let t = string(n, path / "inputTemplate", ictx) {
                 template = t
-                for placeholder in Reader.placeholders(in: t) where map[placeholder] == nil && !Rule.predefinedPlaceholders.contains(placeholder) {
+                for placeholder in Reader.placeholders(in: t) where !declared.contains(placeholder) && !Rule.predefinedPlaceholders.contains(placeholder) {
                     error("unresolved-reference", "placeholder '<\(placeholder)>' in \(ictx) is not defined in inputPathsMap\(Suggestion.suffix(placeholder, in: map.keys))", n, path / "inputTemplate")
                     ok = false
                 }

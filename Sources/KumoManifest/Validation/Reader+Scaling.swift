@@ -3,7 +3,8 @@ extension ScalingPolicy {
 }
 
 extension Reader {
-    mutating func scalingPolicy(_ name: String, _ node: Node, _ path: KeyPath) -> (ScalingPolicy, targetNode: Node?)? {
+    /// Returns the policy when it is complete, and the target reference whenever one was given.
+    mutating func scalingPolicy(_ name: String, _ node: Node, _ path: KeyPath) -> (policy: ScalingPolicy?, target: String?, targetNode: Node?)? {
         let ctx = "scaling policy '\(name)'"
         guard let f = mapping(node, path, ctx, keys: ScalingPolicy.keys) else { return nil }
         var ok = true
@@ -68,8 +69,8 @@ extension Reader {
                 behavior = value
             } else { ok = false }
         }
-        guard ok, let target, let mode else { return nil }
-        return (ScalingPolicy(name: name, target: target, minReplicas: minReplicas, maxReplicas: maxReplicas, mode: mode, behavior: behavior, range: node.range), targetNode)
+        guard ok, let target, let mode else { return (nil, target, targetNode) }
+        return (ScalingPolicy(name: name, target: target, minReplicas: minReplicas, maxReplicas: maxReplicas, mode: mode, behavior: behavior, range: node.range), target, targetNode)
     }
 
     private mutating func scalingRules(_ node: Node, _ path: KeyPath, _ ctx: String) -> ScalingPolicy.Rules? {

@@ -85,10 +85,13 @@ extension Reader {
         if let n = f["stopGracePeriod"] {
             if let v = duration(n, path / "stopGracePeriod", ctx, in: Duration(milliseconds: 0)...Duration.minutes(10)) { service.stopGracePeriod = v } else { ok = false }
         }
-        if !partial, service.healthcheck == nil {
+        if !partial, f["healthcheck"] == nil {
             warning("no-healthcheck", "service '\(name)' has no healthcheck: it counts as ready as soon as it starts, and a hung replica is never restarted", f.node, path)
         }
-        return ok || partial ? (service, dependsOnNodes) : nil
+        // A resource with errors is still returned: cross-checks (references, ports, cycles)
+        // then report their problems too, so every error surfaces in one run.
+        assert(ok || sink.hasErrors, "a field failed without a diagnostic")
+        return (service, dependsOnNodes)
     }
 
     private mutating func healthcheck(_ node: Node, _ path: KeyPath, _ ctx: String) -> Healthcheck? {

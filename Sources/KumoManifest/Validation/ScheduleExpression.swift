@@ -13,7 +13,7 @@ public enum ScheduleExpression {
 
     static func rateProblem(_ body: String) -> String? {
         let parts = body.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, let value = Int(parts[0]) else {
+        guard parts.count == 2, let value = number(parts[0]) else {
             return "rate(...) takes a positive whole number and a unit, as in rate(5 minutes)"
         }
         guard value > 0 else { return "the rate value must be positive, got \(value)" }
@@ -28,6 +28,12 @@ public enum ScheduleExpression {
             if singular.contains(unit) { return "a rate above 1 takes the plural unit: rate(\(value) \(unit)s)" }
         }
         return "unknown rate unit '\(unit)'; expected minute(s), hour(s) or day(s)"
+    }
+
+    /// Digits only: AWS takes no sign and no spaces inside a number.
+    private static func number(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return Int(text)
     }
 
     private struct Field {
@@ -65,7 +71,7 @@ public enum ScheduleExpression {
     }
 
     private static func value(_ text: Substring, _ field: Field) -> Int? {
-        if let n = Int(text), field.range.contains(n) { return n }
+        if let n = number(text), field.range.contains(n) { return n }
         if let i = field.names.firstIndex(of: text.uppercased()) { return i + 1 }
         return nil
     }
@@ -81,19 +87,18 @@ public enum ScheduleExpression {
                 if field.name == "day-of-week", element == "L" { continue }
                 if field.name == "day-of-week", element.hasSuffix("L"), value(element.dropLast(), field) != nil { continue }
             }
-            if field.specials.contains("W"), element.hasSuffix("W"), let n = Int(element.dropLast()), field.range.contains(n) { continue }
+            if field.specials.contains("W"), element.hasSuffix("W"), let n = number(element.dropLast()), field.range.contains(n) { continue }
             if field.specials.contains("#") {
                 let hash = element.split(separator: "#", omittingEmptySubsequences: false)
                 if hash.count == 2 {
-                    if value(hash[0], field) != nil, let k = Int(hash[1]), (1...5).contains(k) { continue }
+                    if value(hash[0], field) != nil, let k = number(hash[1]), (1...5).contains(k) { continue }
                     return "\(bad): '#' takes a day and an occurrence from 1 to 5, as in 3#2"
                 }
             }
             let step = element.split(separator: "/", omittingEmptySubsequences: false)
             if step.count > 2 { return bad }
             if step.count == 2 {
-                guard let s = Int(step[1]), s > 0 else { return "\(bad): the step after '/' must be a positive number" }
-                _ = s
+                guard (number(step[1]) ?? 0) > 0 else { return "\(bad): the step after '/' must be a positive number" }
             }
             let base = step[0]
             if base == "*" { continue }
