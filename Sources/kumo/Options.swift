@@ -53,6 +53,12 @@ enum Console {
     static func err(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }
+
+    /// Ends the process now. A large project's tree takes longer to free than to check, and the
+    /// kernel reclaims it for free; output is written unbuffered, so nothing is lost.
+    static func exit(failure: Bool) -> Never {
+        Foundation.exit(failure ? 1 : 0)
+    }
 }
 
 extension LoadResult {

@@ -17,6 +17,9 @@ extension Kumo {
         @Flag(help: "Print diagnostics as a JSON list on standard output.")
         var json = false
 
+        @Flag(help: "Print how long reading, parsing and validating took, on standard error.")
+        var timings = false
+
         @Flag(help: "Treat unset ${secret:…} values as errors, as plan and apply do.")
         var requireSecrets = false
 
@@ -31,7 +34,11 @@ extension Kumo {
                     Console.out("Project '\(project.name)' is valid (\(counts)).\n")
                 }
             }
-            if result.hasErrors { throw ExitCode.failure }
+            if timings {
+                let phases = result.timings.map { "\($0.phase) \(Int(($0.seconds * 1000).rounded())) ms" }
+                Console.err("timings: " + phases.joined(separator: ", ") + "\n")
+            }
+            Console.exit(failure: result.hasErrors)
         }
     }
 }

@@ -27,7 +27,7 @@ import Testing
         let root = try #require(docs.first)
         #expect(root["a"]?.scalar == Scalar(text: "no", style: .plain))
         #expect(root["b"]?.scalar == Scalar(text: "0755", style: .singleQuoted))
-        #expect(root["c"]?.scalar?.tag == "tag:yaml.org,2002:str")
+        #expect(root["c"]?.scalar?.tag == .str)
         #expect(root["d"]?.scalar?.text == "2122:22")
         #expect(root["e"]?.scalar?.style == .literal)
     }

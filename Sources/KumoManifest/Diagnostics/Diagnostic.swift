@@ -98,29 +98,43 @@ public struct DiagnosticSink: Sendable {
 }
 
 /// A path of keys and indices into the project: `functions.createOrder.events[0].http`.
+///
+/// Paths are built for every field read, so appending one component to a path without a tail
+/// allocates nothing: the prefix array is shared and the new component is stored inline.
 public struct KeyPath: Sendable, Hashable, CustomStringConvertible {
     public enum Component: Sendable, Hashable {
         case key(String)
         case index(Int)
     }
 
-    public var components: [Component]
+    private var prefix: [Component]
+    private var tail: Component?
+
+    public var components: [Component] {
+        tail.map { prefix + [$0] } ?? prefix
+    }
 
     public init(_ components: [Component] = []) {
-        self.components = components
+        self.prefix = components
     }
 
     public init(_ keys: String...) {
-        self.components = keys.map { .key($0) }
+        self.prefix = keys.map { .key($0) }
     }
 
-    public func appending(_ key: String) -> KeyPath {
-        KeyPath(components + [.key(key)])
+    private func appending(_ component: Component) -> KeyPath {
+        var result = tail == nil ? self : KeyPath(components)
+        result.tail = component
+        return result
     }
 
-    public func appending(index: Int) -> KeyPath {
-        KeyPath(components + [.index(index)])
-    }
+    public func appending(_ key: String) -> KeyPath { appending(.key(key)) }
+
+    public func appending(index: Int) -> KeyPath { appending(.index(index)) }
+
+    public static func == (lhs: KeyPath, rhs: KeyPath) -> Bool { lhs.components == rhs.components }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(components) }
 
     public static func / (lhs: KeyPath, rhs: String) -> KeyPath { lhs.appending(rhs) }
     public static func / (lhs: KeyPath, rhs: Int) -> KeyPath { lhs.appending(index: rhs) }

@@ -74,29 +74,39 @@ public struct Scalar: Sendable, Equatable {
         case plain, singleQuoted, doubleQuoted, literal, folded
     }
 
+    /// The YAML core tags a scalar may carry; the loader refuses any other tag.
+    public enum Tag: UInt8, Sendable {
+        case str, int, float, bool, null, merge
+
+        init?(uri: String) {
+            switch uri {
+            case "tag:yaml.org,2002:str": self = .str
+            case "tag:yaml.org,2002:int": self = .int
+            case "tag:yaml.org,2002:float": self = .float
+            case "tag:yaml.org,2002:bool": self = .bool
+            case "tag:yaml.org,2002:null": self = .null
+            case "tag:yaml.org,2002:merge": self = .merge
+            default: return nil
+            }
+        }
+    }
+
     public var text: String
     public var style: Style
-    /// The resolved tag (`tag:yaml.org,2002:str` for `!!str`), nil when none was written.
-    public var tag: String?
+    /// The tag written on the scalar (`!!str`), nil when none was.
+    public var tag: Tag?
 
-    public init(text: String, style: Style = .plain, tag: String? = nil) {
+    public init(text: String, style: Style = .plain, tag: Tag? = nil) {
         self.text = text
         self.style = style
         self.tag = tag
     }
 
     public var isNull: Bool {
-        if let tag { return tag == Scalar.nullTag }
+        if let tag { return tag == .null }
         guard style == .plain else { return false }
         return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
     }
-
-    static let strTag = "tag:yaml.org,2002:str"
-    static let intTag = "tag:yaml.org,2002:int"
-    static let floatTag = "tag:yaml.org,2002:float"
-    static let boolTag = "tag:yaml.org,2002:bool"
-    static let nullTag = "tag:yaml.org,2002:null"
-    static let mergeTag = "tag:yaml.org,2002:merge"
 }
 
 extension String {

@@ -74,6 +74,19 @@ private struct Builder {
         self.limits = limits
     }
 
+    static func shortTag(_ uri: String) -> String {
+        uri.hasPrefix("tag:yaml.org,2002:") ? "!!" + uri.dropFirst("tag:yaml.org,2002:".count) : uri
+    }
+
+    /// Collections may carry `!!map`/`!!seq` (or the non-specific `!`); anything else is refused.
+    mutating func checkCollectionTag(_ raw: UnsafeMutablePointer<yaml_char_t>?, expected: String, _ event: yaml_event_t) {
+        guard let raw else { return }
+        let uri = String(cString: raw)
+        if uri != "!" && uri != "tag:yaml.org,2002:" + expected {
+            fail("unsupported-tag", "unsupported tag '\(Builder.shortTag(uri))' on a \(expected == "map" ? "mapping" : "list")", range(event.start_mark, event.end_mark))
+        }
+    }
+
     mutating func fail(_ id: String, _ message: String, _ range: SourceRange) {
         problems.append(Problem(id: id, message: message, range: range))
     }
@@ -131,7 +144,14 @@ private struct Builder {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            let tag = data.tag.map { String(cString: $0) }
+            var tag: Scalar.Tag?
+            if let raw = data.tag {
+                let uri = String(cString: raw)
+                tag = Scalar.Tag(uri: uri)
+                if tag == nil && uri != "!" {
+                    fail("unsupported-tag", "unsupported tag '\(Builder.shortTag(uri))'; manifests may use only !!str, !!int, !!float, !!bool and !!null", range(event.start_mark, event.end_mark))
+                }
+            }
             let node = Node(.scalar(Scalar(text: text, style: style, tag: tag)), range: range(event.start_mark, event.end_mark))
             eventNodes += 1
             if let anchor = data.anchor { anchors[String(cString: anchor)] = (node, 1) }
@@ -158,6 +178,7 @@ private struct Builder {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
                 return false
             }
+            checkCollectionTag(event.data.sequence_start.tag, expected: "seq", event)
             let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
             stack.append(.sequence(start: mark(event.start_mark), anchor: anchor, items: [], size: 1))
         case YAML_MAPPING_START_EVENT:
@@ -165,6 +186,7 @@ private struct Builder {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
                 return false
             }
+            checkCollectionTag(event.data.mapping_start.tag, expected: "map", event)
             let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
             stack.append(.mapping(start: mark(event.start_mark), anchor: anchor, pairs: [], pendingKey: nil, merges: [], size: 1))
         case YAML_SEQUENCE_END_EVENT:
@@ -200,7 +222,7 @@ private struct Builder {
         case .mapping(let start, let anchor, var pairs, let pendingKey, var merges, let total):
             stack[stack.count - 1] = .mapping(start: start, anchor: anchor, pairs: [], pendingKey: nil, merges: [], size: 0)
             if let key = pendingKey {
-                if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == Scalar.mergeTag {
+                if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
                     merges.append((node, key.range))
                 } else {
                     pairs.append(Node.Pair(key: key, value: node))

@@ -6,7 +6,9 @@ struct CodeChecker {
     let root: String
     let realRoot: String
     let files: SourceFiles
-    private var cache: [String: Result<String, CodeProblem>] = [:]
+    /// Results by file and path: a large project names the same few directories many times.
+    private var cache: [SourceFileID: [String: Result<String, CodeProblem>]] = [:]
+    private var directories: [SourceFileID: String] = [:]
 
     struct CodeProblem: Error {
         var id: String
@@ -47,14 +49,15 @@ struct CodeChecker {
 
     /// Returns the path relative to the project directory, or reports why it is unusable.
     mutating func check(_ code: String, at node: Node, _ path: KeyPath, _ ctx: String, reader: inout Reader) -> String? {
-        let fileDirectory = (files.path(node.range.file) as NSString).deletingLastPathComponent
-        let key = fileDirectory + "\u{0}" + code
+        let file = node.range.file
         let result: Result<String, CodeProblem>
-        if let cached = cache[key] {
+        if let cached = cache[file]?[code] {
             result = cached
         } else {
+            let fileDirectory = directories[file] ?? (files.path(file) as NSString).deletingLastPathComponent
+            directories[file] = fileDirectory
             result = resolve(code, from: fileDirectory)
-            cache[key] = result
+            cache[file, default: [:]][code] = result
         }
         switch result {
         case .success(let relative):

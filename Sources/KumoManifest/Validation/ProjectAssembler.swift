@@ -14,7 +14,8 @@ struct ProjectAssembler {
     var versionNodes: [Node] = []
     var projectNodes: [Node] = []
     var sections: [String: [Entry]] = [:]
-    var firstDeclaration: [String: Node] = [:]
+    /// Section → name → the key that first declared it, to name both places of a duplicate.
+    var firstDeclaration: [String: [String: Node]] = [:]
     var variableStages: [String: [Entry]] = [:]
     var stageKeys: [String: Node] = [:]
     var variablesKey: Node?
@@ -172,12 +173,11 @@ struct ProjectAssembler {
                 let kind = ProjectAssembler.kindNames[key]!
                 for entry in reader.namedEntries(pair.value, path, "'\(key)'") {
                     let name = entry.key.scalar!.text
-                    let id = key + "\u{0}" + name
-                    if let first = firstDeclaration[id] {
+                    if let first = firstDeclaration[key]?[name] {
                         reader.sink.error("duplicate-name", "\(kind) '\(name)' is declared twice; first at \(location(first))", at: entry.key.range, path: path / name)
                         continue
                     }
-                    firstDeclaration[id] = entry.key
+                    firstDeclaration[key, default: [:]][name] = entry.key
                     if key != "usage", !ProjectAssembler.isResourceName(name) {
                         reader.sink.error("invalid-name", "\(kind) name '\(name.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_' (at most 64)", at: entry.key.range, path: path / name)
                         continue
@@ -191,19 +191,20 @@ struct ProjectAssembler {
                     stageKeys[stageName] = stageKeys[stageName] ?? stage.key
                     for variable in reader.namedEntries(stage.value, path / stageName, "variables stage '\(stageName)'") {
                         let name = variable.key.scalar!.text
-                        let id = "variables\u{0}" + stageName + "\u{0}" + name
-                        if let first = firstDeclaration[id] {
+                        let section = "variables." + stageName
+                        if let first = firstDeclaration[section]?[name] {
                             reader.sink.error("duplicate-name", "variable '\(name)' of stage '\(stageName)' is declared twice; first at \(location(first))", at: variable.key.range, path: path / stageName / name)
                             continue
                         }
-                        firstDeclaration[id] = variable.key
+                        firstDeclaration[section, default: [:]][name] = variable.key
                         variableStages[stageName, default: []].append(Entry(name: name, key: variable.key, value: variable.value))
                     }
                 }
             case "defaults":
                 guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: ["function", "service"]) else { continue }
-                for entry in fields.pairs {
+                for entry in pair.value.pairs ?? [] {
                     let kind = entry.key.scalar!.text
+                    guard fields.has(kind) else { continue }
                     if let first = defaults[kind] {
                         reader.sink.error("duplicate-name", "defaults.\(kind) is declared twice; first at \(location(first.key))", at: entry.key.range, path: path / kind)
                         continue
@@ -213,8 +214,9 @@ struct ProjectAssembler {
             case "estimates", "pricing":
                 let keys = key == "estimates" ? ["functions", "services", "rules"] : ["region", "functions", "services"]
                 guard let fields = reader.mapping(pair.value, path, "'\(key)'", keys: keys) else { continue }
-                for entry in fields.pairs {
+                for entry in pair.value.pairs ?? [] {
                     let sub = entry.key.scalar!.text
+                    guard fields.has(sub) else { continue }
                     if let first = settings[key]?[sub] {
                         reader.sink.error("duplicate-name", "\(key).\(sub) is declared twice; first at \(location(first.key))", at: entry.key.range, path: path / sub)
                         continue
@@ -234,9 +236,11 @@ struct ProjectAssembler {
 
     func entries(_ section: String) -> [Entry] { sections[section] ?? [] }
 
+    /// ASCII letter first, then letters, digits, `-` and `_`; at most 64 bytes.
     static func isResourceName(_ name: String) -> Bool {
-        guard name.utf8.count <= 64, let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "-" || $0 == "_") }
+        let utf8 = name.utf8
+        guard utf8.count <= 64, let first = utf8.first, ASCII.isLetter(first) else { return false }
+        return utf8.allSatisfy { ASCII.isLetter($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
     // MARK: Project-level keys
@@ -424,10 +428,26 @@ struct ProjectAssembler {
 
     /// A route with parameter names erased: `/orders/{id}` and `/orders/{orderId}` are one route.
     static func routeShape(_ path: String) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
-            guard segment.hasPrefix("{") else { return String(segment) }
-            return segment.hasSuffix("+}") ? "{+}" : "{}"
-        }.joined(separator: "/")
+        guard path.utf8.contains(UInt8(ascii: "{")) else { return path }
+        var out: [UInt8] = []
+        out.reserveCapacity(path.utf8.count)
+        var inParameter = false
+        var greedy = false
+        for byte in path.utf8 {
+            if inParameter {
+                if byte == UInt8(ascii: "}") {
+                    out += greedy ? Array("{+}".utf8) : Array("{}".utf8)
+                    inParameter = false
+                }
+                greedy = byte == UInt8(ascii: "+")
+            } else if byte == UInt8(ascii: "{") {
+                inParameter = true
+                greedy = false
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Defaults
@@ -440,18 +460,19 @@ struct ProjectAssembler {
     /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
     func merged(_ base: Node?, _ over: Node) -> Node {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
+        let baseKeys = basePairs.map { $0.key.scalar!.text }
+        var used = [Bool](repeating: false, count: basePairs.count)
         var result: [Node.Pair] = []
         result.reserveCapacity(basePairs.count + overPairs.count)
         for pair in overPairs {
-            if let b = basePairs.first(where: { $0.key.scalar?.text == pair.key.scalar?.text }) {
-                result.append(Node.Pair(key: pair.key, value: merged(b.value, pair.value)))
+            if let i = baseKeys.firstIndex(of: pair.key.scalar!.text) {
+                used[i] = true
+                result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
             } else {
                 result.append(pair)
             }
         }
-        for pair in basePairs where !overPairs.contains(where: { $0.key.scalar?.text == pair.key.scalar?.text }) {
-            result.append(pair)
-        }
+        for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
         return Node(.mapping(result), range: over.range)
     }
 

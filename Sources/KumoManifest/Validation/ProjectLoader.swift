@@ -30,6 +30,8 @@ public struct LoadResult: Sendable {
     public var project: Project?
     public var diagnostics: [Diagnostic]
     public var files: SourceFiles
+    /// Wall-clock time of each phase (read, parse, validate), for `--timings` and benchmarks.
+    public var timings: [(phase: String, seconds: Double)] = []
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -42,6 +44,8 @@ public enum ProjectLoader {
 
     /// Loads PATHs: YAML files, or directories whose `*.yaml`/`*.yml` files (not recursive) form the project.
     public static func load(paths: [String], options: LoadOptions = LoadOptions()) -> LoadResult {
+        let clock = ContinuousClock()
+        let start = clock.now
         var files = SourceFiles()
         var problems: [Diagnostic] = []
         var sources: [(String, [UInt8])] = []
@@ -71,7 +75,12 @@ public enum ProjectLoader {
         }
         var root_ = root ?? "."
         if root_.isEmpty { root_ = "." }
+        let readTime = clock.now - start
+        if sources.isEmpty && !problems.isEmpty {
+            return LoadResult(project: nil, diagnostics: Diagnostic.sorted(problems), files: files)
+        }
         var result = load(sources: sources, root: root_, options: options, files: &files)
+        result.timings.insert(("read", readTime.seconds), at: 0)
         result.diagnostics = Diagnostic.sorted(problems + result.diagnostics)
         if !problems.isEmpty { result.project = nil }
         return result
@@ -104,13 +113,25 @@ public enum ProjectLoader {
         var ids: [SourceFileID] = []
         for (path, bytes) in sources { ids.append(files.add(path: path, bytes: bytes)) }
         var sink = DiagnosticSink(files: files)
+        let clock = ContinuousClock()
+        let start = clock.now
         for (id, (_, bytes)) in zip(ids, sources) {
             documents += YAMLLoader.load(bytes: bytes, file: id, limits: options.limits, sink: &sink)
         }
+        let parsed = clock.now
         var assembler = ProjectAssembler(sink: sink, root: root, options: options)
         let project = assembler.assemble(documents)
         let diagnostics = assembler.reader.sink.diagnostics
         let failed = diagnostics.contains { $0.severity == .error }
-        return LoadResult(project: failed ? nil : project, diagnostics: diagnostics, files: files)
+        var result = LoadResult(project: failed ? nil : project, diagnostics: diagnostics, files: files)
+        result.timings = [("parse", (parsed - start).seconds), ("validate", (clock.now - parsed).seconds)]
+        return result
+    }
+}
+
+extension Swift.Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
     }
 }

@@ -121,15 +121,17 @@ extension Reader {
         return fn
     }
 
+    /// `module.function`, the module possibly a relative path (`lib/app.handler`).
     static func isHandler(_ text: String) -> Bool {
-        guard let dot = text.lastIndex(of: "."), dot != text.startIndex else { return false }
-        let module = text[..<dot], function = text[text.index(after: dot)...]
-        func identifier(_ s: Substring) -> Bool {
-            guard let first = s.first, first == "_" || first.isLetter else { return false }
-            return s.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber }
-        }
-        return identifier(function) && module.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
-            !part.isEmpty && part != ".." && part.allSatisfy { $0 == "_" || $0 == "-" || $0 == "." || $0.isLetter || $0.isNumber }
+        let bytes = Array(text.utf8)
+        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), dot > 0 else { return false }
+        let function = bytes[(dot + 1)...]
+        guard let first = function.first, first == UInt8(ascii: "_") || ASCII.isLetter(first),
+            function.allSatisfy({ $0 == UInt8(ascii: "_") || ASCII.isLetter($0) || ASCII.isDigit($0) })
+        else { return false }
+        return bytes[..<dot].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy { part in
+            !part.isEmpty && !part.elementsEqual("..".utf8)
+                && part.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || ASCII.isLetter($0) || ASCII.isDigit($0) }
         }
     }
 
@@ -140,8 +142,8 @@ extension Reader {
         for (i, item) in items.enumerated() {
             let p = path / i
             guard let e = mapping(item, p, "the events of \(ctx)", keys: ["http", "schedule"]) else { ok = false; continue }
-            guard e.pairs.count == 1 else {
-                if e.pairs.isEmpty, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
+            guard e.present.count == 1 else {
+                if e.present.isEmpty, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
                 error("invalid-event", "an event of \(ctx) must have exactly one of 'http' or 'schedule'", item, p)
                 ok = false
                 continue
@@ -186,6 +188,8 @@ extension Reader {
 
     /// Checks an http route: `/`, literal segments, `{param}`, and a final greedy `{proxy+}`.
     static func routeProblem(_ path: String) -> String? {
+        // Fast path: plain ASCII literal segments and simple `{name}` parameters.
+        if isSimpleRoute(path) { return nil }
         guard path.hasPrefix("/") else { return "a route must start with '/', got '\(path.truncatedForMessage)'" }
         if path == "/" { return nil }
         let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
@@ -211,6 +215,40 @@ extension Reader {
             }
         }
         return nil
+    }
+
+    /// True for `/seg/{param}/…` made of unreserved ASCII, with distinct parameter names and no
+    /// empty segment; anything else takes the detailed check.
+    static func isSimpleRoute(_ path: String) -> Bool {
+        var bytes = path.utf8.makeIterator()
+        guard bytes.next() == UInt8(ascii: "/") else { return false }
+        var segmentLength = 0
+        var parameters = 0
+        var inParameter = false
+        var previous: UInt8 = UInt8(ascii: "/")
+        while let byte = bytes.next() {
+            switch byte {
+            case UInt8(ascii: "/"):
+                if segmentLength == 0 || inParameter { return false }
+                segmentLength = 0
+            case UInt8(ascii: "{"):
+                if segmentLength != 0 || inParameter { return false }
+                inParameter = true
+                parameters += 1
+                segmentLength += 1
+            case UInt8(ascii: "}"):
+                if !inParameter || previous == UInt8(ascii: "{") { return false }
+                inParameter = false
+                segmentLength += 1
+            default:
+                guard ASCII.isLetter(byte) || ASCII.isDigit(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") else { return false }
+                if previous == UInt8(ascii: "}") { return false }
+                segmentLength += 1
+            }
+            previous = byte
+        }
+        // A single parameter cannot repeat; more take the detailed check for duplicate names.
+        return !inParameter && parameters <= 1 && (segmentLength > 0 || path == "/")
     }
 
     private mutating func invokeConfig(_ node: Node, _ path: KeyPath, _ ctx: String) -> InvokeConfig? {

@@ -1,16 +1,26 @@
-/// The fields of a mapping after its keys were checked, in source order.
+/// The fields of a mapping after its keys were checked: each known key's value, by key.
 struct Fields {
     var node: Node
-    var pairs: [Node.Pair]
+    let keys: [String]
+    /// Values aligned with `keys`; nil where the mapping lacks the key.
+    private var values: [Node?]
+    /// The known keys in source order.
+    private(set) var present: [String] = []
 
-    subscript(key: String) -> Node? {
-        for pair in pairs where pair.key.scalar?.text == key { return pair.value }
-        return nil
+    init(node: Node, keys: [String], pairs: [Node.Pair]) {
+        self.node = node
+        self.keys = keys
+        self.values = [Node?](repeating: nil, count: keys.count)
+        for pair in pairs {
+            guard case .scalar(let key) = pair.key.kind, let index = keys.firstIndex(of: key.text) else { continue }
+            values[index] = pair.value
+            present.append(key.text)
+        }
     }
 
-    func keyNode(_ key: String) -> Node? {
-        for pair in pairs where pair.key.scalar?.text == key { return pair.key }
-        return nil
+    subscript(key: String) -> Node? {
+        guard let index = keys.firstIndex(of: key) else { return nil }
+        return values[index]
     }
 
     func has(_ key: String) -> Bool { self[key] != nil }
@@ -66,21 +76,20 @@ struct Reader {
     /// Checks a mapping's keys against `keys`; unknown keys (not starting with `x-`) are errors.
     mutating func mapping(_ node: Node, _ path: KeyPath, _ ctx: String, keys: [String]) -> Fields? {
         guard case .mapping(let pairs) = node.kind else {
-            if node.isNull { return Fields(node: node, pairs: []) }
+            if node.isNull { return Fields(node: node, keys: keys, pairs: []) }
             mismatch(node, path, ctx, expected: "a mapping")
             return nil
         }
-        var kept: [Node.Pair] = []
-        kept.reserveCapacity(pairs.count)
-        for pair in pairs {
-            let key = pair.key.scalar!.text
-            if keys.contains(key) {
-                kept.append(pair)
-            } else if !key.hasPrefix("x-") {
-                error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx)\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
+        let fields = Fields(node: node, keys: keys, pairs: pairs)
+        if fields.present.count != pairs.count {
+            for pair in pairs {
+                let key = pair.key.scalar!.text
+                if !keys.contains(key) && !key.hasPrefix("x-") {
+                    error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx)\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
+                }
             }
         }
-        return Fields(node: node, pairs: kept)
+        return fields
     }
 
     /// A mapping whose keys are names chosen by the user; returns its pairs.
@@ -90,6 +99,7 @@ struct Reader {
             mismatch(node, path, ctx, expected: "a mapping of names to entries")
             return []
         }
+        guard pairs.contains(where: { $0.key.scalar!.text.hasPrefix("x-") }) else { return pairs }
         return pairs.filter { !$0.key.scalar!.text.hasPrefix("x-") }
     }
 
@@ -120,7 +130,7 @@ struct Reader {
             return nil
         }
         guard scalar.text.utf8.contains(UInt8(ascii: "$")) else {
-            return (scalar.text, scalar.style != .plain || scalar.tag == Scalar.strTag)
+            return (scalar.text, scalar.style != .plain || scalar.tag == .str)
         }
         guard let text = interpolate(scalar.text, at: node, path, allow: allow) else { return nil }
         guard let literal = text.literal else {
@@ -136,8 +146,8 @@ struct Reader {
             mismatch(node, path, ctx, expected: "a string")
             return nil
         }
-        if scalar.tag != nil, scalar.tag != Scalar.strTag {
-            mismatch(node, path, ctx, expected: "a string", got: "a value tagged \(scalar.tag!)")
+        if let tag = scalar.tag, tag != .str {
+            mismatch(node, path, ctx, expected: "a string", got: "a value tagged !!\(tag)")
             return nil
         }
         return scalarText(node, path, ctx, expected: "a string")?.text
@@ -154,7 +164,7 @@ struct Reader {
 
     mutating func int(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
         guard let (text, quoted) = scalarText(node, path, ctx, expected: "an integer") else { return nil }
-        guard !quoted, node.scalar?.tag == nil || node.scalar?.tag == Scalar.intTag, let value = Reader.parseInt(text) else {
+        guard !quoted, node.scalar?.tag == nil || node.scalar?.tag == .int, let value = Reader.parseInt(text) else {
             mismatch(node, path, ctx, expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
             return nil
         }
