@@ -36,6 +36,9 @@ public enum YAMLLoader {
                 at: start)
             return []
         }
+        if let documents = ParallelLoad.load(bytes: bytes, file: file, limits: limits) {
+            return documents
+        }
         var builder = Builder(file: file, bytes: bytes, limits: limits)
         let documents = builder.run()
         for problem in builder.problems {
@@ -45,21 +48,34 @@ public enum YAMLLoader {
     }
 }
 
-private struct Problem {
+struct Problem: Sendable {
     var id: String
     var message: String
     var range: SourceRange
 }
 
-private struct Builder {
-    enum Frame {
-        case mapping(start: Mark, anchor: String?, pairs: [Node.Pair], pendingKey: Node?, merges: [(Node, SourceRange)], size: Int)
-        case sequence(start: Mark, anchor: String?, items: [Node], size: Int)
+struct Builder: Sendable {
+    /// An open mapping or list; children are appended in place (`stack[top].pairs.append`).
+    struct Frame {
+        var isMapping: Bool
+        var start: Mark
+        var anchor: String?
+        var pairs: [Node.Pair] = []
+        var items: [Node] = []
+        var pendingKey: Node?
+        var merges: [(Node, SourceRange)] = []
+        /// Nodes in this subtree, counting alias expansions, for the alias budget.
+        var size = 1
     }
 
     let file: SourceFileID
     let bytes: [UInt8]
     let limits: LoadLimits
+    /// The part of `bytes` to parse (a chunk starts at a line start), and the lines before it.
+    var span: Range<Int>
+    var lineOffset = 0
+    /// Set when a merge key applied at the root or one level below (where chunks are joined).
+    var shallowMerge = false
     var problems: [Problem] = []
     var stack: [Frame] = []
     var anchors: [String: (node: Node, size: Int)] = [:]
@@ -72,6 +88,7 @@ private struct Builder {
         self.file = file
         self.bytes = bytes
         self.limits = limits
+        self.span = 0..<bytes.count
     }
 
     static func shortTag(_ uri: String) -> String {
@@ -96,7 +113,7 @@ private struct Builder {
     }
 
     func mark(_ m: yaml_mark_t) -> Mark {
-        Mark(line: Int32(truncatingIfNeeded: m.line + 1), column: Int32(truncatingIfNeeded: m.column + 1))
+        Mark(line: Int32(truncatingIfNeeded: m.line + 1 + lineOffset), column: Int32(truncatingIfNeeded: m.column + 1))
     }
 
     mutating func run() -> [Node] {
@@ -107,7 +124,7 @@ private struct Builder {
         }
         defer { yaml_parser_delete(&parser) }
         return bytes.withUnsafeBufferPointer { buffer -> [Node] in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            yaml_parser_set_input_string(&parser, buffer.baseAddress.map { $0 + span.lowerBound }, span.count)
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             var event = yaml_event_t()
             while true {
@@ -180,7 +197,7 @@ private struct Builder {
             }
             checkCollectionTag(event.data.sequence_start.tag, expected: "seq", event)
             let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
-            stack.append(.sequence(start: mark(event.start_mark), anchor: anchor, items: [], size: 1))
+            stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor))
         case YAML_MAPPING_START_EVENT:
             if stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
@@ -188,21 +205,24 @@ private struct Builder {
             }
             checkCollectionTag(event.data.mapping_start.tag, expected: "map", event)
             let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
-            stack.append(.mapping(start: mark(event.start_mark), anchor: anchor, pairs: [], pendingKey: nil, merges: [], size: 1))
+            stack.append(Frame(isMapping: true, start: mark(event.start_mark), anchor: anchor))
         case YAML_SEQUENCE_END_EVENT:
-            guard case .sequence(let start, let anchor, let items, let size) = stack.removeLast() else { return false }
-            let node = Node(.sequence(items), range: SourceRange(file: file, start: start, end: mark(event.end_mark)))
+            let frame = stack.removeLast()
+            let node = Node(.sequence(frame.items), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
-            if let anchor { anchors[anchor] = (node, size) }
-            return add(node, size: size)
+            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
+            return add(node, size: frame.size)
         case YAML_MAPPING_END_EVENT:
-            guard case .mapping(let start, let anchor, var pairs, _, let merges, let size) = stack.removeLast() else { return false }
-            removeDuplicates(&pairs)
-            if !merges.isEmpty { applyMerges(&pairs, merges) }
-            let node = Node(.mapping(pairs), range: SourceRange(file: file, start: start, end: mark(event.end_mark)))
+            var frame = stack.removeLast()
+            removeDuplicates(&frame.pairs)
+            if !frame.merges.isEmpty {
+                applyMerges(&frame.pairs, frame.merges)
+                if stack.count <= 1 { shallowMerge = true }
+            }
+            let node = Node(.mapping(frame.pairs), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
-            if let anchor { anchors[anchor] = (node, size) }
-            return add(node, size: size)
+            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
+            return add(node, size: frame.size)
         default:
             break
         }
@@ -214,27 +234,25 @@ private struct Builder {
             root = node
             return true
         }
-        switch stack[stack.count - 1] {
-        case .sequence(let start, let anchor, var items, let total):
-            stack[stack.count - 1] = .sequence(start: start, anchor: anchor, items: [], size: 0)
-            items.append(node)
-            stack[stack.count - 1] = .sequence(start: start, anchor: anchor, items: items, size: total + size)
-        case .mapping(let start, let anchor, var pairs, let pendingKey, var merges, let total):
-            stack[stack.count - 1] = .mapping(start: start, anchor: anchor, pairs: [], pendingKey: nil, merges: [], size: 0)
-            if let key = pendingKey {
-                if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
-                    merges.append((node, key.range))
-                } else {
-                    pairs.append(Node.Pair(key: key, value: node))
-                }
-                stack[stack.count - 1] = .mapping(start: start, anchor: anchor, pairs: pairs, pendingKey: nil, merges: merges, size: total + size)
+        let top = stack.count - 1
+        stack[top].size += size
+        guard stack[top].isMapping else {
+            stack[top].items.append(node)
+            return true
+        }
+        if let key = stack[top].pendingKey {
+            stack[top].pendingKey = nil
+            if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
+                stack[top].merges.append((node, key.range))
             } else {
-                if node.scalar == nil {
-                    fail("complex-key", "mapping keys must be scalars, not \(node.typeDescription)", node.range)
-                    return false
-                }
-                stack[stack.count - 1] = .mapping(start: start, anchor: anchor, pairs: pairs, pendingKey: node, merges: merges, size: total + size)
+                stack[top].pairs.append(Node.Pair(key: key, value: node))
             }
+        } else {
+            guard case .scalar = node.kind else {
+                fail("complex-key", "mapping keys must be scalars, not \(node.typeDescription)", node.range)
+                return false
+            }
+            stack[top].pendingKey = node
         }
         return true
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Checks `code:` paths: relative to the file that names them, existing, and inside the project
 /// directory (neither `..` nor a symlink may lead out). Results are cached per file and path.
-struct CodeChecker {
+struct CodeChecker: Sendable {
     let root: String
     let realRoot: String
     let files: SourceFiles
@@ -10,7 +10,7 @@ struct CodeChecker {
     private var cache: [SourceFileID: [String: Result<String, CodeProblem>]] = [:]
     private var directories: [SourceFileID: String] = [:]
 
-    struct CodeProblem: Error {
+    struct CodeProblem: Error, Sendable {
         var id: String
         var message: String
     }

@@ -8,7 +8,7 @@ struct InterpolationAllowance: OptionSet {
 }
 
 /// The environment interpolation draws on: variables, the process environment, service ports.
-struct InterpolationContext {
+struct InterpolationContext: Sendable {
     var variables: [String: Text] = [:]
     var environment: [String: String] = [:]
     /// Service name → its front port (nil when the service declares none).

@@ -1,7 +1,30 @@
+import Foundation
+
+/// The functions one worker read: its own reader (and diagnostics), code checker and routes.
+struct FunctionBatch: Sendable {
+    var reader: Reader
+    var codeChecker: CodeChecker
+    var functions: [Function] = []
+    var routes: [HTTPRoute] = []
+    var references: [String: Set<String>] = [:]
+
+    mutating func read(_ entry: ProjectAssembler.Entry, defaults: Node?) {
+        let path = KeyPath("functions", entry.name)
+        let node = ProjectAssembler.merged(defaults, entry.value)
+        reader.quietRange = defaults?.range
+        reader.serviceReferences = []
+        if let fn = reader.function(entry.name, node, path, routes: &routes, codeChecker: &codeChecker) {
+            functions.append(fn)
+        }
+        reader.quietRange = nil
+        if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
+    }
+}
+
 /// Merges documents into one project and validates it, collecting every diagnostic.
 struct ProjectAssembler {
     /// A named entry of a section, from whichever document declared it.
-    struct Entry {
+    struct Entry: Sendable {
         var name: String
         var key: Node
         var value: Node
@@ -63,25 +86,40 @@ struct ProjectAssembler {
             serviceDefaults = filtered(d.value, keys: Service.keys)
         }
 
+        // Functions are independent of one another once variables, defaults and service ports
+        // are known, so large projects read them on every core; results keep source order.
+        let functionEntries = entries("functions")
         var functions: [Function] = []
         var functionReferences: [String: Set<String>] = [:]
-        for entry in entries("functions") {
-            let path = KeyPath("functions", entry.name)
-            let node = merged(functionDefaults, entry.value)
-            reader.quietRange = functionDefaults?.range
-            reader.serviceReferences = []
-            if let fn = reader.function(entry.name, node, path, routes: &routes, codeChecker: &codeChecker) {
-                functions.append(fn)
+        let chunks = ProjectAssembler.chunks(functionEntries.count, minimum: 2_000)
+        var partials = [FunctionBatch?](repeating: nil, count: chunks.count)
+        let template = reader
+        let checker = codeChecker
+        let defaults = functionDefaults
+        partials.withUnsafeMutableBufferPointer { buffer in
+            let results = DisjointSlots(buffer)
+            let readBatch: @Sendable (Int) -> Void = { index in
+                var batch = FunctionBatch(reader: template, codeChecker: checker)
+                batch.reader.sink = DiagnosticSink(files: template.sink.files)
+                for entry in functionEntries[chunks[index]] {
+                    batch.read(entry, defaults: defaults)
+                }
+                results[index] = batch
             }
-            reader.quietRange = nil
-            if !reader.serviceReferences.isEmpty { functionReferences[entry.name] = reader.serviceReferences }
+            if chunks.count == 1 { readBatch(0) } else { DispatchQueue.concurrentPerform(iterations: chunks.count, execute: readBatch) }
+        }
+        for case let batch? in partials {
+            functions += batch.functions
+            routes += batch.routes
+            functionReferences.merge(batch.references) { $1 }
+            reader.sink.append(contentsOf: batch.reader.sink.diagnostics)
         }
 
         var services: [Service] = []
         var graph = DependencyGraph()
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
-            let node = merged(serviceDefaults, entry.value)
+            let node = ProjectAssembler.merged(serviceDefaults, entry.value)
             reader.quietRange = serviceDefaults?.range
             reader.serviceReferences = []
             let read = reader.service(entry.name, node, path, codeChecker: &codeChecker)
@@ -152,6 +190,14 @@ struct ProjectAssembler {
             functions: functions.sorted { $0.name < $1.name }, services: services.sorted { $0.name < $1.name },
             scaling: scaling.sorted { $0.name < $1.name }, rules: rules.sorted { $0.name < $1.name },
             estimates: estimates, pricing: pricing, usage: usage)
+    }
+
+    /// Splits `count` items into one range per core when there are at least `minimum` of them.
+    static func chunks(_ count: Int, minimum: Int) -> [Range<Int>] {
+        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard count >= minimum, cores > 1 else { return [0..<count] }
+        let size = (count + cores - 1) / cores
+        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
 
     // MARK: Collecting documents
@@ -458,7 +504,7 @@ struct ProjectAssembler {
     }
 
     /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
-    func merged(_ base: Node?, _ over: Node) -> Node {
+    static func merged(_ base: Node?, _ over: Node) -> Node {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
         let baseKeys = basePairs.map { $0.key.scalar!.text }
         var used = [Bool](repeating: false, count: basePairs.count)

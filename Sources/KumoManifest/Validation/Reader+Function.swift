@@ -14,7 +14,7 @@ extension Function {
 }
 
 /// A function's http trigger as read, with its position, for the route-conflict check.
-struct HTTPRoute {
+struct HTTPRoute: Sendable {
     var function: String
     var method: String
     var path: String

@@ -1,5 +1,5 @@
 /// The fields of a mapping after its keys were checked: each known key's value, by key.
-struct Fields {
+struct Fields: Sendable {
     var node: Node
     let keys: [String]
     /// Values aligned with `keys`; nil where the mapping lacks the key.
@@ -30,7 +30,7 @@ struct Fields {
 ///
 /// Scalars are typed by the field that reads them: a string field takes `no` or `0755` as text,
 /// a number field refuses a quoted `"12"`. Every message names the key and what was expected.
-struct Reader {
+struct Reader: Sendable {
     var sink: DiagnosticSink
     var context: InterpolationContext
     /// Services named in `${service:…}` while reading the current resource.

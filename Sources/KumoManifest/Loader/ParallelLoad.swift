@@ -1,0 +1,177 @@
+import Foundation
+
+/// Parses a large single-document file on two cores by cutting its largest block section.
+///
+/// The cut is made at a line that starts an entry of the largest top-level section (say,
+/// `  fn50000:` under `functions:`), so the file becomes three YAML texts: A (start to cut), B
+/// (the section's remaining entries, a mapping of its own) and C (what follows the section).
+/// A and B+C are parsed at once and joined. The result is used only when every chunk parses
+/// cleanly into the expected shape; anything else (an error, an alias to an anchor in another
+/// chunk, a merge key where chunks join, several documents, a flow-style section) returns nil
+/// and the caller parses the file serially, which also produces the exact diagnostics.
+/// A construct that spans the cut (a quoted or flow scalar, a flow collection) cannot close in
+/// A, so A fails to parse and the serial path takes over.
+enum ParallelLoad {
+    /// Files smaller than this are parsed serially: threads would cost more than they save.
+    static let threshold = 1 << 20
+
+    struct Plan {
+        var cut: Int
+        var indent: Int
+        var sectionEnd: Int
+        var sectionKey: String
+        var linesBeforeCut: Int
+        var linesBeforeSectionEnd: Int
+    }
+
+    static func load(bytes: [UInt8], file: SourceFileID, limits: LoadLimits) -> [Node]? {
+        guard bytes.count >= threshold, ProcessInfo.processInfo.activeProcessorCount > 1, let plan = plan(bytes) else { return nil }
+        var outcomes = [Builder?](repeating: nil, count: 3)
+        outcomes.withUnsafeMutableBufferPointer { buffer in
+            let slots = DisjointSlots(buffer)
+            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+                if worker == 0 {
+                    var a = Builder(file: file, bytes: bytes, limits: limits)
+                    a.span = 0..<plan.cut
+                    _ = a.run()
+                    slots[0] = a
+                } else {
+                    var b = Builder(file: file, bytes: bytes, limits: limits)
+                    b.span = plan.cut..<plan.sectionEnd
+                    b.lineOffset = plan.linesBeforeCut
+                    _ = b.run()
+                    slots[1] = b
+                    var c = Builder(file: file, bytes: bytes, limits: limits)
+                    c.span = plan.sectionEnd..<bytes.count
+                    c.lineOffset = plan.linesBeforeSectionEnd
+                    _ = c.run()
+                    slots[2] = c
+                }
+            }
+        }
+        guard let a = outcomes[0], let b = outcomes[1], var c = outcomes[2] else { return nil }
+        guard a.problems.isEmpty, b.problems.isEmpty, c.problems.isEmpty,
+            !a.shallowMerge, !b.shallowMerge, !c.shallowMerge,
+            a.documents.count == 1, b.documents.count == 1, c.documents.count <= 1,
+            case .mapping(var rootPairs) = a.documents[0].kind,
+            let last = rootPairs.last, last.key.scalar?.text == plan.sectionKey,
+            case .mapping(var sectionPairs) = last.value.kind,
+            case .mapping(let moreEntries) = b.documents[0].kind
+        else { return nil }
+        var tail: [Node.Pair] = []
+        if let rest = c.documents.first, !rest.isNull {
+            guard case .mapping(let pairs) = rest.kind else { return nil }
+            tail = pairs
+        }
+        // Join: the section gains B's entries, the root gains C's keys; duplicates across the
+        // cut are reported exactly as a serial parse would report them.
+        // In A the entries before the cut end where A's text ends (column 1 of the cut line); in
+        // one text they end where the next entry's key starts. Give them the serial position.
+        let cutLine = Int32(plan.linesBeforeCut + 1)
+        if let lastEntry = sectionPairs.last {
+            let patched = endingAt(lastEntry.value, Mark(line: cutLine, column: 1), becomes: Mark(line: cutLine, column: Int32(plan.indent + 1)))
+            sectionPairs[sectionPairs.count - 1] = Node.Pair(key: lastEntry.key, value: patched)
+        }
+        sectionPairs += moreEntries
+        c.removeDuplicates(&sectionPairs)
+        let section = Node(.mapping(sectionPairs), range: SourceRange(file: file, start: last.value.range.start, end: b.documents[0].range.end))
+        rootPairs[rootPairs.count - 1] = Node.Pair(key: last.key, value: section)
+        rootPairs += tail
+        c.removeDuplicates(&rootPairs)
+        guard c.problems.isEmpty else { return nil }
+        let end = c.documents.first.map { $0.isNull ? section.range.end : $0.range.end } ?? section.range.end
+        return [Node(.mapping(rootPairs), range: SourceRange(file: file, start: a.documents[0].range.start, end: end))]
+    }
+
+    /// Moves the end of `node`, and of its last descendants that end with it, from one mark to another.
+    static func endingAt(_ node: Node, _ old: Mark, becomes new: Mark) -> Node {
+        guard node.range.end == old else { return node }
+        var result = node
+        result.range.end = new
+        switch node.kind {
+        case .mapping(var pairs) where !pairs.isEmpty:
+            let last = pairs.removeLast()
+            pairs.append(Node.Pair(key: last.key, value: endingAt(last.value, old, becomes: new)))
+            result.kind = .mapping(pairs)
+        case .sequence(var items) where !items.isEmpty:
+            items[items.count - 1] = endingAt(items[items.count - 1], old, becomes: new)
+            result.kind = .sequence(items)
+        default:
+            break
+        }
+        return result
+    }
+
+    /// Finds the cut: the largest top-level block section, and an entry line near the middle.
+    static func plan(_ bytes: [UInt8]) -> Plan? {
+        let newline = UInt8(ascii: "\n")
+        // Top-level lines: (offset, line number); a file with directives or several documents
+        // is left to the serial parser.
+        var sections: [(key: String, start: Int, line: Int)] = []
+        var lineStart = 0
+        var line = 0
+        var lineStarts: [Int] = []
+        lineStarts.reserveCapacity(bytes.count / 16)
+        while lineStart < bytes.count {
+            lineStarts.append(lineStart)
+            let first = bytes[lineStart]
+            if first == UInt8(ascii: "%") { return nil }
+            if first == UInt8(ascii: "-") || first == UInt8(ascii: "."), lineStart + 2 < bytes.count,
+                bytes[lineStart + 1] == first, bytes[lineStart + 2] == first
+            {
+                return nil
+            }
+            if ASCII.isLetter(first) || first == UInt8(ascii: "_") {
+                var end = lineStart
+                while end < bytes.count, bytes[end] != UInt8(ascii: ":"), bytes[end] != newline { end += 1 }
+                let key = String(decoding: bytes[lineStart..<end], as: UTF8.self)
+                sections.append((key, lineStart, line))
+            } else if first != UInt8(ascii: " ") && first != UInt8(ascii: "#") && first != newline && first != UInt8(ascii: "\r") {
+                return nil
+            }
+            guard let next = bytes[lineStart...].firstIndex(of: newline) else { break }
+            lineStart = next + 1
+            line += 1
+        }
+        guard !sections.isEmpty else { return nil }
+        // The largest section, as a byte span.
+        var best = 0
+        var bestSize = 0
+        for i in sections.indices {
+            let end = i + 1 < sections.count ? sections[i + 1].start : bytes.count
+            if end - sections[i].start > bestSize { bestSize = end - sections[i].start; best = i }
+        }
+        let section = sections[best]
+        let sectionEnd = best + 1 < sections.count ? sections[best + 1].start : bytes.count
+        let sectionEndLine = best + 1 < sections.count ? sections[best + 1].line : lineStarts.count
+        guard bestSize > bytes.count / 3 else { return nil }
+        // The header must be `key:` alone (a block value), and entries sit at one indentation.
+        let headerEnd = bytes[section.start...].firstIndex(of: newline) ?? bytes.count
+        let header = String(decoding: bytes[section.start..<headerEnd], as: UTF8.self)
+        guard header.trimmingSpaces == section.key + ":" else { return nil }
+        func indentation(_ start: Int) -> Int? {
+            var i = start
+            while i < bytes.count, bytes[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < bytes.count, i > start else { return nil }
+            let c = bytes[i]
+            if c == newline || c == UInt8(ascii: "#") || c == UInt8(ascii: "\r") { return nil }
+            return i - start
+        }
+        var entryIndent: Int?
+        for l in (section.line + 1)..<sectionEndLine {
+            if let n = indentation(lineStarts[l]) { entryIndent = n; break }
+        }
+        guard let indent = entryIndent else { return nil }
+        // Balance the two workers: A is everything before the cut; B and C the rest.
+        let target = bytes.count / 2
+        guard let middleLine = lineStarts.firstIndex(where: { $0 >= target }), middleLine > section.line + 1 else { return nil }
+        for l in middleLine..<sectionEndLine {
+            let start = lineStarts[l]
+            guard indentation(start) == indent else { continue }
+            let c = bytes[start + indent]
+            guard ASCII.isLetter(c) || ASCII.isDigit(c) || c == UInt8(ascii: "_") else { continue }
+            return Plan(cut: start, indent: indent, sectionEnd: sectionEnd, sectionKey: section.key, linesBeforeCut: l, linesBeforeSectionEnd: sectionEndLine)
+        }
+        return nil
+    }
+}

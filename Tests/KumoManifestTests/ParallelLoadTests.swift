@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import KumoManifest
+
+/// The two-core parse must give exactly the serial parse's tree, or step aside.
+@Suite struct ParallelLoadTests {
+    /// A manifest over the parallel threshold: many functions, then rules after the section.
+    static func manifest(functions: Int, extra: (Int) -> String = { _ in "" }) -> String {
+        var text = "version: 1\nproject: big\n# a comment\nfunctions:\n"
+        for i in 0..<functions {
+            text += "  fn\(i):\n    runtime: python3\n    handler: app.handler\n    memory: \(128 + i % 4 * 128)\n"
+            text += "    environment: { INDEX: \"\(i)\", NAME: 'fn-\(i)' }\n    events:\n      - http: { method: GET, path: \"/fn\(i)/{id}\" }\n"
+            text += extra(i)
+        }
+        text += "rules:\n  r1:\n    pattern: { source: [a] }\n    targets: [ { function: fn1 } ]\n"
+        return text
+    }
+
+    func serial(_ text: String) -> ([Node], [Problem]) {
+        var builder = Builder(file: SourceFileID(0), bytes: Array(text.utf8), limits: .default)
+        let documents = builder.run()
+        return (documents, builder.problems)
+    }
+
+    /// The first difference between two trees, positions included; nil when they are equal.
+    func difference(_ a: Node, _ b: Node, at path: String = "$") -> String? {
+        guard a.range == b.range else { return "\(path): range \(a.range) vs \(b.range)" }
+        switch (a.kind, b.kind) {
+        case (.scalar(let x), .scalar(let y)): return x == y ? nil : "\(path): \(x) vs \(y)"
+        case (.sequence(let x), .sequence(let y)):
+            guard x.count == y.count else { return "\(path): \(x.count) vs \(y.count) items" }
+            for (i, (l, r)) in zip(x, y).enumerated() { if let d = difference(l, r, at: "\(path)[\(i)]") { return d } }
+            return nil
+        case (.mapping(let x), .mapping(let y)):
+            guard x.count == y.count else { return "\(path): \(x.count) vs \(y.count) keys" }
+            for (l, r) in zip(x, y) {
+                let key = "\(path).\(l.key.scalar?.text ?? "?")"
+                if let d = difference(l.key, r.key, at: key + "(key)") ?? difference(l.value, r.value, at: key) { return d }
+            }
+            return nil
+        default: return "\(path): different kinds"
+        }
+    }
+
+    @Test func cutParseEqualsSerialParse() throws {
+        let text = ParallelLoadTests.manifest(functions: 6000)
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > ParallelLoad.threshold)
+        let plan = try #require(ParallelLoad.plan(bytes))
+        #expect(plan.sectionKey == "functions")
+        let parallel = try #require(ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: .default))
+        let (documents, problems) = serial(text)
+        #expect(problems.isEmpty)
+        #expect(parallel.count == 1 && documents.count == 1)
+        let diff = difference(parallel[0], documents[0])
+        #expect(diff == nil, "\(diff ?? "")")
+    }
+
+    @Test func duplicatesAcrossTheCutAreStillFound() throws {
+        // fn0 is declared again near the end, far past the cut.
+        let text = ParallelLoadTests.manifest(functions: 6000) { i in i == 5990 ? "  fn0:\n    runtime: node\n" : "" }
+        var files = SourceFiles()
+        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
+        var sink = DiagnosticSink(files: files)
+        _ = YAMLLoader.load(bytes: Array(text.utf8), file: id, sink: &sink)
+        #expect(sink.diagnostics.map(\.id) == ["duplicate-key"])
+        #expect(sink.diagnostics.first?.message.contains("line 5") == true)
+    }
+
+    @Test func aliasesAcrossTheCutFallBackToTheSerialParse() throws {
+        var text = "x-common: &common { runtime: python3 }\n" + ParallelLoadTests.manifest(functions: 6000) { i in i == 5000 ? "  shared:\n    <<: *common\n" : "" }
+        text += ""
+        let bytes = Array(text.utf8)
+        #expect(ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: .default) == nil)
+        var files = SourceFiles()
+        let id = files.add(path: "big.yaml", bytes: bytes)
+        var sink = DiagnosticSink(files: files)
+        let documents = YAMLLoader.load(bytes: bytes, file: id, sink: &sink)
+        #expect(sink.diagnostics.isEmpty)
+        #expect(documents.first?["functions"]?["shared"]?["runtime"]?.scalar?.text == "python3")
+    }
+
+    @Test func errorsAfterTheCutHaveSerialPositions() throws {
+        let text = ParallelLoadTests.manifest(functions: 6000) { i in i == 5500 ? "    bad: [unclosed\n" : "" }
+        var files = SourceFiles()
+        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
+        var sink = DiagnosticSink(files: files)
+        _ = YAMLLoader.load(bytes: Array(text.utf8), file: id, sink: &sink)
+        let (_, problems) = serial(text)
+        #expect(sink.diagnostics.map(\.line) == problems.map { Int($0.range.start.line) })
+        #expect(!problems.isEmpty)
+    }
+
+    @Test func multiDocumentFilesAreNotCut() {
+        let text = ParallelLoadTests.manifest(functions: 6000) + "---\nversion: 1\n"
+        #expect(ParallelLoad.plan(Array(text.utf8)) == nil)
+    }
+}
