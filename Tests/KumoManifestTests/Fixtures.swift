@@ -19,7 +19,7 @@ enum Fixtures {
         for name in names.sorted() where !name.hasPrefix(".") {
             let path = base + "/" + name
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             if isDirectory.boolValue {
                 if !yamlFiles(in: path).isEmpty { result.append(folder + "/" + name) }
             } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
@@ -37,7 +37,7 @@ enum Fixtures {
     static func files(of fixture: String) -> [String] {
         let path = directory + "/" + fixture
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         return isDirectory.boolValue ? yamlFiles(in: path) : [path]
     }
 

@@ -10,7 +10,14 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
         case port
     }
 
-    public var parts: [Part]
+    public var parts: [Part] {
+        get { storage ?? (literalValue.isEmpty ? [] : [.literal(literalValue)]) }
+        set { self = Text(parts: newValue) }
+    }
+
+    /// A plain literal (the common case) needs no array; `storage` holds anything else.
+    private var literalValue: String
+    private var storage: [Part]?
 
     public init(parts: [Part]) {
         var merged: [Part] = []
@@ -23,15 +30,26 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
                 merged.append(part)
             }
         }
-        self.parts = merged
+        if merged.isEmpty {
+            literalValue = ""
+            storage = nil
+        } else if merged.count == 1, case .literal(let s) = merged[0] {
+            literalValue = s
+            storage = nil
+        } else {
+            literalValue = ""
+            storage = merged
+        }
     }
 
     public init(_ literal: String) {
-        self.parts = literal.isEmpty ? [] : [.literal(literal)]
+        self.literalValue = literal
+        self.storage = nil
     }
 
     public var isSensitive: Bool {
-        parts.contains { if case .secret = $0 { return true } else { return false } }
+        guard let storage else { return false }
+        return storage.contains { if case .secret = $0 { return true } else { return false } }
     }
 
     public var secretNames: [String] {
@@ -53,9 +71,7 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
 
     /// The literal text when there are no secrets or placeholders.
     public var literal: String? {
-        if parts.isEmpty { return "" }
-        if parts.count == 1, case .literal(let s) = parts[0] { return s }
-        return nil
+        storage == nil ? literalValue : nil
     }
 
     /// Text for people: secrets shown as `(sensitive)`.

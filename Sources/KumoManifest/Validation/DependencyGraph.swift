@@ -72,7 +72,8 @@ struct DependencyGraph {
         var components: [[String]] = []
         for root in edges.keys.sorted() where indices[root] == nil {
             var work: [(String, Int)] = [(root, 0)]
-            while var (node, child) = work.popLast() {
+            while let (node, start) = work.popLast() {
+                var child = start
                 if child == 0 {
                     indices[node] = index
                     lowlink[node] = index
@@ -107,7 +108,6 @@ struct DependencyGraph {
                 if let parent = work.last {
                     lowlink[parent.0] = min(lowlink[parent.0]!, lowlink[node]!)
                 }
-                _ = child
             }
         }
         return components

@@ -10,10 +10,9 @@ struct FunctionBatch: Sendable {
 
     mutating func read(_ entry: ProjectAssembler.Entry, defaults: Node?) {
         let path = KeyPath("functions", entry.name)
-        let node = ProjectAssembler.merged(defaults, entry.value)
         reader.quietRange = defaults?.range
         reader.serviceReferences = []
-        if let fn = reader.function(entry.name, node, path, routes: &routes, codeChecker: &codeChecker) {
+        if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs ?? [], routes: &routes, codeChecker: &codeChecker) {
             functions.append(fn)
         }
         reader.quietRange = nil
@@ -32,6 +31,9 @@ struct ProjectAssembler {
 
     var reader: Reader
     let root: String
+    let clock = ContinuousClock()
+    /// Time spent in each step of `assemble`, for `--timings`.
+    var timings: [(String, Double)] = []
     let options: LoadOptions
 
     var versionNodes: [Node] = []
@@ -58,7 +60,14 @@ struct ProjectAssembler {
     static let kindNames = ["functions": "function", "services": "service", "scaling": "scaling policy", "rules": "rule", "usage": "usage entry"]
 
     mutating func assemble(_ documents: [Node]) -> Project? {
+        var lap = clock.now
+        func phase(_ name: String) {
+            let now = clock.now
+            timings.append((name, (now - lap).seconds))
+            lap = now
+        }
         for document in documents { collect(document) }
+        phase("collect")
         let hadStructure = !documents.isEmpty
         guard hadStructure else {
             if !reader.sink.hasErrors {
@@ -88,41 +97,34 @@ struct ProjectAssembler {
 
         // Functions are independent of one another once variables, defaults and service ports
         // are known, so large projects read them on every core; results keep source order.
+        phase("settings")
         let functionEntries = entries("functions")
         var functions: [Function] = []
         var functionReferences: [String: Set<String>] = [:]
-        let chunks = ProjectAssembler.chunks(functionEntries.count, minimum: 2_000)
-        var partials = [FunctionBatch?](repeating: nil, count: chunks.count)
         let template = reader
         let checker = codeChecker
         let defaults = functionDefaults
-        partials.withUnsafeMutableBufferPointer { buffer in
-            let results = DisjointSlots(buffer)
-            let readBatch: @Sendable (Int) -> Void = { index in
-                var batch = FunctionBatch(reader: template, codeChecker: checker)
-                batch.reader.sink = DiagnosticSink(files: template.sink.files)
-                for entry in functionEntries[chunks[index]] {
-                    batch.read(entry, defaults: defaults)
-                }
-                results[index] = batch
-            }
-            if chunks.count == 1 { readBatch(0) } else { DispatchQueue.concurrentPerform(iterations: chunks.count, execute: readBatch) }
+        let functionBatches = ProjectAssembler.inParallel(functionEntries.count, minimum: 2_000) { range in
+            var batch = FunctionBatch(reader: template, codeChecker: checker)
+            batch.reader.sink = DiagnosticSink(files: template.sink.files)
+            for entry in functionEntries[range] { batch.read(entry, defaults: defaults) }
+            return batch
         }
-        for case let batch? in partials {
+        for batch in functionBatches {
             functions += batch.functions
             routes += batch.routes
             functionReferences.merge(batch.references) { $1 }
             reader.sink.append(contentsOf: batch.reader.sink.diagnostics)
         }
 
+        phase("functions")
         var services: [Service] = []
         var graph = DependencyGraph()
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
-            let node = ProjectAssembler.merged(serviceDefaults, entry.value)
             reader.quietRange = serviceDefaults?.range
             reader.serviceReferences = []
-            let read = reader.service(entry.name, node, path, codeChecker: &codeChecker)
+            let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs ?? [], codeChecker: &codeChecker)
             reader.quietRange = nil
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
@@ -156,10 +158,24 @@ struct ProjectAssembler {
         }
         checkScalingTargets(scaling)
 
+        phase("services")
         var rules: [Rule] = []
-        for entry in entries("rules") {
+        let ruleEntries = entries("rules")
+        let ruleTemplate = reader
+        let ruleBatches = ProjectAssembler.inParallel(ruleEntries.count, minimum: 2_000) { range in
+            var batchReader = ruleTemplate
+            batchReader.sink = DiagnosticSink(files: ruleTemplate.sink.files)
+            let read = ruleEntries[range].map { entry in batchReader.rule(entry.name, entry.value, KeyPath("rules", entry.name)) }
+            return (read, batchReader.sink.diagnostics)
+        }
+        var ruleResults: [(Rule, references: [TargetReference])?] = []
+        for (read, diagnostics) in ruleBatches {
+            ruleResults += read
+            reader.sink.append(contentsOf: diagnostics)
+        }
+        for (entry, read) in zip(ruleEntries, ruleResults) {
             let path = KeyPath("rules", entry.name)
-            guard let (rule, references) = reader.rule(entry.name, entry.value, path) else { continue }
+            guard let (rule, references) = read else { continue }
             var ok = true
             for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath, from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
                 ok = false
@@ -173,6 +189,7 @@ struct ProjectAssembler {
             if ok { rules.append(rule) }
         }
 
+        phase("rules")
         let estimates = readEstimates()
         let pricing = readPricing()
         let usage = readUsage(functions: functionNames)
@@ -183,6 +200,8 @@ struct ProjectAssembler {
             reader.sink.error("dependency-cycle", "dependency cycle: \(cycle.addresses.joined(separator: " → "))", at: cycle.node?.range, path: cycle.path)
         }
 
+        phase("checks")
+        defer { phase("project") }
         guard let version, let name else { return nil }
         return Project(
             version: version, name: name, stage: stage, directory: codeChecker.root,
@@ -192,12 +211,21 @@ struct ProjectAssembler {
             estimates: estimates, pricing: pricing, usage: usage)
     }
 
-    /// Splits `count` items into one range per core when there are at least `minimum` of them.
-    static func chunks(_ count: Int, minimum: Int) -> [Range<Int>] {
+    /// Runs `work` over `0..<count` split into one range per core (a single range below
+    /// `minimum`), and returns the results in range order.
+    static func inParallel<Result: Sendable>(_ count: Int, minimum: Int, _ work: @Sendable (Range<Int>) -> Result) -> [Result] {
         let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        guard count >= minimum, cores > 1 else { return [0..<count] }
+        guard count >= minimum, cores > 1 else { return [work(0..<count)] }
         let size = (count + cores - 1) / cores
-        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
+        let ranges = stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
+        var results = [Result?](repeating: nil, count: ranges.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            let slots = DisjointSlots(buffer)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+                slots[index] = work(ranges[index])
+            }
+        }
+        return results.map { $0! }
     }
 
     // MARK: Collecting documents
@@ -217,13 +245,25 @@ struct ProjectAssembler {
             case "project": projectNodes.append(pair.value)
             case "functions", "services", "scaling", "rules", "usage":
                 let kind = ProjectAssembler.kindNames[key]!
-                for entry in reader.namedEntries(pair.value, path, "'\(key)'") {
+                // One mapping cannot repeat a name (the loader refuses duplicate keys), so the
+                // index of names is needed only once a second document adds to this section.
+                let needsIndex = sections[key] != nil
+                if needsIndex && firstDeclaration[key] == nil {
+                    var index: [String: Node] = [:]
+                    for entry in sections[key]! { index[entry.name] = entry.key }
+                    firstDeclaration[key] = index
+                }
+                let entries = reader.namedEntries(pair.value, path, "'\(key)'")
+                sections[key, default: []].reserveCapacity((sections[key]?.count ?? 0) + entries.count)
+                for entry in entries {
                     let name = entry.key.scalar!.text
-                    if let first = firstDeclaration[key]?[name] {
-                        reader.sink.error("duplicate-name", "\(kind) '\(name)' is declared twice; first at \(location(first))", at: entry.key.range, path: path / name)
-                        continue
+                    if needsIndex {
+                        if let first = firstDeclaration[key]?[name] {
+                            reader.sink.error("duplicate-name", "\(kind) '\(name)' is declared twice; first at \(location(first))", at: entry.key.range, path: path / name)
+                            continue
+                        }
+                        firstDeclaration[key, default: [:]][name] = entry.key
                     }
-                    firstDeclaration[key, default: [:]][name] = entry.key
                     if key != "usage", !ProjectAssembler.isResourceName(name) {
                         reader.sink.error("invalid-name", "\(kind) name '\(name.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_' (at most 64)", at: entry.key.range, path: path / name)
                         continue
@@ -455,20 +495,17 @@ struct ProjectAssembler {
     }
 
     mutating func checkRoutes(_ routes: [HTTPRoute]) {
-        var seen: [String: HTTPRoute] = [:]
-        for route in routes {
-            let shape = ProjectAssembler.routeShape(route.path)
-            let methods = route.method == "ANY" ? Function.httpMethods : [route.method, "ANY"]
-            var conflict: HTTPRoute?
-            for method in methods {
-                if let other = seen[method + " " + shape] { conflict = other; break }
-            }
-            if let other = conflict {
-                let place = "\(reader.sink.files.path(other.node.range.file)):\(other.node.range.start.line):\(other.node.range.start.column)"
-                reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.node.range, path: route.keyPath)
+        // Shape → (method → index of the route that claimed it): one hash of the path per route.
+        var seen: [String: [(method: String, index: Int)]] = [:]
+        seen.reserveCapacity(routes.count)
+        for (index, route) in routes.enumerated() {
+            let claimed = seen[route.shape] ?? []
+            if let other = claimed.first(where: { $0.method == route.method || $0.method == "ANY" || route.method == "ANY" }).map({ routes[$0.index] }) {
+                let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
+                reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
                 continue
             }
-            seen[route.method + " " + shape] = route
+            seen[route.shape, default: []].append((route.method, index))
         }
     }
 
@@ -506,12 +543,12 @@ struct ProjectAssembler {
     /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
     static func merged(_ base: Node?, _ over: Node) -> Node {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
-        let baseKeys = basePairs.map { $0.key.scalar!.text }
         var used = [Bool](repeating: false, count: basePairs.count)
         var result: [Node.Pair] = []
         result.reserveCapacity(basePairs.count + overPairs.count)
         for pair in overPairs {
-            if let i = baseKeys.firstIndex(of: pair.key.scalar!.text) {
+            let key = pair.key.scalar!.text
+            if let i = basePairs.firstIndex(where: { $0.key.scalar!.text == key }) {
                 used[i] = true
                 result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
             } else {

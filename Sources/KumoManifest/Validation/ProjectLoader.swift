@@ -32,6 +32,9 @@ public struct LoadResult: Sendable {
     public var files: SourceFiles
     /// Wall-clock time of each phase (read, parse, validate), for `--timings` and benchmarks.
     public var timings: [(phase: String, seconds: Double)] = []
+    /// The parsed documents with their source positions, for tools that point into the files.
+    /// Keeping them here also lets a command exit without spending time freeing a large tree.
+    public var documents: [Node] = []
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -124,7 +127,9 @@ public enum ProjectLoader {
         let diagnostics = assembler.reader.sink.diagnostics
         let failed = diagnostics.contains { $0.severity == .error }
         var result = LoadResult(project: failed ? nil : project, diagnostics: diagnostics, files: files)
+        result.documents = documents
         result.timings = [("parse", (parsed - start).seconds), ("validate", (clock.now - parsed).seconds)]
+        result.timings += assembler.timings.map { ("  " + $0.0, $0.1) }
         return result
     }
 }

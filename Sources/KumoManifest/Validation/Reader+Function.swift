@@ -6,8 +6,11 @@ extension Function {
 
     /// Variables the runtime sets for every worker (the Lambda-standard ones); users may not set them.
     static func isReservedEnvironment(_ name: String) -> Bool {
-        name.hasPrefix("AWS_LAMBDA_") || name.hasPrefix("KUMO_") || name == "_HANDLER" || name == "AWS_EXECUTION_ENV"
-            || name == "LAMBDA_TASK_ROOT" || name == "LAMBDA_RUNTIME_DIR" || name == "_X_AMZN_TRACE_ID"
+        let utf8 = name.utf8
+        if utf8.starts(with: "AWS_LAMBDA_".utf8) || utf8.starts(with: "KUMO_".utf8) { return true }
+        guard let first = utf8.first, first == UInt8(ascii: "_") || first == UInt8(ascii: "A") || first == UInt8(ascii: "L") else { return false }
+        return name == "_HANDLER" || name == "AWS_EXECUTION_ENV" || name == "LAMBDA_TASK_ROOT"
+            || name == "LAMBDA_RUNTIME_DIR" || name == "_X_AMZN_TRACE_ID"
     }
 
     static let httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]
@@ -18,15 +21,17 @@ struct HTTPRoute: Sendable {
     var function: String
     var method: String
     var path: String
-    var node: Node
+    /// The path with parameter names erased (computed by the worker that read it).
+    var shape: String
+    var range: SourceRange
     var keyPath: KeyPath
 }
 
 extension Reader {
     /// Reads a function. `partial` reads `defaults.function`: no required keys, no cross-checks.
-    mutating func function(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
+    mutating func function(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, defaults: [Node.Pair] = [], routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
         let ctx = partial ? "defaults.function" : "function '\(name)'"
-        guard let f = mapping(node, path, ctx, keys: Function.keys) else { return nil }
+        guard let f = mapping(node, path, ctx, keys: Function.keys, defaults: defaults) else { return nil }
         var ok = true
         var runtime: FunctionRuntime?
         if let n = f["runtime"] {
@@ -117,15 +122,15 @@ extension Reader {
         }
         // A resource with errors is still returned: cross-checks (references, ports, cycles)
         // then report their problems too, so every error surfaces in one run.
-        assert(ok || sink.hasErrors, "a field failed without a diagnostic")
+        assert(ok || sink.hasErrors || quietErrors > 0, "a field failed without a diagnostic")
         return fn
     }
 
     /// `module.function`, the module possibly a relative path (`lib/app.handler`).
     static func isHandler(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), dot > 0 else { return false }
-        let function = bytes[(dot + 1)...]
+        let bytes = text.utf8
+        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), dot > bytes.startIndex else { return false }
+        let function = bytes[bytes.index(after: dot)...]
         guard let first = function.first, first == UInt8(ascii: "_") || ASCII.isLetter(first),
             function.allSatisfy({ $0 == UInt8(ascii: "_") || ASCII.isLetter($0) || ASCII.isDigit($0) })
         else { return false }
@@ -142,8 +147,8 @@ extension Reader {
         for (i, item) in items.enumerated() {
             let p = path / i
             guard let e = mapping(item, p, "the events of \(ctx)", keys: ["http", "schedule"]) else { ok = false; continue }
-            guard e.present.count == 1 else {
-                if e.present.isEmpty, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
+            guard e.count == 1 else {
+                if e.count == 0, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
                 error("invalid-event", "an event of \(ctx) must have exactly one of 'http' or 'schedule'", item, p)
                 ok = false
                 continue
@@ -168,7 +173,7 @@ extension Reader {
                             error("invalid-route", "'path' in \(ctx): \(problem)", r, hp / "path")
                         } else {
                             route = text
-                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, node: h, keyPath: hp)) }
+                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, shape: ProjectAssembler.routeShape(text), range: h.range, keyPath: hp)) }
                         }
                     }
                 }

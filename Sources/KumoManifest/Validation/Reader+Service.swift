@@ -5,15 +5,15 @@ extension Service {
     ]
 
     static func isReservedEnvironment(_ name: String) -> Bool {
-        name == "PORT" || name.hasPrefix("KUMO_")
+        name == "PORT" || name.utf8.starts(with: "KUMO_".utf8)
     }
 }
 
 extension Reader {
     /// Reads a service. `partial` reads `defaults.service`.
-    mutating func service(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, codeChecker: inout CodeChecker) -> (Service, dependsOnNodes: [String: Node])? {
+    mutating func service(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, defaults: [Node.Pair] = [], codeChecker: inout CodeChecker) -> (Service, dependsOnNodes: [String: Node])? {
         let ctx = partial ? "defaults.service" : "service '\(name)'"
-        guard let f = mapping(node, path, ctx, keys: Service.keys) else { return nil }
+        guard let f = mapping(node, path, ctx, keys: Service.keys, defaults: defaults) else { return nil }
         var ok = true
         var service = Service(
             name: name, command: [], replicas: Service.defaultReplicas, resources: .default, environment: [:],
@@ -90,7 +90,7 @@ extension Reader {
         }
         // A resource with errors is still returned: cross-checks (references, ports, cycles)
         // then report their problems too, so every error surfaces in one run.
-        assert(ok || sink.hasErrors, "a field failed without a diagnostic")
+        assert(ok || sink.hasErrors || quietErrors > 0, "a field failed without a diagnostic")
         return (service, dependsOnNodes)
     }
 

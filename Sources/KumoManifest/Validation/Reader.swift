@@ -4,23 +4,41 @@ struct Fields: Sendable {
     let keys: [String]
     /// Values aligned with `keys`; nil where the mapping lacks the key.
     private var values: [Node?]
-    /// The known keys in source order.
-    private(set) var present: [String] = []
+    /// How many known keys the mapping itself has (values from defaults not counted).
+    private(set) var count = 0
 
-    init(node: Node, keys: [String], pairs: [Node.Pair]) {
+    /// `defaults` are the pairs of a `defaults.function`/`defaults.service` mapping: they fill the
+    /// keys the mapping lacks, and a mapping-valued key present in both is deep-merged.
+    init(node: Node, keys: [String], pairs: [Node.Pair], defaults: [Node.Pair] = []) {
         self.node = node
         self.keys = keys
         self.values = [Node?](repeating: nil, count: keys.count)
-        for pair in pairs {
-            guard case .scalar(let key) = pair.key.kind, let index = keys.firstIndex(of: key.text) else { continue }
+        for pair in defaults {
+            guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
             values[index] = pair.value
-            present.append(key.text)
+        }
+        for pair in pairs {
+            guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
+            if let base = values[index] {
+                values[index] = ProjectAssembler.merged(base, pair.value)
+            } else {
+                values[index] = pair.value
+            }
+            count += 1
         }
     }
 
     subscript(key: String) -> Node? {
-        guard let index = keys.firstIndex(of: key) else { return nil }
+        guard let index = Fields.index(of: key, in: keys) else { return nil }
         return values[index]
+    }
+
+    /// `keys.firstIndex(of:)`, comparing lengths first: unequal strings compare slowly.
+    @inline(__always)
+    static func index(of key: String, in keys: [String]) -> Int? {
+        let count = key.utf8.count
+        for (i, candidate) in keys.enumerated() where candidate.utf8.count == count && candidate == key { return i }
+        return nil
     }
 
     func has(_ key: String) -> Bool { self[key] != nil }
@@ -37,6 +55,8 @@ struct Reader: Sendable {
     var serviceReferences: Set<String> = []
     /// Problems inside this range are not reported (values merged from `defaults`, already checked).
     var quietRange: SourceRange?
+    /// Errors withheld because they lie in `quietRange` (reported once, at the defaults).
+    var quietErrors = 0
 
     init(sink: DiagnosticSink, context: InterpolationContext) {
         self.sink = sink
@@ -51,7 +71,10 @@ struct Reader: Sendable {
     }
 
     mutating func error(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
-        if isQuiet(node.range) { return }
+        if isQuiet(node.range) {
+            quietErrors += 1
+            return
+        }
         sink.error(id, message, at: node.range, path: path)
     }
 
@@ -74,14 +97,14 @@ struct Reader: Sendable {
     // MARK: Structure
 
     /// Checks a mapping's keys against `keys`; unknown keys (not starting with `x-`) are errors.
-    mutating func mapping(_ node: Node, _ path: KeyPath, _ ctx: String, keys: [String]) -> Fields? {
+    mutating func mapping(_ node: Node, _ path: KeyPath, _ ctx: String, keys: [String], defaults: [Node.Pair] = []) -> Fields? {
         guard case .mapping(let pairs) = node.kind else {
-            if node.isNull { return Fields(node: node, keys: keys, pairs: []) }
+            if node.isNull { return Fields(node: node, keys: keys, pairs: [], defaults: defaults) }
             mismatch(node, path, ctx, expected: "a mapping")
             return nil
         }
-        let fields = Fields(node: node, keys: keys, pairs: pairs)
-        if fields.present.count != pairs.count {
+        let fields = Fields(node: node, keys: keys, pairs: pairs, defaults: defaults)
+        if fields.count != pairs.count {
             for pair in pairs {
                 let key = pair.key.scalar!.text
                 if !keys.contains(key) && !key.hasPrefix("x-") {
