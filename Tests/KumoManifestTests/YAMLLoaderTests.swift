@@ -143,3 +143,24 @@ import Testing
         #expect(diagnostics.map(\.id) == ["complex-key"])
     }
 }
+
+@Suite struct DiagnosticRendererTests {
+    @Test func manyDiagnosticsRenderTheirOwnSourceLines() {
+        var files = SourceFiles()
+        let text = (1...2000).map { "line\($0): value\($0)" }.joined(separator: "\r\n") + "\n"
+        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
+        var sink = DiagnosticSink(files: files)
+        for line in stride(from: 1, through: 2000, by: 7) {
+            let mark = Mark(line: Int32(line), column: 7)
+            sink.error("test", "problem \(line)", at: SourceRange(file: id, start: mark, end: Mark(line: Int32(line), column: 10)), path: KeyPath("line\(line)"))
+        }
+        let renderer = DiagnosticRenderer(files: files, color: false)
+        let all = renderer.render(sink.diagnostics)
+        // Rendering the list at once equals rendering each alone (the line index is only a cache).
+        #expect(all == sink.diagnostics.map { renderer.render($0) }.joined())
+        let last = renderer.render(sink.diagnostics.last!)
+        #expect(last.contains(" 1996 | line1996: value1996\n"))
+        #expect(last.contains("      |       ^~~\n"))
+        #expect(!all.contains("\r"))
+    }
+}

@@ -60,26 +60,23 @@ public struct SourceFiles: Sendable {
         id.rawValue >= 0 && Int(id.rawValue) < contents.count ? contents[Int(id.rawValue)] : []
     }
 
-    /// The text of a 1-based line, without its line break; nil when out of range or not UTF-8.
-    public func line(_ number: Int32, in id: SourceFileID) -> String? {
-        guard number >= 1 else { return nil }
+    /// Byte offsets where each line of a file starts (index 0 is line 1).
+    public func lineStarts(_ id: SourceFileID) -> [Int] {
         let data = bytes(id)
-        var current: Int32 = 1
-        var start = 0
-        var index = 0
-        if number > 1 {
-            while index < data.count {
-                if data[index] == UInt8(ascii: "\n") {
-                    current += 1
-                    if current == number { start = index + 1; break }
-                }
-                index += 1
-            }
-            if current != number { return nil }
-        }
-        var end = start
-        while end < data.count, data[end] != UInt8(ascii: "\n"), data[end] != UInt8(ascii: "\r") { end += 1 }
-        return String(validating: data[start..<end], as: UTF8.self)
+        var starts = [0]
+        for (i, byte) in data.enumerated() where byte == UInt8(ascii: "\n") { starts.append(i + 1) }
+        return starts
+    }
+
+    /// The text of a 1-based line given the file's ``lineStarts(_:)``; nil when out of range.
+    public func line(_ number: Int32, in id: SourceFileID, starts: [Int]) -> String? {
+        let index = Int(number) - 1
+        guard index >= 0, index < starts.count else { return nil }
+        let data = bytes(id)
+        let start = starts[index]
+        var end = index + 1 < starts.count ? starts[index + 1] - 1 : data.count
+        if end > start, data[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        return String(validating: data[start..<max(start, end)], as: UTF8.self)
     }
 }
 

@@ -3,9 +3,14 @@ public struct DiagnosticRenderer: Sendable {
     public var files: SourceFiles
     public var color: Bool
 
+    private let fileIndex: [String: Int]
+
     public init(files: SourceFiles, color: Bool) {
         self.files = files
         self.color = color
+        var fileIndex: [String: Int] = [:]
+        for (i, path) in files.paths.enumerated() where fileIndex[path] == nil { fileIndex[path] = i }
+        self.fileIndex = fileIndex
     }
 
     private func paint(_ text: String, _ code: String) -> String {
@@ -13,6 +18,13 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     public func render(_ diagnostic: Diagnostic) -> String {
+        var index: [Int: [Int]] = [:]
+        return render(diagnostic, lineIndex: &index)
+    }
+
+    /// Renders one diagnostic; `lineIndex` caches each file's line starts across calls, so a
+    /// report of many diagnostics reads each file once.
+    func render(_ diagnostic: Diagnostic, lineIndex: inout [Int: [Int]]) -> String {
         var location = ""
         if let file = diagnostic.file {
             location = file
@@ -22,26 +34,33 @@ public struct DiagnosticRenderer: Sendable {
         let severity = diagnostic.severity == .error ? paint("error", "1;31") : paint("warning", "1;33")
         var out = paint(location, "1") + severity + ": " + paint(diagnostic.message, "1") + "\n"
         if let file = diagnostic.file, let line = diagnostic.line, let column = diagnostic.column,
-            let index = files.paths.firstIndex(of: file),
-            let text = files.line(Int32(line), in: SourceFileID(Int32(index)))
+            let index = fileIndex[file]
         {
+            let id = SourceFileID(Int32(index))
+            if lineIndex[index] == nil { lineIndex[index] = files.lineStarts(id) }
+            guard let text = files.line(Int32(line), in: id, starts: lineIndex[index]!) else { return out + keyPathLine(diagnostic) }
             let shown = text.count > 160 ? String(text.prefix(160)) + "…" : text
             let gutter = String(line)
             out += " \(gutter) | \(shown.replacing("\t", with: " "))\n"
-            var caretPad = ""
-            for (i, ch) in text.enumerated() where i < column - 1 && i < 160 { caretPad += ch == "\t" ? " " : (ch.isASCII ? " " : String(repeating: " ", count: 1)) }
+            // Columns count characters, as the shown line does (tabs are shown as one space).
+            let caretPad = String(repeating: " ", count: max(0, min(column - 1, 160, text.count)))
             var width = 1
             if diagnostic.endLine == diagnostic.line, let end = diagnostic.endColumn, end > column { width = min(end - column, max(1, 160 - column)) }
             out += " \(String(repeating: " ", count: gutter.count)) | \(caretPad)" + paint("^" + String(repeating: "~", count: max(0, width - 1)), "1;32") + "\n"
         }
-        if let keyPath = diagnostic.keyPath, !keyPath.isEmpty {
-            out += "   = at: \(keyPath)\n"
-        }
-        return out
+        return out + keyPathLine(diagnostic)
+    }
+
+    private func keyPathLine(_ diagnostic: Diagnostic) -> String {
+        guard let keyPath = diagnostic.keyPath, !keyPath.isEmpty else { return "" }
+        return "   = at: \(keyPath)\n"
     }
 
     public func render(_ diagnostics: [Diagnostic]) -> String {
-        diagnostics.map(render).joined()
+        var lineIndex: [Int: [Int]] = [:]
+        var out = ""
+        for diagnostic in diagnostics { out += render(diagnostic, lineIndex: &lineIndex) }
+        return out
     }
 
     /// `N errors, M warnings` for the end of a report.
