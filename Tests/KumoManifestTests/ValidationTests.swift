@@ -252,3 +252,13 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigOutputTests {
+    /// Found by the fuzzer: ": " followed by a combining mark is one Character to `String.contains`.
+    @Test func indicatorsHiddenByCombiningMarksAreQuoted() {
+        #expect(ConfigValue.needsQuotes("defaults: \u{065B}eon3"))
+        #expect(!ConfigValue.needsQuotes("plain words"))
+        #expect(ConfigValue.needsQuotes("a #\u{0301}b"))
+        #expect(ConfigValue.needsQuotes("tab\there"))
+    }
+}

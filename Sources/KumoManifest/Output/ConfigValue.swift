@@ -169,7 +169,14 @@ public indirect enum ConfigValue: Sendable, Equatable {
         guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last else { return true }
         if first == " " || last == " " { return true }
         if "-?:,[]{}#&*!|>'\"%@`~".unicodeScalars.contains(first) { return true }
-        if s.contains(": ") || s.contains(" #") || s.hasSuffix(":") { return true }
+        // Indicators are checked on bytes: `contains` on String compares Characters, and a
+        // combining mark after the space would hide ": " from it.
+        let utf8 = Array(s.utf8)
+        for i in utf8.indices.dropLast() {
+            if utf8[i] == UInt8(ascii: ":") && (utf8[i + 1] == UInt8(ascii: " ") || utf8[i + 1] == UInt8(ascii: "\t")) { return true }
+            if (utf8[i] == UInt8(ascii: " ") || utf8[i] == UInt8(ascii: "\t")) && utf8[i + 1] == UInt8(ascii: "#") { return true }
+        }
+        if utf8.last == UInt8(ascii: ":") || utf8.contains(UInt8(ascii: "\t")) { return true }
         if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.value >= 0x80 && $0.properties.generalCategory == .control || $0 == "\u{FEFF}" || $0 == "\u{2028}" || $0 == "\u{2029}" || $0 == "\u{85}" }) { return true }
         // Anything a YAML 1.1 or 1.2 reader might take as null, boolean or number.
         let lower = s.lowercased()
