@@ -99,19 +99,35 @@ public struct DiagnosticSink: Sendable {
 
 /// A path of keys and indices into the project: `functions.createOrder.events[0].http`.
 ///
-/// Paths are built for every field read, so appending one component to a path without a tail
-/// allocates nothing: the prefix array is shared and the new component is stored inline.
+/// Paths are built for every field read, so they are cheap to extend: the last component is
+/// stored inline and earlier appended ones in a shared linked list; nothing is copied.
 public struct KeyPath: Sendable, Hashable, CustomStringConvertible {
     public enum Component: Sendable, Hashable {
         case key(String)
         case index(Int)
     }
 
+    private final class Link: Sendable {
+        let parent: Link?
+        let component: Component
+        init(parent: Link?, component: Component) {
+            self.parent = parent
+            self.component = component
+        }
+    }
+
     private var prefix: [Component]
+    private var links: Link?
     private var tail: Component?
 
     public var components: [Component] {
-        tail.map { prefix + [$0] } ?? prefix
+        var appended: [Component] = []
+        var link = links
+        while let current = link {
+            appended.append(current.component)
+            link = current.parent
+        }
+        return prefix + appended.reversed() + (tail.map { [$0] } ?? [])
     }
 
     public init(_ components: [Component] = []) {
@@ -123,7 +139,8 @@ public struct KeyPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     private func appending(_ component: Component) -> KeyPath {
-        var result = tail == nil ? self : KeyPath(components)
+        var result = self
+        if let tail { result.links = Link(parent: links, component: tail) }
         result.tail = component
         return result
     }

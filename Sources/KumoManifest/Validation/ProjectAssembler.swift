@@ -495,17 +495,25 @@ struct ProjectAssembler {
     }
 
     mutating func checkRoutes(_ routes: [HTTPRoute]) {
-        // Shape → (method → index of the route that claimed it): one hash of the path per route.
-        var seen: [String: [(method: String, index: Int)]] = [:]
+        // (method, shape) → the route that claimed it; ANY claims and collides with every method.
+        struct RouteKey: Hashable {
+            var method: String
+            var shape: String
+        }
+        var seen: [RouteKey: Int] = [:]
         seen.reserveCapacity(routes.count)
         for (index, route) in routes.enumerated() {
-            let claimed = seen[route.shape] ?? []
-            if let other = claimed.first(where: { $0.method == route.method || $0.method == "ANY" || route.method == "ANY" }).map({ routes[$0.index] }) {
+            let rivals = route.method == "ANY" ? Function.httpMethods : [route.method, "ANY"]
+            var claimant: Int?
+            for method in rivals {
+                if let other = seen[RouteKey(method: method, shape: route.shape)] { claimant = other; break }
+            }
+            if let other = claimant.map({ routes[$0] }) {
                 let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
                 reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
                 continue
             }
-            seen[route.shape, default: []].append((route.method, index))
+            seen[RouteKey(method: route.method, shape: route.shape)] = index
         }
     }
 
@@ -543,19 +551,19 @@ struct ProjectAssembler {
     /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
     static func merged(_ base: Node?, _ over: Node) -> Node {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
-        var used = [Bool](repeating: false, count: basePairs.count)
+        var used = Set<Int>()
         var result: [Node.Pair] = []
         result.reserveCapacity(basePairs.count + overPairs.count)
         for pair in overPairs {
             let key = pair.key.scalar!.text
             if let i = basePairs.firstIndex(where: { $0.key.scalar!.text == key }) {
-                used[i] = true
+                used.insert(i)
                 result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
             } else {
                 result.append(pair)
             }
         }
-        for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
+        for (i, pair) in basePairs.enumerated() where !used.contains(i) { result.append(pair) }
         return Node(.mapping(result), range: over.range)
     }
 

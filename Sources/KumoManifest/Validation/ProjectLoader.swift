@@ -96,11 +96,39 @@ public enum ProjectLoader {
             problems.append(Diagnostic(severity: .error, id: "file-too-large", message: "file is \(size) bytes, over the limit of \(limit) bytes", file: path, line: 1, column: 1))
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            problems.append(Diagnostic(severity: .error, id: "unreadable", message: "cannot read \(path)", file: path, line: nil, column: nil))
+        guard let bytes = readAll(path) else {
+            problems.append(Diagnostic(severity: .error, id: "unreadable", message: "cannot read \(path): \(String(cString: strerror(errno)))", file: path, line: nil, column: nil))
             return nil
         }
-        return [UInt8](data)
+        return bytes
+    }
+
+    /// Reads a whole file straight into a byte array (no intermediate `Data`).
+    private static func readAll(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        var bytes = [UInt8]()
+        var capacity = max(Int(info.st_size), 0) + 1
+        while true {
+            var failed = false
+            var filled = bytes.count
+            bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                for i in 0..<filled { buffer[i] = bytes[i] }
+                while filled < capacity {
+                    let n = Glibc.read(fd, buffer.baseAddress! + filled, capacity - filled)
+                    if n < 0 { if errno == EINTR { continue }; failed = true; break }
+                    if n == 0 { break }
+                    filled += n
+                }
+                count = filled
+            }
+            if failed { return nil }
+            if filled < capacity { return bytes }
+            capacity *= 2  // the file grew while we read it
+        }
     }
 
     /// Loads in-memory sources (used by tests and the fuzzer); `root` is the project directory.

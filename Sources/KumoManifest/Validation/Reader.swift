@@ -1,28 +1,42 @@
 /// The fields of a mapping after its keys were checked: each known key's value, by key.
+///
+/// Built for every mapping read, so it allocates nothing in the common case: a fixed table maps
+/// each known key to its pair (in the mapping or in its defaults).
 struct Fields: Sendable {
+    static let capacity = 16
+    /// Slot encoding: 0 absent; n > 0 `pairs[n - 1]`; n < 0 `defaults[-n - 1]`;
+    /// n >= `mergedBase` `merged[n - mergedBase]` (a mapping present in both, deep-merged).
+    private static let mergedBase: Int32 = 1 << 30
+
     var node: Node
     let keys: [String]
-    /// Values aligned with `keys`; nil where the mapping lacks the key.
-    private var values: [Node?]
+    private let pairs: [Node.Pair]
+    private let defaults: [Node.Pair]
+    private var slots = InlineArray<16, Int32>(repeating: 0)
+    private var merged: [Node] = []
     /// How many known keys the mapping itself has (values from defaults not counted).
     private(set) var count = 0
 
     /// `defaults` are the pairs of a `defaults.function`/`defaults.service` mapping: they fill the
     /// keys the mapping lacks, and a mapping-valued key present in both is deep-merged.
     init(node: Node, keys: [String], pairs: [Node.Pair], defaults: [Node.Pair] = []) {
+        precondition(keys.count <= Fields.capacity, "a schema of more than \(Fields.capacity) keys")
         self.node = node
         self.keys = keys
-        self.values = [Node?](repeating: nil, count: keys.count)
-        for pair in defaults {
+        self.pairs = pairs
+        self.defaults = defaults
+        for (i, pair) in defaults.enumerated() {
             guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
-            values[index] = pair.value
+            slots[index] = -Int32(i) - 1
         }
-        for pair in pairs {
+        for (i, pair) in pairs.enumerated() {
             guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
-            if let base = values[index] {
-                values[index] = ProjectAssembler.merged(base, pair.value)
+            let previous = slots[index]
+            if previous < 0, case .mapping = defaults[Int(-previous - 1)].value.kind, case .mapping = pair.value.kind {
+                merged.append(ProjectAssembler.merged(defaults[Int(-previous - 1)].value, pair.value))
+                slots[index] = Fields.mergedBase + Int32(merged.count - 1)
             } else {
-                values[index] = pair.value
+                slots[index] = Int32(i) + 1
             }
             count += 1
         }
@@ -30,7 +44,15 @@ struct Fields: Sendable {
 
     subscript(key: String) -> Node? {
         guard let index = Fields.index(of: key, in: keys) else { return nil }
-        return values[index]
+        let slot = slots[index]
+        if slot == 0 { return nil }
+        if slot >= Fields.mergedBase { return merged[Int(slot - Fields.mergedBase)] }
+        return slot > 0 ? pairs[Int(slot - 1)].value : defaults[Int(-slot - 1)].value
+    }
+
+    func has(_ key: String) -> Bool {
+        guard let index = Fields.index(of: key, in: keys) else { return false }
+        return slots[index] != 0
     }
 
     /// `keys.firstIndex(of:)`, comparing lengths first: unequal strings compare slowly.
@@ -40,8 +62,6 @@ struct Fields: Sendable {
         for (i, candidate) in keys.enumerated() where candidate.utf8.count == count && candidate == key { return i }
         return nil
     }
-
-    func has(_ key: String) -> Bool { self[key] != nil }
 }
 
 /// Reads typed values from nodes, collecting a diagnostic for every problem it meets.
@@ -314,8 +334,10 @@ struct Reader: Sendable {
 
     /// `environment:` — names to strings, numbers or booleans (kept as text).
     mutating func environment(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
+        let entries = namedEntries(node, path, ctx)
         var result: [String: Text] = [:]
-        for pair in namedEntries(node, path, ctx) {
+        result.reserveCapacity(entries.count)
+        for pair in entries {
             let name = pair.key.scalar!.text
             let p = path / name
             guard Reader.isEnvironmentName(name) else {
