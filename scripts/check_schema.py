@@ -388,26 +388,22 @@ def main():
         if args.verbose:
             print(message)
 
-    # (a) examples: every document must be accepted.
+    def must_accept(files, kind):
+        """Every document of every file must pass the schema."""
+        for path in files:
+            try:
+                errors = schema_errors(validator, load_file(path))
+            except LoadProblem as problem:
+                errors = [f"{path}: cannot be loaded: {problem}"]
+            problems.extend(f"{kind} rejected by the schema: {e}" for e in errors)
+            note(f"{kind} {path}: {'ok' if not errors else 'REJECTED'}")
+
+    # (a) examples and (b) valid fixtures: every document must be accepted.
     example_files = yaml_files(EXAMPLES)
     projects = {p.relative_to(EXAMPLES).parts[0] for p in example_files}
-    for path in example_files:
-        try:
-            errors = schema_errors(validator, load_file(path))
-        except LoadProblem as problem:
-            errors = [f"{path}: cannot be loaded: {problem}"]
-        problems.extend(f"example rejected by the schema: {e}" for e in errors)
-        note(f"example {path}: {'ok' if not errors else 'REJECTED'}")
-
-    # (b) valid fixtures: every document must be accepted.
+    must_accept(example_files, "example")
     valid_files = yaml_files(VALID)
-    for path in valid_files:
-        try:
-            errors = schema_errors(validator, load_file(path))
-        except LoadProblem as problem:
-            errors = [f"{path}: cannot be loaded: {problem}"]
-        problems.extend(f"valid fixture rejected by the schema: {e}" for e in errors)
-        note(f"valid {path}: {'ok' if not errors else 'REJECTED'}")
+    must_accept(valid_files, "valid fixture")
 
     # (c) invalid fixtures: schema rejection implies kumo rejection; markers demand rejection.
     fixtures = invalid_fixtures(INVALID)

@@ -55,14 +55,13 @@ struct Problem: Sendable {
 }
 
 struct Builder: Sendable {
-    /// An open mapping or list. Its children wait on the shared scratch stacks from
-    /// `pairStart`/`itemStart` on, and become one exactly-sized array when it closes.
+    /// An open mapping or list; children are appended in place (`stack[top].pairs.append`).
     struct Frame {
         var isMapping: Bool
         var start: Mark
         var anchor: String?
-        var pairStart: Int
-        var itemStart: Int
+        var pairs: [Node.Pair] = []
+        var items: [Node] = []
         var pendingKey: Node?
         var merges: [(Node, SourceRange)] = []
         /// Nodes in this subtree, counting alias expansions, for the alias budget.
@@ -79,8 +78,6 @@ struct Builder: Sendable {
     var shallowMerge = false
     var problems: [Problem] = []
     var stack: [Frame] = []
-    var scratchPairs: [Node.Pair] = []
-    var scratchItems: [Node] = []
     var anchors: [String: (node: Node, size: Int)] = [:]
     var documents: [Node] = []
     var root: Node?
@@ -200,7 +197,7 @@ struct Builder: Sendable {
             }
             checkCollectionTag(event.data.sequence_start.tag, expected: "seq", event)
             let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
-            stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor, pairStart: scratchPairs.count, itemStart: scratchItems.count))
+            stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor))
         case YAML_MAPPING_START_EVENT:
             if stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
@@ -208,25 +205,21 @@ struct Builder: Sendable {
             }
             checkCollectionTag(event.data.mapping_start.tag, expected: "map", event)
             let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
-            stack.append(Frame(isMapping: true, start: mark(event.start_mark), anchor: anchor, pairStart: scratchPairs.count, itemStart: scratchItems.count))
+            stack.append(Frame(isMapping: true, start: mark(event.start_mark), anchor: anchor))
         case YAML_SEQUENCE_END_EVENT:
             let frame = stack.removeLast()
-            let items = Array(scratchItems[frame.itemStart...])
-            scratchItems.removeLast(scratchItems.count - frame.itemStart)
-            let node = Node(.sequence(items), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            let node = Node(.sequence(frame.items), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
             if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
             return add(node, size: frame.size)
         case YAML_MAPPING_END_EVENT:
-            let frame = stack.removeLast()
-            var pairs = Array(scratchPairs[frame.pairStart...])
-            scratchPairs.removeLast(scratchPairs.count - frame.pairStart)
-            removeDuplicates(&pairs)
+            var frame = stack.removeLast()
+            removeDuplicates(&frame.pairs)
             if !frame.merges.isEmpty {
-                applyMerges(&pairs, frame.merges)
+                applyMerges(&frame.pairs, frame.merges)
                 if stack.count <= 1 { shallowMerge = true }
             }
-            let node = Node(.mapping(pairs), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            let node = Node(.mapping(frame.pairs), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
             if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
             return add(node, size: frame.size)
@@ -244,7 +237,7 @@ struct Builder: Sendable {
         let top = stack.count - 1
         stack[top].size += size
         guard stack[top].isMapping else {
-            scratchItems.append(node)
+            stack[top].items.append(node)
             return true
         }
         if let key = stack[top].pendingKey {
@@ -252,7 +245,7 @@ struct Builder: Sendable {
             if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
                 stack[top].merges.append((node, key.range))
             } else {
-                scratchPairs.append(Node.Pair(key: key, value: node))
+                stack[top].pairs.append(Node.Pair(key: key, value: node))
             }
         } else {
             guard case .scalar = node.kind else {

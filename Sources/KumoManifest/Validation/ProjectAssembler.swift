@@ -206,8 +206,8 @@ struct ProjectAssembler {
         return Project(
             version: version, name: name, stage: stage, directory: codeChecker.root,
             variables: reader.context.variables.mapValues(\.manifestText),
-            functions: functions.sorted { $0.name < $1.name }, services: services.sorted { $0.name < $1.name },
-            scaling: scaling.sorted { $0.name < $1.name }, rules: rules.sorted { $0.name < $1.name },
+            functions: ProjectAssembler.byName(functions, \.name), services: ProjectAssembler.byName(services, \.name),
+            scaling: ProjectAssembler.byName(scaling, \.name), rules: ProjectAssembler.byName(rules, \.name),
             estimates: estimates, pricing: pricing, usage: usage)
     }
 
@@ -226,6 +226,19 @@ struct ProjectAssembler {
             }
         }
         return results.map { $0! }
+    }
+
+    /// Resources in name order. Manifests are often written in order already; checking that
+    /// first saves moving large values around.
+    static func byName<T>(_ items: [T], _ name: (T) -> String) -> [T] {
+        var sorted = true
+        var previous: String?
+        for item in items {
+            let current = name(item)
+            if let p = previous, !(p < current) { sorted = false; break }
+            previous = current
+        }
+        return sorted ? items : items.sorted { name($0) < name($1) }
     }
 
     // MARK: Collecting documents

@@ -292,9 +292,9 @@ struct Reader: Sendable {
     }
 
     mutating func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: KeyPath, _ ctx: String, as: E.Type) -> E? where E.RawValue == String {
-        let options = E.allCases.map(\.rawValue)
         guard let text = string(node, path, ctx) else { return nil }
         if let value = E(rawValue: text) { return value }
+        let options = E.allCases.map(\.rawValue)
         error("invalid-value", "'\(Reader.keyName(path))' in \(ctx): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path)
         return nil
     }
