@@ -1,5 +1,6 @@
 import ArgumentParser
 import KumoManifest
+import Foundation
 
 extension Kumo {
     struct Validate: AsyncParsableCommand {
@@ -24,7 +25,10 @@ extension Kumo {
         var requireSecrets = false
 
         func run() async throws {
-            let result = project.load(requireSecrets: requireSecrets)
+            let clock = ContinuousClock()
+            let started = clock.now
+            var result = project.load(requireSecrets: requireSecrets)
+            result.timings.append(("total in process", (clock.now - started).seconds))
             if json {
                 Console.out(DiagnosticRenderer.json(result.diagnostics).json() + "\n")
             } else {

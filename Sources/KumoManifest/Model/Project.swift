@@ -281,7 +281,7 @@ public struct RuleTarget: Sendable, Equatable {
 }
 
 /// An EventBridge event pattern as JSON-like data; its shape is checked by the validator.
-public indirect enum EventPattern: Sendable, Equatable {
+public enum EventPattern: Sendable, Equatable {
     case object([(String, EventPattern)])
     case array([EventPattern])
     case string(String)

@@ -323,7 +323,7 @@ struct ProjectAssembler {
                     settings[key, default: [:]][sub] = Entry(name: sub, key: entry.key, value: entry.value)
                 }
             default:
-                if key.hasPrefix("x-") { continue }
+                if Reader.isExtensionKey(key) { continue }
                 reader.sink.error("unknown-key", "unknown top-level key '\(key.truncatedForMessage)'\(Suggestion.suffix(key, in: ProjectLoader.topLevelKeys))", at: pair.key.range, path: path)
             }
         }
@@ -564,19 +564,19 @@ struct ProjectAssembler {
     /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
     static func merged(_ base: Node?, _ over: Node) -> Node {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
-        var used = Set<Int>()
+        var used = [Bool](repeating: false, count: basePairs.count)
         var result: [Node.Pair] = []
         result.reserveCapacity(basePairs.count + overPairs.count)
         for pair in overPairs {
             let key = pair.key.scalar!.text
             if let i = basePairs.firstIndex(where: { $0.key.scalar!.text == key }) {
-                used.insert(i)
+                used[i] = true
                 result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
             } else {
                 result.append(pair)
             }
         }
-        for (i, pair) in basePairs.enumerated() where !used.contains(i) { result.append(pair) }
+        for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
         return Node(.mapping(result), range: over.range)
     }
 

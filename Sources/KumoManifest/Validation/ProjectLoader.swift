@@ -163,7 +163,8 @@ public enum ProjectLoader {
 }
 
 extension Swift.Duration {
-    var seconds: Double {
+    /// The duration in seconds, for timing reports.
+    public var seconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
     }

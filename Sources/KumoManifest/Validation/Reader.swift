@@ -127,7 +127,7 @@ struct Reader: Sendable {
         if fields.count != pairs.count {
             for pair in pairs {
                 let key = pair.key.scalar!.text
-                if !keys.contains(key) && !key.hasPrefix("x-") {
+                if !keys.contains(key) && !Reader.isExtensionKey(key) {
                     error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx)\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
                 }
             }
@@ -142,8 +142,15 @@ struct Reader: Sendable {
             mismatch(node, path, ctx, expected: "a mapping of names to entries")
             return []
         }
-        guard pairs.contains(where: { $0.key.scalar!.text.hasPrefix("x-") }) else { return pairs }
-        return pairs.filter { !$0.key.scalar!.text.hasPrefix("x-") }
+        guard pairs.contains(where: { Reader.isExtensionKey($0.key.scalar!.text) }) else { return pairs }
+        return pairs.filter { !Reader.isExtensionKey($0.key.scalar!.text) }
+    }
+
+    /// Keys starting with `x-` are ignored everywhere (a place for anchors, as in Compose).
+    @inline(__always)
+    static func isExtensionKey(_ key: String) -> Bool {
+        var bytes = key.utf8.makeIterator()
+        return bytes.next() == UInt8(ascii: "x") && bytes.next() == UInt8(ascii: "-")
     }
 
     mutating func list(_ node: Node, _ path: KeyPath, _ ctx: String) -> [Node]? {
