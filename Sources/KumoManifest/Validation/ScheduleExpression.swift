@@ -72,14 +72,17 @@ public enum ScheduleExpression {
 
     private static func value(_ text: Substring, _ field: Field) -> Int? {
         if let n = number(text), field.range.contains(n) { return n }
-        if let i = field.names.firstIndex(of: text.uppercased()) { return i + 1 }
+        guard !field.names.isEmpty, text.utf8.count == 3 else { return nil }
+        if let i = field.names.firstIndex(where: { $0.utf8.elementsEqual(text.utf8.lazy.map { $0 & 0xDF }) }) { return i + 1 }
         return nil
     }
 
     private static func fieldProblem(_ text: String, _ field: Field) -> String? {
-        let bad = "invalid \(field.name) field '\(text)'"
         if text == "*" { return nil }
+        // Most fields are valid: build the message only when one is not.
+        var bad: String { "invalid \(field.name) field '\(text)'" }
         if text == "?" { return field.specials.contains("?") ? nil : "\(bad): '?' is only allowed in day-of-month and day-of-week" }
+        if let n = number(Substring(text)), field.range.contains(n) { return nil }
         for element in text.split(separator: ",", omittingEmptySubsequences: false) {
             if element.isEmpty { return "\(bad): empty list element" }
             if field.specials.contains("L") {
