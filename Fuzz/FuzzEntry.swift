@@ -15,6 +15,19 @@ public func kumoFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let options = LoadOptions(variables: ["fuzz": "1"], environment: ["HOME": "/root"], limits: limits)
     let result = ProjectLoader.load(sources: [(path: fuzzRoot + "/fuzz.yaml", bytes: bytes)], root: fuzzRoot, options: options)
 
+    // Property: when the two-core parse accepts a cut, its tree equals the serial parse's,
+    // positions included (the threshold is lowered so small inputs exercise the cut).
+    let cutLimits = LoadLimits(maxFileSize: 1 << 20, maxDepth: 64, aliasExpansionFloor: 100_000, parallelThreshold: 0)
+    if let parallel = ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: cutLimits) {
+        var serial = Builder(file: SourceFileID(0), bytes: bytes, limits: cutLimits)
+        let documents = serial.run()
+        guard serial.problems.isEmpty, documents.count == parallel.count,
+            zip(documents, parallel).allSatisfy({ sameTree($0, $1) })
+        else {
+            fatalError("two-core parse differs from the serial parse\n--- input\n\(String(decoding: bytes, as: UTF8.self))")
+        }
+    }
+
     // Rendering must cope with any position and any source line.
     _ = DiagnosticRenderer(files: result.files, color: true).render(result.diagnostics)
     _ = DiagnosticRenderer.json(result.diagnostics).json()
@@ -31,4 +44,16 @@ public func kumoFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// Structural equality of two trees, every position included.
+func sameTree(_ a: Node, _ b: Node) -> Bool {
+    guard a.range == b.range else { return false }
+    switch (a.kind, b.kind) {
+    case (.scalar(let x), .scalar(let y)): return x == y
+    case (.sequence(let x), .sequence(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameTree($0, $1) }
+    case (.mapping(let x), .mapping(let y)):
+        return x.count == y.count && zip(x, y).allSatisfy { sameTree($0.key, $1.key) && sameTree($0.value, $1.value) }
+    default: return false
+    }
 }

@@ -46,7 +46,7 @@ import Testing
     @Test func cutParseEqualsSerialParse() throws {
         let text = ParallelLoadTests.manifest(functions: 6000)
         let bytes = Array(text.utf8)
-        #expect(bytes.count > ParallelLoad.threshold)
+        #expect(bytes.count > LoadLimits.default.parallelThreshold)
         let plan = try #require(ParallelLoad.plan(bytes))
         #expect(plan.sectionKey == "functions")
         let parallel = try #require(ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: .default))
@@ -90,6 +90,23 @@ import Testing
         let (_, problems) = serial(text)
         #expect(sink.diagnostics.map(\.line) == problems.map { Int($0.range.start.line) })
         #expect(!problems.isEmpty)
+    }
+
+    /// Inputs the fuzzer found where a cut changed the tree; each must equal the serial parse.
+    @Test(arguments: ["parallel-cut-regression-1.bin", "parallel-cut-regression-2.bin", "parallel-cut-regression-3.bin"])
+    func fuzzerFoundCutsMatchTheSerialParse(_ name: String) throws {
+        let bytes = try #require(FileManager.default.contents(atPath: Fixtures.directory + "/" + name)).map { $0 }
+        var limits = LoadLimits.default
+        limits.parallelThreshold = 0
+        guard let parallel = ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: limits) else { return }
+        var builder = Builder(file: SourceFileID(0), bytes: bytes, limits: limits)
+        let documents = builder.run()
+        #expect(builder.problems.isEmpty)
+        #expect(documents.count == parallel.count)
+        for (a, b) in zip(parallel, documents) {
+            let diff = difference(a, b)
+            #expect(diff == nil, "\(diff ?? "")")
+        }
     }
 
     @Test func multiDocumentFilesAreNotCut() {

@@ -12,8 +12,6 @@ import Foundation
 /// A construct that spans the cut (a quoted or flow scalar, a flow collection) cannot close in
 /// A, so A fails to parse and the serial path takes over.
 enum ParallelLoad {
-    /// Files smaller than this are parsed serially: threads would cost more than they save.
-    static let threshold = 1 << 20
 
     struct Plan {
         var cut: Int
@@ -25,7 +23,7 @@ enum ParallelLoad {
     }
 
     static func load(bytes: [UInt8], file: SourceFileID, limits: LoadLimits) -> [Node]? {
-        guard bytes.count >= threshold, ProcessInfo.processInfo.activeProcessorCount > 1, let plan = plan(bytes) else { return nil }
+        guard bytes.count >= limits.parallelThreshold, ProcessInfo.processInfo.activeProcessorCount > 1, let plan = plan(bytes) else { return nil }
         var outcomes = [Builder?](repeating: nil, count: 3)
         outcomes.withUnsafeMutableBufferPointer { buffer in
             let slots = DisjointSlots(buffer)
@@ -83,20 +81,18 @@ enum ParallelLoad {
         return [Node(.mapping(rootPairs), range: SourceRange(file: file, start: a.documents[0].range.start, end: end))]
     }
 
-    /// Moves the end of `node`, and of its last descendants that end with it, from one mark to another.
+    /// Moves the end of `node`, and of every descendant that ends with it, from one mark to
+    /// another. (Not only the last child: merge keys append their pairs after the written ones.)
     static func endingAt(_ node: Node, _ old: Mark, becomes new: Mark) -> Node {
         guard node.range.end == old else { return node }
         var result = node
         result.range.end = new
         switch node.kind {
-        case .mapping(var pairs) where !pairs.isEmpty:
-            let last = pairs.removeLast()
-            pairs.append(Node.Pair(key: last.key, value: endingAt(last.value, old, becomes: new)))
-            result.kind = .mapping(pairs)
-        case .sequence(var items) where !items.isEmpty:
-            items[items.count - 1] = endingAt(items[items.count - 1], old, becomes: new)
-            result.kind = .sequence(items)
-        default:
+        case .mapping(let pairs):
+            result.kind = .mapping(pairs.map { Node.Pair(key: $0.key, value: endingAt($0.value, old, becomes: new)) })
+        case .sequence(let items):
+            result.kind = .sequence(items.map { endingAt($0, old, becomes: new) })
+        case .scalar:
             break
         }
         return result
@@ -105,6 +101,9 @@ enum ParallelLoad {
     /// Finds the cut: the largest top-level block section, and an entry line near the middle.
     static func plan(_ bytes: [UInt8]) -> Plan? {
         let newline = UInt8(ascii: "\n")
+        // Line arithmetic below counts "\n" only, and libyaml ends an unterminated last line
+        // with a virtual break: keep to files whose every line ends with "\n" alone.
+        guard bytes.last == newline, !bytes.contains(UInt8(ascii: "\r")) else { return nil }
         // Top-level lines: (offset, line number); a file with directives or several documents
         // is left to the serial parser.
         var sections: [(key: String, start: Int, line: Int)] = []
@@ -164,7 +163,9 @@ enum ParallelLoad {
         guard let indent = entryIndent else { return nil }
         // Balance the two workers: A is everything before the cut; B and C the rest.
         let target = bytes.count / 2
-        guard let middleLine = lineStarts.firstIndex(where: { $0 >= target }), middleLine > section.line + 1 else { return nil }
+        guard let middleLine = lineStarts.firstIndex(where: { $0 >= target }),
+            middleLine > section.line + 1, middleLine < sectionEndLine
+        else { return nil }
         for l in middleLine..<sectionEndLine {
             let start = lineStarts[l]
             guard indentation(start) == indent else { continue }

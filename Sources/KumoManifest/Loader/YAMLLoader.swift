@@ -9,11 +9,14 @@ public struct LoadLimits: Sendable {
     /// Nodes that aliases may add, beyond this floor or the document's own node count (whichever
     /// is larger): an alias bomb hits this in microseconds instead of expanding a billion nodes.
     public var aliasExpansionFloor: Int
+    /// Files at least this large are parsed on two cores (see ``ParallelLoad``).
+    public var parallelThreshold: Int
 
-    public init(maxFileSize: Int = 64 << 20, maxDepth: Int = 128, aliasExpansionFloor: Int = 1_000_000) {
+    public init(maxFileSize: Int = 64 << 20, maxDepth: Int = 128, aliasExpansionFloor: Int = 1_000_000, parallelThreshold: Int = 1 << 20) {
         self.maxFileSize = maxFileSize
         self.maxDepth = maxDepth
         self.aliasExpansionFloor = aliasExpansionFloor
+        self.parallelThreshold = parallelThreshold
     }
 
     public static let `default` = LoadLimits()
