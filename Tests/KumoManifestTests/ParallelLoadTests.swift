@@ -93,7 +93,7 @@ import Testing
     }
 
     /// Inputs the fuzzer found where a cut changed the tree; each must equal the serial parse.
-    @Test(arguments: ["parallel-cut-regression-1.bin", "parallel-cut-regression-2.bin", "parallel-cut-regression-3.bin"])
+    @Test(arguments: ["parallel-cut-regression-1.bin", "parallel-cut-regression-2.bin", "parallel-cut-regression-3.bin", "parallel-cut-regression-4.bin"])
     func fuzzerFoundCutsMatchTheSerialParse(_ name: String) throws {
         let bytes = try #require(FileManager.default.contents(atPath: Fixtures.directory + "/" + name)).map { $0 }
         var limits = LoadLimits.default

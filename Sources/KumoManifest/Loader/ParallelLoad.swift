@@ -83,8 +83,10 @@ enum ParallelLoad {
 
     /// Moves the end of `node`, and of every descendant that ends with it, from one mark to
     /// another. (Not only the last child: merge keys append their pairs after the written ones.)
+    /// Only collections move: they end where the next token starts, while a block scalar
+    /// ends at the start of the line after its content in both parses.
     static func endingAt(_ node: Node, _ old: Mark, becomes new: Mark) -> Node {
-        guard node.range.end == old else { return node }
+        guard node.range.end == old, node.scalar == nil else { return node }
         var result = node
         result.range.end = new
         switch node.kind {
