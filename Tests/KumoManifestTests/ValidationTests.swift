@@ -262,3 +262,14 @@ import Testing
         #expect(ConfigValue.needsQuotes("tab\there"))
     }
 }
+
+@Suite struct HandlerTests {
+    @Test func handlerNames() {
+        for good in ["app.handler", "lib/app.handler", "a-b/c_d.e.f", "x._private", "src/v1.2/app.main"] {
+            #expect(Reader.isHandler(good), "\(good)")
+        }
+        for bad in ["handler", ".handler", "app.", "app.1x", "../app.h", "a//b.h", "a/../b.h", "/app.h", "app/.h", "a b.h", "app.han-dler"] {
+            #expect(!Reader.isHandler(bad), "\(bad)")
+        }
+    }
+}

@@ -134,10 +134,21 @@ extension Reader {
         guard let first = function.first, first == UInt8(ascii: "_") || ASCII.isLetter(first),
             function.allSatisfy({ $0 == UInt8(ascii: "_") || ASCII.isLetter($0) || ASCII.isDigit($0) })
         else { return false }
-        return bytes[..<dot].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy { part in
-            !part.isEmpty && !part.elementsEqual("..".utf8)
-                && part.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || ASCII.isLetter($0) || ASCII.isDigit($0) }
+        // The module: '/'-separated segments, none empty and none "..", of [A-Za-z0-9_.-].
+        var length = 0
+        var dots = 0
+        for byte in bytes[..<dot] {
+            if byte == UInt8(ascii: "/") {
+                if length == 0 || (length == 2 && dots == 2) { return false }
+                length = 0
+                dots = 0
+                continue
+            }
+            guard byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || ASCII.isLetter(byte) || ASCII.isDigit(byte) else { return false }
+            length += 1
+            if byte == UInt8(ascii: ".") { dots += 1 }
         }
+        return length > 0 && !(length == 2 && dots == 2)
     }
 
     private mutating func functionEvents(_ node: Node, _ path: KeyPath, _ ctx: String, function: String, routes: inout [HTTPRoute]) -> [FunctionEvent]? {
