@@ -134,6 +134,34 @@ import Testing
         }
     }
 
+    /// Runs kumo under a pseudo-terminal (util-linux `script`), where colour is allowed.
+    func kumoOnTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let command = ([CLITests.binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        var env = ["PATH": "/usr/bin:/bin", "TERM": "xterm"]
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func colourOnlyOnATerminalAndNeverWhenAskedNotTo() throws {
+        let fixture = Fixtures.directory + "/invalid/unknown-key-function.yaml"
+        let coloured = try kumoOnTerminal(["validate", fixture])
+        #expect(coloured.contains("\u{1B}[1;31merror\u{1B}[0m"))
+        let flag = try kumoOnTerminal(["validate", "--no-color", fixture])
+        #expect(flag.contains("error: unknown key") && !flag.contains("\u{1B}["))
+        let environment = try kumoOnTerminal(["validate", fixture], environment: ["NO_COLOR": "1"])
+        #expect(environment.contains("error: unknown key") && !environment.contains("\u{1B}["))
+    }
+
     @Test func missingPathIsAClearError() throws {
         let result = try kumo(["validate", "/nonexistent/kumo.yaml"])
         #expect(result.status == 1)
