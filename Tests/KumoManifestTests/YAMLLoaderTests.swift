@@ -86,6 +86,23 @@ import Testing
         #expect(diagnostics.map(\.id) == ["too-deep"])
     }
 
+    @Test func aliasesCannotStackNestingPastTheLimit() {
+        // Each anchor nests 40 levels and pastes the previous one: 4 of them exceed 128.
+        var text = "a0: &a0 {n: 1}\n"
+        for k in 1...4 {
+            text += "a\(k): &a\(k) " + String(repeating: "{n: ", count: 40) + "*a\(k - 1)" + String(repeating: "}", count: 40) + "\n"
+        }
+        let (_, diagnostics) = load(text)
+        #expect(diagnostics.map(\.id) == ["too-deep"])
+        #expect(diagnostics.first?.line == 5)
+    }
+
+    @Test func byteOrderMarkIsSkipped() throws {
+        let (docs, diagnostics) = load("\u{FEFF}a: 1\nb: 2\n")
+        #expect(diagnostics.isEmpty)
+        #expect(docs.first?["a"]?.range.start == Mark(line: 1, column: 4))
+    }
+
     @Test func oversizedInputIsRefused() {
         let (docs, diagnostics) = load("a: 1\n" + String(repeating: "# pad\n", count: 100), limits: LoadLimits(maxFileSize: 64))
         #expect(docs.isEmpty)

@@ -69,6 +69,8 @@ struct Builder: Sendable {
         var merges: [(Node, SourceRange)] = []
         /// Nodes in this subtree, counting alias expansions, for the alias budget.
         var size = 1
+        /// Levels of nesting below this collection, counting what aliases paste in.
+        var height = 0
     }
 
     let file: SourceFileID
@@ -81,7 +83,7 @@ struct Builder: Sendable {
     var shallowMerge = false
     var problems: [Problem] = []
     var stack: [Frame] = []
-    var anchors: [String: (node: Node, size: Int)] = [:]
+    var anchors: [String: (node: Node, size: Int, height: Int)] = [:]
     var documents: [Node] = []
     var root: Node?
     var eventNodes = 0
@@ -126,6 +128,10 @@ struct Builder: Sendable {
             return []
         }
         defer { yaml_parser_delete(&parser) }
+        // A UTF-8 byte order mark is allowed; libyaml, told the encoding, would read it as text.
+        if span.lowerBound == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            span = 3..<span.upperBound
+        }
         return bytes.withUnsafeBufferPointer { buffer -> [Node] in
             yaml_parser_set_input_string(&parser, buffer.baseAddress.map { $0 + span.lowerBound }, span.count)
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
@@ -174,8 +180,8 @@ struct Builder: Sendable {
             }
             let node = Node(.scalar(Scalar(text: text, style: style, tag: tag)), range: range(event.start_mark, event.end_mark))
             eventNodes += 1
-            if let anchor = data.anchor { anchors[String(cString: anchor)] = (node, 1) }
-            return add(node, size: 1)
+            if let anchor = data.anchor { anchors[String(cString: anchor)] = (node, 1, 0) }
+            return add(node, size: 1, height: 0)
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
             let r = range(event.start_mark, event.end_mark)
@@ -192,7 +198,12 @@ struct Builder: Sendable {
             // The alias's root reports the alias's position; its children keep the anchor's.
             var node = target.node
             node.range = r
-            return add(node, size: target.size)
+            // An alias pastes its anchor's whole depth here; the nesting limit applies to it too.
+            if stack.count + target.height > limits.maxDepth {
+                fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels once alias '*\(name)' is expanded", r)
+                return false
+            }
+            return add(node, size: target.size, height: target.height)
         case YAML_SEQUENCE_START_EVENT:
             if stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
@@ -213,8 +224,8 @@ struct Builder: Sendable {
             let frame = stack.removeLast()
             let node = Node(.sequence(frame.items), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
-            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
-            return add(node, size: frame.size)
+            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size, frame.height + 1) }
+            return add(node, size: frame.size, height: frame.height + 1)
         case YAML_MAPPING_END_EVENT:
             var frame = stack.removeLast()
             removeDuplicates(&frame.pairs)
@@ -224,21 +235,22 @@ struct Builder: Sendable {
             }
             let node = Node(.mapping(frame.pairs), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
             eventNodes += 1
-            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
-            return add(node, size: frame.size)
+            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size, frame.height + 1) }
+            return add(node, size: frame.size, height: frame.height + 1)
         default:
             break
         }
         return true
     }
 
-    mutating func add(_ node: Node, size: Int) -> Bool {
+    mutating func add(_ node: Node, size: Int, height: Int) -> Bool {
         guard !stack.isEmpty else {
             root = node
             return true
         }
         let top = stack.count - 1
         stack[top].size += size
+        if height > stack[top].height { stack[top].height = height }
         guard stack[top].isMapping else {
             stack[top].items.append(node)
             return true
@@ -324,7 +336,7 @@ struct Builder: Sendable {
         let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
         let context = parser.context.map { String(cString: $0) }
         if parser.error == YAML_READER_ERROR {
-            let offset = Int(parser.problem_offset)
+            let offset = Int(parser.problem_offset) + span.lowerBound
             let m = SourceFiles.mark(forOffset: offset, in: bytes)
             let r = SourceRange(file: file, start: m, end: m)
             if problem.contains("UTF-8") || problem.contains("utf-8") {

@@ -45,7 +45,7 @@ extension Reader {
             }
             let body = after.dropFirst(2)
             guard let close = body.firstIndex(of: "}") else {
-                sink.error("bad-interpolation", "unterminated '${' in \(quoteValue(text)); write '$${' for a literal '${'", at: node.range, path: path)
+                error("bad-interpolation", "unterminated '${' in \(quoteValue(text)); write '$${' for a literal '${'", node, path)
                 return nil
             }
             let reference = String(body[..<close])
@@ -76,13 +76,13 @@ extension Reader {
         let trimmed = reference.trimmingSpaces
         if trimmed == "port" {
             guard allow.contains(.port) else {
-                sink.error("bad-interpolation", "'${port}' is only available in a service's command, environment and healthcheck", at: node.range, path: path)
+                error("bad-interpolation", "'${port}' is only available in a service's command, environment and healthcheck", node, path)
                 return nil
             }
             return Text(parts: [.port])
         }
         guard let colon = trimmed.firstIndex(of: ":") else {
-            sink.error("bad-interpolation", "unknown reference '${\(reference)}'; expected ${var:NAME}, ${env:NAME}, ${secret:NAME}, ${service:NAME.url} or ${port}", at: node.range, path: path)
+            error("bad-interpolation", "unknown reference '${\(reference)}'; expected ${var:NAME}, ${env:NAME}, ${secret:NAME}, ${service:NAME.url} or ${port}", node, path)
             return nil
         }
         let kind = String(trimmed[..<colon]).trimmingSpaces
@@ -91,11 +91,11 @@ extension Reader {
         case "var":
             if context.brokenVariables.contains(argument) { return nil }
             guard let value = context.variables[argument] else {
-                sink.error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", at: node.range, path: path)
+                error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", node, path)
                 return nil
             }
             if value.isSensitive && !allow.contains(.secret) {
-                sink.error("secret-not-allowed", "variable '\(argument)' holds a secret, and secrets are only allowed in environment values and commands", at: node.range, path: path)
+                error("secret-not-allowed", "variable '\(argument)' holds a secret, and secrets are only allowed in environment values and commands", node, path)
                 return nil
             }
             return value
@@ -108,55 +108,58 @@ extension Reader {
                 if raw.count >= 2, let first = raw.first, first == "'" || first == "\"", raw.last == first {
                     fallback = String(raw.dropFirst().dropLast())
                 } else {
-                    sink.error("bad-interpolation", "the fallback in '${env:\(argument)}' must be quoted: ${env:\(name), 'value'}", at: node.range, path: path)
+                    error("bad-interpolation", "the fallback in '${env:\(argument)}' must be quoted: ${env:\(name), 'value'}", node, path)
                     return nil
                 }
             }
             guard Reader.isEnvironmentName(name) else {
-                sink.error("bad-interpolation", "'\(name)' is not a valid environment variable name in '${env:\(argument)}'", at: node.range, path: path)
+                error("bad-interpolation", "'\(name)' is not a valid environment variable name in '${env:\(argument)}'", node, path)
                 return nil
             }
             if let value = context.environment[name] { return Text(value) }
             if let fallback { return Text(fallback) }
-            sink.error("unresolved-env", "environment variable '\(name)' is not set and '${env:\(name)}' has no fallback (write ${env:\(name), 'default'})", at: node.range, path: path)
+            error("unresolved-env", "environment variable '\(name)' is not set and '${env:\(name)}' has no fallback (write ${env:\(name), 'default'})", node, path)
             return nil
         case "secret":
             guard Reader.isEnvironmentName(argument) else {
-                sink.error("bad-interpolation", "'\(argument)' is not a valid secret name", at: node.range, path: path)
+                error("bad-interpolation", "'\(argument)' is not a valid secret name", node, path)
                 return nil
             }
             guard allow.contains(.secret) else {
-                sink.error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", at: node.range, path: path)
+                error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", node, path)
                 return nil
             }
             if context.environment[argument] == nil {
                 let message = "secret '\(argument)' is not set in the environment"
                 if context.secretsRequired {
-                    sink.error("missing-secret", message, at: node.range, path: path)
+                    error("missing-secret", message, node, path)
                     return nil
                 }
-                sink.warning("missing-secret", message + "; the runtime will need it", at: node.range, path: path)
+                warning("missing-secret", message + "; the runtime will need it", node, path)
             }
             return Text(parts: [.secret(argument)])
         case "service":
             let pieces = argument.split(separator: ".", maxSplits: 1).map(String.init)
             let properties = ["url", "host", "port"]
             guard pieces.count == 2, properties.contains(pieces[1]) else {
-                sink.error("bad-interpolation", "'${service:\(argument)}' must be ${service:NAME.url}, ${service:NAME.host} or ${service:NAME.port}", at: node.range, path: path)
+                error("bad-interpolation", "'${service:\(argument)}' must be ${service:NAME.url}, ${service:NAME.host} or ${service:NAME.port}", node, path)
                 return nil
             }
             guard allow.contains(.service) else {
-                sink.error("bad-interpolation", "'${service:…}' is not allowed here", at: node.range, path: path)
+                error("bad-interpolation", "'${service:…}' is not allowed here", node, path)
                 return nil
             }
             let name = pieces[0]
             guard let entry = context.servicePorts[name] else {
-                sink.error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", at: node.range, path: path)
+                error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", node, path)
                 return nil
             }
-            if context.servicesWithInvalidPort.contains(name) { return nil }
+            if context.servicesWithInvalidPort.contains(name) {
+                quietErrors += 1  // reported at the service's port
+                return nil
+            }
             guard let port = entry else {
-                sink.error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", at: node.range, path: path)
+                error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", node, path)
                 return nil
             }
             serviceReferences.insert(name)
@@ -167,7 +170,7 @@ extension Reader {
             }
         default:
             let kinds = ["var", "env", "secret", "service"]
-            sink.error("bad-interpolation", "unknown reference kind '\(kind)' in '${\(reference)}'\(Suggestion.suffix(kind, in: kinds))", at: node.range, path: path)
+            error("bad-interpolation", "unknown reference kind '\(kind)' in '${\(reference)}'\(Suggestion.suffix(kind, in: kinds))", node, path)
             return nil
         }
     }

@@ -10,12 +10,10 @@ struct FunctionBatch: Sendable {
 
     mutating func read(_ entry: ProjectAssembler.Entry, defaults: Node?) {
         let path = KeyPath("functions", entry.name)
-        reader.quietRange = defaults?.range
         reader.serviceReferences = []
         if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs ?? [], routes: &routes, codeChecker: &codeChecker) {
             functions.append(fn)
         }
-        reader.quietRange = nil
         if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
     }
 }
@@ -85,6 +83,7 @@ struct ProjectAssembler {
         var routes: [HTTPRoute] = []
         var functionDefaults: Node?
         var serviceDefaults: Node?
+        let reportedBefore = reader.sink.diagnostics.count
         if let d = defaults["function"] {
             var scratch: [HTTPRoute] = []
             _ = reader.function("", d.value, KeyPath("defaults", "function"), partial: true, routes: &scratch, codeChecker: &codeChecker)
@@ -94,6 +93,7 @@ struct ProjectAssembler {
             _ = reader.service("", d.value, KeyPath("defaults", "service"), partial: true, codeChecker: &codeChecker)
             serviceDefaults = filtered(d.value, keys: Service.keys)
         }
+        reader.reportedInDefaults = Set(reader.sink.diagnostics[reportedBefore...].map(Reader.Reported.init))
 
         // Functions are independent of one another once variables, defaults and service ports
         // are known, so large projects read them on every core; results keep source order.
@@ -122,10 +122,8 @@ struct ProjectAssembler {
         var graph = DependencyGraph()
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
-            reader.quietRange = serviceDefaults?.range
             reader.serviceReferences = []
             let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs ?? [], codeChecker: &codeChecker)
-            reader.quietRange = nil
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
             for reference in reader.serviceReferences.sorted() {
@@ -450,6 +448,11 @@ struct ProjectAssembler {
         var rest = Substring(text)
         while let range = rest.firstRange(of: "${var:") {
             let after = rest[range.upperBound...]
+            // `$${var:x}` is the literal text `${var:x}`, not a reference.
+            if range.lowerBound > rest.startIndex, rest[rest.index(before: range.lowerBound)] == "$" {
+                rest = after
+                continue
+            }
             guard let close = after.firstIndex(of: "}") else { break }
             result.append(String(after[..<close]).trimmingSpaces)
             rest = after[close...]
@@ -463,8 +466,12 @@ struct ProjectAssembler {
     mutating func prescanServices() {
         for entry in entries("services") {
             var port: Int?
-            if let node = entry.value["port"] {
-                if let s = node.scalar, s.style == .plain, let value = Reader.parseInt(s.text), (1...65535).contains(value) {
+            if let node = portNode(of: entry) {
+                // Read as the service will read it (interpolation included), without reporting:
+                // the service's own read reports any problem at the port.
+                var scratch = reader
+                scratch.sink = DiagnosticSink(files: reader.sink.files)
+                if let value = scratch.int(node, KeyPath("services", entry.name, "port"), "service '\(entry.name)'", in: 1...65535) {
                     port = value
                 } else {
                     reader.context.servicesWithInvalidPort.insert(entry.name)
@@ -474,9 +481,17 @@ struct ProjectAssembler {
         }
     }
 
+    /// A service's `port` node: its own, or the one from `defaults.service`.
+    func portNode(of entry: Entry) -> Node? {
+        entry.value["port"] ?? defaults["service"]?.value["port"]
+    }
+
     mutating func checkReference(_ address: String, at node: Node, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
-        let parts = address.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return false }
+        let parts = address.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else {
+            reader.error("invalid-reference", "\(from) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
+            return false
+        }
         let names = parts[0] == "function" ? functions : services
         if names.contains(parts[1]) { return true }
         let suggestion = Suggestion.closest(to: parts[1], in: names)
@@ -498,7 +513,7 @@ struct ProjectAssembler {
     mutating func checkPorts(_ services: [Service]) {
         var used: [Int: (String, SourceRange)] = [:]
         for entry in entries("services") {
-            guard let service = services.first(where: { $0.name == entry.name }), let port = service.port, let node = entry.value["port"] else { continue }
+            guard let service = services.first(where: { $0.name == entry.name }), let port = service.port, let node = portNode(of: entry) else { continue }
             if let (other, range) = used[port] {
                 reader.sink.error("port-conflict", "service '\(service.name)' uses port \(port), already used by service '\(other)' at \(reader.sink.files.path(range.file)):\(range.start.line):\(range.start.column)", at: node.range, path: KeyPath("services", service.name, "port"))
             } else {

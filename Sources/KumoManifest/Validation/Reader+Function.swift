@@ -259,6 +259,8 @@ extension Reader {
             default:
                 guard ASCII.isLetter(byte) || ASCII.isDigit(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") else { return false }
                 if previous == UInt8(ascii: "}") { return false }
+                // Parameter names are identifiers; anything else takes the detailed check.
+                if inParameter, !(ASCII.isLetter(byte) || byte == UInt8(ascii: "_") || (ASCII.isDigit(byte) && previous != UInt8(ascii: "{"))) { return false }
                 segmentLength += 1
             }
             previous = byte

@@ -134,8 +134,11 @@ extension Reader {
         if let n = f["startPeriod"] {
             if let v = duration(n, path / "startPeriod", ctx, in: Duration(milliseconds: 0)...Duration.hours(1)) { check.startPeriod = v } else { ok = false }
         }
-        if ok, check.timeout > check.interval, let n = f["timeout"] {
-            error("out-of-range", "'timeout' in \(hctx): \(check.timeout) is longer than the interval of \(check.interval)", n, path / "timeout")
+        if ok, check.timeout > check.interval {
+            // Either may be the default: point at whichever was written.
+            let n = f["timeout"] ?? f["interval"] ?? node
+            let key = f["timeout"] != nil ? "timeout" : "interval"
+            error("out-of-range", "'timeout' in \(hctx): \(check.timeout) is longer than the interval of \(check.interval)", n, path / key)
             ok = false
         }
         return ok ? check : nil

@@ -74,9 +74,33 @@ struct Reader: Sendable {
     /// Services named in `${service:…}` while reading the current resource.
     var serviceReferences: Set<String> = []
     /// Problems inside this range are not reported (values merged from `defaults`, already checked).
-    var quietRange: SourceRange?
-    /// Errors withheld because they lie in `quietRange` (reported once, at the defaults).
+    /// Problems the standalone read of `defaults` reported, by position and ID: when a
+    /// resource reads the same default value, the same problem is not reported again.
+    /// (Problems that depend on the resource, like a handler for its runtime, still are.)
+    var reportedInDefaults: Set<Reported> = []
+    /// Errors withheld because the defaults read already reported them.
     var quietErrors = 0
+
+    struct Reported: Hashable, Sendable {
+        var file: String?
+        var line: Int?
+        var column: Int?
+        var id: String
+
+        init(_ diagnostic: Diagnostic) {
+            self.file = diagnostic.file
+            self.line = diagnostic.line
+            self.column = diagnostic.column
+            self.id = diagnostic.id
+        }
+
+        init(file: String, start: Mark, id: String) {
+            self.file = file
+            self.line = Int(start.line)
+            self.column = Int(start.column)
+            self.id = id
+        }
+    }
 
     init(sink: DiagnosticSink, context: InterpolationContext) {
         self.sink = sink
@@ -85,13 +109,12 @@ struct Reader: Sendable {
 
     // MARK: Reporting
 
-    func isQuiet(_ range: SourceRange) -> Bool {
-        guard let quiet = quietRange, quiet.file == range.file else { return false }
-        return quiet.start <= range.start && range.start <= quiet.end
+    func isQuiet(_ range: SourceRange, _ id: String) -> Bool {
+        !reportedInDefaults.isEmpty && reportedInDefaults.contains(Reported(file: sink.files.path(range.file), start: range.start, id: id))
     }
 
     mutating func error(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
-        if isQuiet(node.range) {
+        if isQuiet(node.range, id) {
             quietErrors += 1
             return
         }
@@ -99,7 +122,7 @@ struct Reader: Sendable {
     }
 
     mutating func warning(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
-        if isQuiet(node.range) { return }
+        if isQuiet(node.range, id) { return }
         sink.warning(id, message, at: node.range, path: path)
     }
 
