@@ -242,7 +242,16 @@ struct JSONSyntax {
         while i < bytes.count {
             switch bytes[i] {
             case UInt8(ascii: "\""): i += 1; return true
-            case UInt8(ascii: "\\"): i += 2
+            case UInt8(ascii: "\\"):
+                guard i + 1 < bytes.count else { return false }
+                let escape = bytes[i + 1]
+                if escape == UInt8(ascii: "u") {
+                    guard i + 5 < bytes.count, bytes[(i + 2)...(i + 5)].allSatisfy({ $0.isHexDigitASCII }) else { return false }
+                    i += 6
+                } else {
+                    guard "\"\\/bfnrt".utf8.contains(escape) else { return false }
+                    i += 2
+                }
             case 0..<32: return false
             default: i += 1
             }
@@ -250,11 +259,32 @@ struct JSONSyntax {
         return false
     }
 
+    /// JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
     mutating func number() -> Bool {
-        let start = i
-        while i < bytes.count, (bytes[i] >= 48 && bytes[i] <= 57) || bytes[i] == 45 || bytes[i] == 43 || bytes[i] == 46 || bytes[i] == 101 || bytes[i] == 69 { i += 1 }
-        guard i > start else { return false }
-        return Double(String(decoding: bytes[start..<i], as: UTF8.self)) != nil
+        func digits() -> Int {
+            let start = i
+            while i < bytes.count, ASCII.isDigit(bytes[i]) { i += 1 }
+            return i - start
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < bytes.count, ASCII.isDigit(bytes[i]) else { return false }
+        if bytes[i] == UInt8(ascii: "0") { i += 1 } else { _ = digits() }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits() > 0 else { return false }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return true
     }
 }
 
+
+extension UInt8 {
+    var isHexDigitASCII: Bool {
+        ASCII.isDigit(self) || ((self | 0x20) >= 97 && (self | 0x20) <= 102)
+    }
+}
