@@ -17,6 +17,15 @@ import Testing
         return text
     }
 
+    /// Loads through the public entry point (which takes the two-core path when it can).
+    func loaded(_ text: String) -> ([Node], [Diagnostic]) {
+        var files = SourceFiles()
+        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
+        var sink = DiagnosticSink(files: files)
+        let documents = YAMLLoader.load(bytes: Array(text.utf8), file: id, sink: &sink)
+        return (documents, sink.diagnostics)
+    }
+
     func serial(_ text: String) -> ([Node], [Problem]) {
         var builder = Builder(file: SourceFileID(0), bytes: Array(text.utf8), limits: .default)
         let documents = builder.run()
@@ -60,35 +69,24 @@ import Testing
     @Test func duplicatesAcrossTheCutAreStillFound() throws {
         // fn0 is declared again near the end, far past the cut.
         let text = ParallelLoadTests.manifest(functions: 6000) { i in i == 5990 ? "  fn0:\n    runtime: node\n" : "" }
-        var files = SourceFiles()
-        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
-        var sink = DiagnosticSink(files: files)
-        _ = YAMLLoader.load(bytes: Array(text.utf8), file: id, sink: &sink)
-        #expect(sink.diagnostics.map(\.id) == ["duplicate-key"])
-        #expect(sink.diagnostics.first?.message.contains("line 5") == true)
+        let (_, diagnostics) = loaded(text)
+        #expect(diagnostics.map(\.id) == ["duplicate-key"])
+        #expect(diagnostics.first?.message.contains("line 5") == true)
     }
 
     @Test func aliasesAcrossTheCutFallBackToTheSerialParse() throws {
-        var text = "x-common: &common { runtime: python3 }\n" + ParallelLoadTests.manifest(functions: 6000) { i in i == 5000 ? "  shared:\n    <<: *common\n" : "" }
-        text += ""
-        let bytes = Array(text.utf8)
-        #expect(ParallelLoad.load(bytes: bytes, file: SourceFileID(0), limits: .default) == nil)
-        var files = SourceFiles()
-        let id = files.add(path: "big.yaml", bytes: bytes)
-        var sink = DiagnosticSink(files: files)
-        let documents = YAMLLoader.load(bytes: bytes, file: id, sink: &sink)
-        #expect(sink.diagnostics.isEmpty)
+        let text = "x-common: &common { runtime: python3 }\n" + ParallelLoadTests.manifest(functions: 6000) { i in i == 5000 ? "  shared:\n    <<: *common\n" : "" }
+        #expect(ParallelLoad.load(bytes: Array(text.utf8), file: SourceFileID(0), limits: .default) == nil)
+        let (documents, diagnostics) = loaded(text)
+        #expect(diagnostics.isEmpty)
         #expect(documents.first?["functions"]?["shared"]?["runtime"]?.scalar?.text == "python3")
     }
 
     @Test func errorsAfterTheCutHaveSerialPositions() throws {
         let text = ParallelLoadTests.manifest(functions: 6000) { i in i == 5500 ? "    bad: [unclosed\n" : "" }
-        var files = SourceFiles()
-        let id = files.add(path: "big.yaml", bytes: Array(text.utf8))
-        var sink = DiagnosticSink(files: files)
-        _ = YAMLLoader.load(bytes: Array(text.utf8), file: id, sink: &sink)
+        let (_, diagnostics) = loaded(text)
         let (_, problems) = serial(text)
-        #expect(sink.diagnostics.map(\.line) == problems.map { Int($0.range.start.line) })
+        #expect(diagnostics.map(\.line) == problems.map { Int($0.range.start.line) })
         #expect(!problems.isEmpty)
     }
 
