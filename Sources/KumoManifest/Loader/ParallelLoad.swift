@@ -37,6 +37,7 @@ enum ParallelLoad {
                     var b = Builder(file: file, bytes: bytes, limits: limits)
                     b.span = plan.cut..<plan.sectionEnd
                     b.lineOffset = plan.linesBeforeCut
+                    b.depthOffset = 1  // B's root is the section's mapping, one level down
                     _ = b.run()
                     slots[1] = b
                     var c = Builder(file: file, bytes: bytes, limits: limits)

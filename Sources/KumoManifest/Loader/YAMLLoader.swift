@@ -79,6 +79,8 @@ struct Builder: Sendable {
     /// The part of `bytes` to parse (a chunk starts at a line start), and the lines before it.
     var span: Range<Int>
     var lineOffset = 0
+    /// How deep in the whole document this chunk's root sits (for the nesting limit).
+    var depthOffset = 0
     /// Set when a merge key applied at the root or one level below (where chunks are joined).
     var shallowMerge = false
     var problems: [Problem] = []
@@ -199,13 +201,13 @@ struct Builder: Sendable {
             var node = target.node
             node.range = r
             // An alias pastes its anchor's whole depth here; the nesting limit applies to it too.
-            if stack.count + target.height > limits.maxDepth {
+            if depthOffset + stack.count + target.height > limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels once alias '*\(name)' is expanded", r)
                 return false
             }
             return add(node, size: target.size, height: target.height)
         case YAML_SEQUENCE_START_EVENT:
-            if stack.count >= limits.maxDepth {
+            if depthOffset + stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
                 return false
             }
@@ -213,7 +215,7 @@ struct Builder: Sendable {
             let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
             stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor))
         case YAML_MAPPING_START_EVENT:
-            if stack.count >= limits.maxDepth {
+            if depthOffset + stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
                 return false
             }

@@ -126,8 +126,9 @@ struct ProjectAssembler {
             let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs ?? [], codeChecker: &codeChecker)
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
-            for reference in reader.serviceReferences.sorted() {
-                graph.add(address, "service.\(reference)", at: entry.key, path: path / "environment")
+            // A service may name its own address (for callbacks): that orders nothing.
+            for reference in reader.serviceReferences.sorted() where reference != entry.name {
+                graph.add(address, "service.\(reference)", at: entry.key, path: path)
             }
             guard let (service, dependsOnNodes) = read else { continue }
             services.append(service)

@@ -54,7 +54,7 @@ extension Reader {
             service.environment = environment(n, path / "environment", ctx, allow: allow, reserved: Service.isReservedEnvironment)
         }
         if let n = f["healthcheck"] {
-            if let h = healthcheck(n, path / "healthcheck", ctx) { service.healthcheck = h } else { ok = false }
+            if let h = healthcheck(n, path / "healthcheck", ctx, partial: partial) { service.healthcheck = h } else { ok = false }
         }
         if let n = f["dependsOn"] {
             let p = path / "dependsOn"
@@ -94,12 +94,13 @@ extension Reader {
         return (service, dependsOnNodes)
     }
 
-    private mutating func healthcheck(_ node: Node, _ path: KeyPath, _ ctx: String) -> Healthcheck? {
+    /// `partial` (in `defaults.service`) allows timings without a probe: each service gives its own.
+    private mutating func healthcheck(_ node: Node, _ path: KeyPath, _ ctx: String, partial: Bool = false) -> Healthcheck? {
         let hctx = "the healthcheck of \(ctx)"
         guard let f = mapping(node, path, hctx, keys: ["http", "tcp", "exec", "interval", "timeout", "retries", "startPeriod"]) else { return nil }
         var ok = true
         let probes = ["http", "tcp", "exec"].filter { f.has($0) }
-        guard probes.count == 1 else {
+        guard probes.count == 1 || (partial && probes.isEmpty) else {
             error("invalid-healthcheck", "\(hctx) needs exactly one of 'http', 'tcp' or 'exec'\(probes.isEmpty ? "" : ", got \(probes.map { "'\($0)'" }.joined(separator: " and "))")", node, path)
             return nil
         }
