@@ -229,7 +229,8 @@ def service_props(ranged):
             "memory": d("Memory of one replica in MB or as a size string such as `512Mi`.", REF("size")),
         })),
         "environment": d("Environment variables of every replica.", REF("environment")),
-        "healthcheck": d("How readiness is probed: exactly one of `http`, `tcp` or `exec`.", REF("healthcheck")),
+        "healthcheck": d("How readiness is probed: one of `http`, `tcp` or `exec` (here or in defaults.service).",
+                         REF("healthcheck")),
         "dependsOn": d("Services started before this one: a list of names, or name → `{ condition: started | healthy }`.",
                        REF("dependsOn")),
         "restart": d("Restart policy when a replica exits: `no` (quote it or use YAML 1.2), `on-failure`, `always`.",
@@ -365,7 +366,10 @@ def build():
             "retries": d("Consecutive failures before the replica is unhealthy, 1–100.", integer(1, 100)),
             "startPeriod": bounded("Failures during this start-up grace period are not counted, e.g. `2s`.",
                                    0, 1 * H),
-        }, oneOf=exactly_one_of(["http", "tcp", "exec"])),
+        # At most one probe: a service may take its probe from defaults.service and give only
+        # timings itself (kumo checks the merged healthcheck has exactly one).
+        }, **{"not": {"anyOf": [{"required": pair} for pair in
+                               (["http", "tcp"], ["http", "exec"], ["tcp", "exec"])]}}),
         "dependsOn": {"anyOf": [
             {"type": "array", "items": REF("reference")},
             {"type": "object",
