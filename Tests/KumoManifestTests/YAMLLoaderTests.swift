@@ -59,6 +59,13 @@ import Testing
         #expect(root["g"]?.range.start.line == 6)        // an alias reports its own position
     }
 
+    @Test func aSecondMergeKeyIsADuplicateKey() {
+        let (docs, diagnostics) = load("a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n")
+        #expect(diagnostics.map(\.id) == ["duplicate-key"])
+        #expect(diagnostics.first?.line == 5)
+        #expect(docs.first?["c"]?["x"]?.scalar?.text == "1")
+    }
+
     @Test func billionLaughsFailsFast() throws {
         var text = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         var previous = "a"

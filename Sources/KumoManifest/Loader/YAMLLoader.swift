@@ -260,6 +260,11 @@ struct Builder: Sendable {
         if let key = stack[top].pendingKey {
             stack[top].pendingKey = nil
             if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
+                // Several sources go in one `<<: [*a, *b]`; a second `<<` key is a duplicate key.
+                if let first = stack[top].merges.first {
+                    fail("duplicate-key", "duplicate key '<<' (first defined at line \(first.1.start.line), column \(first.1.start.column)); merge several mappings with <<: [*a, *b]", key.range)
+                    return true
+                }
                 stack[top].merges.append((node, key.range))
             } else {
                 stack[top].pairs.append(Node.Pair(key: key, value: node))
