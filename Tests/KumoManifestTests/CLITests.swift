@@ -162,6 +162,14 @@ import Testing
         #expect(environment.contains("error: unknown key") && !environment.contains("\u{1B}["))
     }
 
+    @Test func anEndlessFileIsRefusedAtTheLimit() throws {
+        // /dev/zero reports size 0 and never ends: reading must stop at the size limit.
+        let result = try kumo(["validate", "/dev/zero"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("/dev/zero:1:1: error: file is at least"))
+        #expect(result.stderr.contains("over the limit of"))
+    }
+
     @Test func missingPathIsAClearError() throws {
         let result = try kumo(["validate", "/nonexistent/kumo.yaml"])
         #expect(result.status == 1)

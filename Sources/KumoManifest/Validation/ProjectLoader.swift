@@ -90,44 +90,54 @@ public enum ProjectLoader {
     }
 
     private static func read(_ path: String, limit: Int, problems: inout [Diagnostic]) -> [UInt8]? {
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let size = attributes[.size] as? Int, size > limit
-        {
-            problems.append(Diagnostic(severity: .error, id: "file-too-large", message: "file is \(size) bytes, over the limit of \(limit) bytes", file: path, line: 1, column: 1))
-            return nil
+        switch readAll(path, limit: limit) {
+        case .bytes(let bytes):
+            return bytes
+        case .tooLarge(let size, let exact):
+            problems.append(Diagnostic(severity: .error, id: "file-too-large", message: "file is \(exact ? "" : "at least ")\(size) bytes, over the limit of \(limit) bytes", file: path, line: 1, column: 1))
+        case .failed(let code):
+            problems.append(Diagnostic(severity: .error, id: "unreadable", message: "cannot read \(path): \(String(cString: strerror(code)))", file: path, line: nil, column: nil))
         }
-        guard let bytes = readAll(path) else {
-            problems.append(Diagnostic(severity: .error, id: "unreadable", message: "cannot read \(path): \(String(cString: strerror(errno)))", file: path, line: nil, column: nil))
-            return nil
-        }
-        return bytes
+        return nil
     }
 
-    /// Reads a whole file straight into a byte array (no intermediate `Data`).
-    private static func readAll(_ path: String) -> [UInt8]? {
+    private enum ReadOutcome {
+        case bytes([UInt8])
+        /// At least this many bytes: reading stops at the limit, so a device or a growing
+        /// file cannot make kumo read forever.
+        case tooLarge(Int, exact: Bool)
+        case failed(Int32)
+    }
+
+    /// Reads a whole file straight into a byte array (no intermediate `Data`), refusing it as
+    /// soon as it is known to exceed `limit` bytes (from its size, or while reading).
+    private static func readAll(_ path: String, limit: Int) -> ReadOutcome {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failed(errno) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
+        guard fstat(fd, &info) == 0 else { return .failed(errno) }
+        let size = max(Int(info.st_size), 0)
+        if size > limit { return .tooLarge(size, exact: true) }
         var bytes = [UInt8]()
-        var capacity = max(Int(info.st_size), 0) + 1
+        var capacity = min(size, limit) + 1
         while true {
-            var failed = false
+            var failure: Int32?
             var filled = bytes.count
             bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
                 for i in 0..<filled { buffer[i] = bytes[i] }
                 while filled < capacity {
                     let n = Glibc.read(fd, buffer.baseAddress! + filled, capacity - filled)
-                    if n < 0 { if errno == EINTR { continue }; failed = true; break }
+                    if n < 0 { if errno == EINTR { continue }; failure = errno; break }
                     if n == 0 { break }
                     filled += n
                 }
                 count = filled
             }
-            if failed { return nil }
-            if filled < capacity { return bytes }
-            capacity *= 2  // the file grew while we read it
+            if let failure { return .failed(failure) }
+            if filled < capacity { return .bytes(bytes) }
+            if filled > limit { return .tooLarge(filled, exact: false) }
+            capacity = min(capacity * 2, limit + 1)  // the file is larger than its size said
         }
     }
 
