@@ -357,8 +357,8 @@ struct Builder: Sendable {
         }
         let m = mark(parser.problem_mark)
         let r = SourceRange(file: file, start: m, end: m)
-        if isTabIndentation(line: Int(parser.problem_mark.line), column: Int(parser.problem_mark.column)) {
-            fail("tab-indentation", "tab character used for indentation; YAML requires spaces", tabRange(line: Int(parser.problem_mark.line)) ?? r)
+        if let tab = tabRange(line: Int(parser.problem_mark.line)) {
+            fail("tab-indentation", "tab character used for indentation; YAML requires spaces", tab)
             return
         }
         var message = "YAML syntax error: \(problem)"
@@ -391,14 +391,8 @@ struct Builder: Sendable {
         return nil
     }
 
-    /// libyaml reports tabs in indentation as generic scanner errors; find them to say so plainly.
-    func isTabIndentation(line: Int, column: Int) -> Bool {
-        for candidate in [line, line - 1] where candidate >= 0 {
-            if let bytes = lineBytes(candidate), leadingTab(bytes) != nil { return true }
-        }
-        return false
-    }
-
+    /// libyaml reports tabs in indentation as generic scanner errors: the tab in the leading
+    /// whitespace of the error's line (or the line before), to say so plainly.
     func tabRange(line: Int) -> SourceRange? {
         for candidate in [line, line - 1] where candidate >= 0 {
             if let bytes = lineBytes(candidate), let column = leadingTab(bytes) {

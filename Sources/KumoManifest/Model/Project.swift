@@ -67,7 +67,7 @@ public struct Duration: Sendable, Hashable, Comparable, CustomStringConvertible 
         var units = 0
         var bytes = Array(text.utf8)[...]
         while let byte = bytes.first {
-            if byte >= 48 && byte <= 57 {
+            if ASCII.isDigit(byte) {
                 let (mul, o1) = number.multipliedReportingOverflow(by: 10)
                 let (sum, o2) = mul.addingReportingOverflow(Int64(byte - 48))
                 if o1 || o2 { return nil }

@@ -61,12 +61,17 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
         var result = ""
         for part in parts {
             switch part {
-            case .literal(let s): result += s.replacing("${", with: "$${")
+            case .literal(let s): result += Text.escaped(s)
             case .secret(let name): result += "${secret:\(name)}"
             case .port: result += "${port}"
             }
         }
         return result
+    }
+
+    /// Literal text as a manifest writes it: `${` becomes `$${`.
+    public static func escaped(_ literal: String) -> String {
+        literal.replacing("${", with: "$${")
     }
 
     /// The literal text when there are no secrets or placeholders.

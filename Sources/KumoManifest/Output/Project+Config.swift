@@ -36,7 +36,7 @@ extension ConfigValue {
     }
 
     static func text(_ s: String) -> ConfigValue {
-        .string(s.replacing("${", with: "$${"))
+        .string(Text.escaped(s))
     }
 }
 

@@ -246,7 +246,7 @@ struct JSONSyntax {
                 guard i + 1 < bytes.count else { return false }
                 let escape = bytes[i + 1]
                 if escape == UInt8(ascii: "u") {
-                    guard i + 5 < bytes.count, bytes[(i + 2)...(i + 5)].allSatisfy({ $0.isHexDigitASCII }) else { return false }
+                    guard i + 5 < bytes.count, bytes[(i + 2)...(i + 5)].allSatisfy(ASCII.isHexDigit) else { return false }
                     i += 6
                 } else {
                     guard "\"\\/bfnrt".utf8.contains(escape) else { return false }
@@ -282,9 +282,3 @@ struct JSONSyntax {
     }
 }
 
-
-extension UInt8 {
-    var isHexDigitASCII: Bool {
-        ASCII.isDigit(self) || ((self | 0x20) >= 97 && (self | 0x20) <= 102)
-    }
-}

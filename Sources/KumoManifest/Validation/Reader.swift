@@ -403,7 +403,7 @@ struct Reader: Sendable {
         guard !utf8.isEmpty, utf8.count <= 18 else { return nil }
         var value = 0
         for byte in utf8 {
-            guard byte >= 48 && byte <= 57 else { return nil }
+            guard ASCII.isDigit(byte) else { return nil }
             value = value * 10 + Int(byte - 48)
         }
         return negative ? -value : value
@@ -412,8 +412,8 @@ struct Reader: Sendable {
     /// YAML 1.2 core numbers: decimal integers and floats (no `.inf`, no base-60, no octal).
     static func parseNumber(_ text: String) -> Double? {
         if let i = parseInt(text) { return Double(i) }
-        let allowed = text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
-        guard allowed, text.utf8.contains(where: { $0 >= 48 && $0 <= 57 }), let value = Double(text), value.isFinite else { return nil }
+        let allowed = text.utf8.allSatisfy { ASCII.isDigit($0) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
+        guard allowed, text.utf8.contains(where: ASCII.isDigit), let value = Double(text), value.isFinite else { return nil }
         return value
     }
 

@@ -32,7 +32,7 @@ public enum ScheduleExpression {
 
     /// Digits only: AWS takes no sign and no spaces inside a number.
     private static func number(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy(ASCII.isDigit) else { return nil }
         return Int(text)
     }
 
