@@ -7,9 +7,13 @@ let package = Package(
     products: [
         .executable(name: "kumo", targets: ["kumo"]),
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
+        .library(name: "KumoPlan", targets: ["KumoPlan"]),
+        .library(name: "KumoState", targets: ["KumoState"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -21,10 +25,26 @@ let package = Package(
             name: "KumoManifest",
             dependencies: ["CYAML"]
         ),
+        .target(
+            name: "KumoPlan",
+            dependencies: [
+                "KumoManifest",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "KumoState",
+            dependencies: [
+                "KumoPlan",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "kumo",
             dependencies: [
                 "KumoManifest",
+                "KumoPlan",
+                "KumoState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,6 +57,10 @@ let package = Package(
             name: "KumoManifestTests",
             dependencies: ["KumoManifest"],
             resources: []
+        ),
+        .testTarget(
+            name: "KumoPlanTests",
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState"]
         ),
     ],
     swiftLanguageModes: [.v6]

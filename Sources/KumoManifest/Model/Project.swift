@@ -15,6 +15,9 @@ public struct Project: Sendable, Equatable {
     public var estimates: Estimates
     public var pricing: Pricing
     public var usage: [String: Usage]
+    /// The services each function or service names in `${service:NAME.url}`, by the referrer's
+    /// address (a service naming itself is left out): these order the rollout.
+    public var serviceReferences: [String: [String]] = [:]
 
     public init(
         version: Int = 1, name: String, stage: String = "default", directory: String = ".",

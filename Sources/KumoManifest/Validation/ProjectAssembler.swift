@@ -120,6 +120,7 @@ struct ProjectAssembler {
         phase("functions")
         var services: [Service] = []
         var graph = DependencyGraph()
+        var serviceReferences: [String: [String]] = [:]
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
             reader.serviceReferences = []
@@ -127,9 +128,11 @@ struct ProjectAssembler {
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
             // A service may name its own address (for callbacks): that orders nothing.
-            for reference in reader.serviceReferences.sorted() where reference != entry.name {
+            let references = reader.serviceReferences.sorted().filter { $0 != entry.name }
+            for reference in references {
                 graph.add(address, "service.\(reference)", at: entry.key, path: path)
             }
+            if !references.isEmpty { serviceReferences[address] = references }
             guard let (service, dependsOnNodes) = read else { continue }
             services.append(service)
             for (dependency, node) in dependsOnNodes.sorted(by: { $0.key < $1.key }) {
@@ -143,6 +146,7 @@ struct ProjectAssembler {
         }
         for (function, references) in functionReferences {
             for reference in references { graph.add("function.\(function)", "service.\(reference)", at: nil, path: nil) }
+            serviceReferences["function.\(function)"] = references.sorted()
         }
 
         let functionNames = Set(entries("functions").map(\.name))
@@ -202,12 +206,14 @@ struct ProjectAssembler {
         phase("checks")
         defer { phase("project") }
         guard let version, let name else { return nil }
-        return Project(
+        var project = Project(
             version: version, name: name, stage: stage, directory: codeChecker.root,
             variables: reader.context.variables.mapValues(\.manifestText),
             functions: ProjectAssembler.byName(functions, \.name), services: ProjectAssembler.byName(services, \.name),
             scaling: ProjectAssembler.byName(scaling, \.name), rules: ProjectAssembler.byName(rules, \.name),
             estimates: estimates, pricing: pricing, usage: usage)
+        project.serviceReferences = serviceReferences
+        return project
     }
 
     /// Runs `work` over `0..<count` split into one range per core (a single range below

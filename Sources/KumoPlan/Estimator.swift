@@ -1,0 +1,114 @@
+import KumoManifest
+
+/// Rollout time from the seed's models and monthly cost from unit prices.
+///
+/// Time: the executor performs one wave after another; inside a wave up to `parallelism`
+/// actions run at once and the kinds proceed side by side, so a wave with n functions, m
+/// services and k rules or scaling policies takes
+///     max(T_init + T_exec·⌈n/p⌉, S_init + S_deploy·⌈m/p⌉, E_init + E_trigger·⌈k/p⌉)
+/// (a line with no actions counts 0), and the rollout is the sum over waves.
+///
+/// Cost (monthly, USD): a function costs requests × memory (GB) × average duration (s) ×
+/// price per GB-second + requests / 10⁶ × price per million requests, from its `usage`;
+/// a service costs replicas × (cpu × price per vCPU-hour + memory (GB) × price per GB-hour) ×
+/// 730 hours. Scaling policies and rules cost nothing locally.
+public struct Estimator: Sendable {
+    public static let hoursPerMonth = 730.0
+
+    public var coefficients: Estimates
+    public var pricing: Pricing
+    public var usage: [String: Usage]
+
+    public init(coefficients: Estimates, pricing: Pricing, usage: [String: Usage]) {
+        self.coefficients = coefficients
+        self.pricing = pricing
+        self.usage = usage
+    }
+
+    // MARK: Time
+
+    public func rollout(_ plan: Plan, parallelism: Int) -> RolloutEstimate {
+        var kinds: [String: ResourceKind] = [:]
+        for change in plan.changes { kinds[change.address] = change.kind }
+        var waves: [RolloutEstimate.Wave] = []
+        for (i, addresses) in plan.waves.enumerated() {
+            var n = 0, m = 0, k = 0
+            for address in addresses {
+                switch kinds[address] {
+                case .function?: n += 1
+                case .service?: m += 1
+                case .rule?, .scaling?: k += 1
+                case nil: break
+                }
+            }
+            let seconds = [
+                time(coefficients.functions, count: n, parallelism: parallelism),
+                time(coefficients.services, count: m, parallelism: parallelism),
+                time(coefficients.rules, count: k, parallelism: parallelism),
+            ].max() ?? 0
+            waves.append(RolloutEstimate.Wave(index: i + 1, functions: n, services: m, rules: k, seconds: seconds))
+        }
+        return RolloutEstimate(parallelism: parallelism, coefficients: coefficients, waves: waves)
+    }
+
+    /// `init + each × ⌈count / parallelism⌉` seconds, 0 for no actions.
+    public func time(_ line: Estimates.Line, count: Int, parallelism: Int) -> Double {
+        guard count > 0 else { return 0 }
+        let rounds = (count + parallelism - 1) / parallelism
+        return line.initial.seconds + line.each.seconds * Double(rounds)
+    }
+
+    // MARK: Cost
+
+    /// Fills in each change's cost and returns the totals.
+    public func cost(_ plan: inout Plan, desired: DesiredState, current: StateSnapshot) -> CostSummary {
+        var summary = CostSummary(before: 0, after: 0, unknownBefore: 0, unknownAfter: 0, pricing: pricing)
+        for i in plan.changes.indices {
+            let change = plan.changes[i]
+            let before = change.before.map { monthly(kind: change.kind, address: change.address, spec: $0) }
+            let after = change.after.map { monthly(kind: change.kind, address: change.address, spec: $0) }
+            guard change.kind == .function || change.kind == .service else { continue }
+            var cost = CostChange(before: before?.dollars, after: after?.dollars, note: after?.note ?? before?.note)
+            if before != nil, before?.dollars == nil { summary.unknownBefore += 1 }
+            if after != nil, after?.dollars == nil { summary.unknownAfter += 1 }
+            summary.before += before?.dollars ?? 0
+            summary.after += after?.dollars ?? 0
+            if cost.before == nil && cost.after == nil && cost.note == nil { cost.note = "no cost" }
+            plan.changes[i].cost = cost
+        }
+        return summary
+    }
+
+    /// Monthly dollars for one resource's spec, or nil with a note saying what it depends on.
+    public func monthly(kind: ResourceKind, address: String, spec: ConfigValue) -> (dollars: Double?, note: String?) {
+        switch kind {
+        case .function:
+            let memory = Double(spec["memory"]?.intValue ?? Function.defaultMemory)
+            guard let use = usage[address] else {
+                return (nil, "cost depends on usage: $\(Estimator.price(pricing.perGbSecond)) per GB-second, $\(Estimator.price(pricing.perMillionRequests)) per 1M requests")
+            }
+            let requests = Double(use.monthlyRequests)
+            let compute = requests * (memory / 1024) * use.averageDuration.seconds * pricing.perGbSecond
+            let calls = requests / 1_000_000 * pricing.perMillionRequests
+            return (compute + calls, "\(use.monthlyRequests) requests × \(Int(memory)) MB × \(use.averageDuration)")
+        case .service:
+            let replicas = Double(spec["replicas"]?.intValue ?? Service.defaultReplicas)
+            let cpu = spec["resources"]?["cpu"]?.doubleValue ?? Service.Resources.default.cpu
+            let memory = Double(spec["resources"]?["memory"]?.intValue ?? Service.Resources.default.memory)
+            let hourly = cpu * pricing.perVcpuHour + memory / 1024 * pricing.perGbHour
+            return (replicas * hourly * Estimator.hoursPerMonth, "\(Int(replicas)) × (\(ConfigValue.double(cpu).compactJSON()) vCPU + \(Int(memory)) MB) × 730 h")
+        case .scaling, .rule:
+            return (0, nil)
+        }
+    }
+
+    /// A unit price without float noise: `0.0000166667`, `0.2`.
+    static func price(_ value: Double) -> String {
+        var text = String(format: "%.10f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}
+
+import Foundation

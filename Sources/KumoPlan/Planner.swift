@@ -1,0 +1,342 @@
+import KumoManifest
+
+/// Plans the change from the current state to the desired state. Pure: no files, no clock.
+public struct Planner: Sendable {
+    public struct Options: Sendable {
+        /// Plan only these addresses and what they depend on (or, for a resource only in the
+        /// state, what depends on it); empty plans everything.
+        public var targets: [String]
+        public var parallelism: Int
+        /// Rollout time and cost; `kumo diff` leaves them out.
+        public var estimates: Bool
+        /// Coefficients fitted by `kumo calibrate`; they replace the manifest's and built-in ones.
+        public var calibrated: Estimates?
+
+        public init(targets: [String] = [], parallelism: Int = 10, estimates: Bool = true, calibrated: Estimates? = nil) {
+            self.targets = targets
+            self.parallelism = parallelism
+            self.estimates = estimates
+            self.calibrated = calibrated
+        }
+    }
+
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case unknownTarget(String, suggestion: String?)
+        case invalidParallelism(Int)
+
+        public var description: String {
+            switch self {
+            case .unknownTarget(let address, let suggestion):
+                return "--target \(address): no such resource in the manifest or the state" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+            case .invalidParallelism(let n):
+                return "--parallelism must be at least 1, got \(n)"
+            }
+        }
+    }
+
+    /// The fields whose change cannot be applied in place, per kind.
+    public static let replacementFields: [ResourceKind: Set<String>] = [
+        .function: ["runtime"],
+        .service: ["port", "image"],
+        .scaling: ["target"],
+        .rule: [],
+    ]
+
+    public var options: Options
+
+    public init(options: Options = Options()) {
+        self.options = options
+    }
+
+    public func plan(desired: DesiredState, current: StateSnapshot) throws(Failure) -> Plan {
+        guard options.parallelism >= 1 else { throw .invalidParallelism(options.parallelism) }
+        let scope = try self.scope(desired: desired, current: current)
+        var changes: [ResourceChange] = []
+        var warnings: [String] = []
+        var missingSecrets = Set<String>()
+        changes.reserveCapacity(desired.resources.count + current.resources.count)
+
+        var desiredAddresses = Set<String>()
+        desiredAddresses.reserveCapacity(desired.resources.count)
+        for resource in desired.resources {
+            desiredAddresses.insert(resource.address)
+            if let scope, !scope.contains(resource.address) { continue }
+            let record = current.resources[resource.address]
+            var change = diff(resource, record, secrets: desired.secretValues)
+            for name in resource.secretNames where desired.secretValues[name] == nil { missingSecrets.insert(name) }
+            change.dependencies = resource.dependencies
+            changes.append(change)
+        }
+        for record in current.resources.values where !desiredAddresses.contains(record.address) {
+            if let scope, !scope.contains(record.address) { continue }
+            changes.append(ResourceChange(
+                address: record.address, kind: record.kind, name: record.name, action: .delete,
+                reasons: ["not in the manifest"], fields: [], before: record.spec, after: nil,
+                codeHashBefore: record.codeHash, codeHashAfter: nil, dependencies: record.dependencies, wave: 0))
+        }
+        changes.sort { $0.address < $1.address }
+        for name in missingSecrets.sorted() {
+            warnings.append("secret '\(name)' is not set in the environment: a change of its value cannot be seen, and apply will need it")
+        }
+
+        let waves = Planner.waves(changes, current: current)
+        var index: [String: Int] = [:]
+        for (i, change) in changes.enumerated() { index[change.address] = i }
+        for (number, wave) in waves.enumerated() {
+            for address in wave { changes[index[address]!].wave = number + 1 }
+        }
+
+        var plan = Plan(
+            project: desired.project, stage: desired.stage, changes: changes, waves: waves,
+            estimate: nil, cost: nil, lineage: current.lineage, serial: current.serial,
+            manifestHash: desired.manifestHash, targets: options.targets.sorted(), warnings: warnings)
+        if options.estimates {
+            var coefficients = desired.estimates
+            if let calibrated = options.calibrated { coefficients = calibrated }
+            let estimator = Estimator(coefficients: coefficients, pricing: desired.pricing, usage: desired.usage)
+            plan.estimate = estimator.rollout(plan, parallelism: options.parallelism)
+            plan.cost = estimator.cost(&plan, desired: desired, current: current)
+        }
+        return plan
+    }
+
+    // MARK: Diff
+
+    func diff(_ resource: DesiredResource, _ record: ResourceRecord?, secrets: [String: String]) -> ResourceChange {
+        var change = ResourceChange(
+            address: resource.address, kind: resource.kind, name: resource.name, action: .noop,
+            reasons: [], fields: [], before: record?.spec, after: resource.spec,
+            codeHashBefore: record?.codeHash, codeHashAfter: resource.codeHash, dependencies: resource.dependencies, wave: 0)
+        guard let record else {
+            change.action = .create
+            change.reasons = ["not in the state"]
+            return change
+        }
+        if record.specHash != resource.specHash || record.kind != resource.kind {
+            let forcing = Planner.replacementFields[resource.kind] ?? []
+            FieldDiff.compare(record.spec, resource.spec, path: "", into: &change.fields)
+            for i in change.fields.indices {
+                let top = FieldDiff.topLevel(change.fields[i].path)
+                change.fields[i].forcesReplacement = forcing.contains(top)
+            }
+        }
+        if record.codeHash != resource.codeHash {
+            change.fields.append(FieldChange(
+                path: "code (hash)", before: record.codeHash.map { .string($0) }, after: resource.codeHash.map { .string($0) }))
+        }
+        for name in resource.secretNames {
+            guard let value = secrets[name] else { continue }
+            let stored = record.secrets[name].flatMap(SecretHash.init(text:))
+            if stored == nil || !stored!.matches(value) {
+                change.fields.append(FieldChange(path: "secret:\(name)", before: stored == nil ? nil : .string("(sensitive)"), after: .string("(sensitive)"), sensitive: true))
+            }
+        }
+        for name in record.secrets.keys.sorted() where !resource.secretNames.contains(name) {
+            change.fields.append(FieldChange(path: "secret:\(name)", before: .string("(sensitive)"), after: nil, sensitive: true))
+        }
+
+        let forcing = change.fields.filter(\.forcesReplacement).map(\.path)
+        if record.status == .tainted {
+            change.action = .replace
+            change.reasons.append("tainted: an earlier apply did not finish it")
+        }
+        if !forcing.isEmpty {
+            change.action = .replace
+            change.reasons.append(forcing.map { "'\($0)'" }.joined(separator: ", ") + (forcing.count == 1 ? " forces replacement" : " force replacement"))
+        }
+        if change.action == .noop && !change.fields.isEmpty {
+            change.action = .update
+        }
+        if change.action == .update || (change.action == .replace && forcing.isEmpty) {
+            let changed = Array(Set(change.fields.filter { !$0.forcesReplacement }.map { FieldDiff.topLevel($0.path) })).sorted()
+            if !changed.isEmpty {
+                change.reasons.append(changed.map { "'\($0)'" }.joined(separator: ", ") + " changed")
+            }
+        }
+        return change
+    }
+
+    // MARK: Targets
+
+    /// The addresses a `--target` plan covers, nil when every resource is planned.
+    func scope(desired: DesiredState, current: StateSnapshot) throws(Failure) -> Set<String>? {
+        guard !options.targets.isEmpty else { return nil }
+        var desiredByAddress: [String: DesiredResource] = [:]
+        for resource in desired.resources { desiredByAddress[resource.address] = resource }
+        var scope = Set<String>()
+        for target in options.targets {
+            if desiredByAddress[target] != nil {
+                var stack = [target]
+                while let address = stack.popLast() {
+                    guard scope.insert(address).inserted else { continue }
+                    stack += desiredByAddress[address]?.dependencies ?? []
+                }
+            } else if current.resources[target] != nil {
+                // Deleting a resource takes with it what the state says depends on it.
+                var stack = [target]
+                while let address = stack.popLast() {
+                    guard scope.insert(address).inserted else { continue }
+                    stack += current.resources.values.filter { $0.dependencies.contains(address) && desiredByAddress[$0.address] == nil }.map(\.address)
+                }
+            } else {
+                let known = Set(desiredByAddress.keys).union(current.resources.keys)
+                throw .unknownTarget(target, suggestion: Planner.suggestion(target, in: known))
+            }
+        }
+        return scope
+    }
+
+    static func suggestion(_ word: String, in candidates: Set<String>) -> String? {
+        var best: (String, Int)?
+        for candidate in candidates.sorted() {
+            let distance = editDistance(word, candidate)
+            if distance <= max(2, word.count / 3), best == nil || distance < best!.1 { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+
+    // MARK: Waves
+
+    /// Groups the actions into waves: deletes first, each after everything that depends on it;
+    /// then creates, updates and replacements, each after the changed resources it depends on.
+    static func waves(_ changes: [ResourceChange], current: StateSnapshot) -> [[String]] {
+        var byAddress: [String: ResourceChange] = [:]
+        for change in changes { byAddress[change.address] = change }
+
+        // Deletes: depth from the top of the reverse graph.
+        let deletes = changes.filter { $0.action == .delete }
+        var dependents: [String: [String]] = [:]
+        for change in deletes {
+            for dependency in change.dependencies where byAddress[dependency]?.action == .delete {
+                dependents[dependency, default: []].append(change.address)
+            }
+        }
+        var deleteLevel: [String: Int] = [:]
+        func level(ofDelete address: String, visiting: inout Set<String>) -> Int {
+            if let known = deleteLevel[address] { return known }
+            guard visiting.insert(address).inserted else { return 0 }  // a cycle in stored state: break it
+            let value = (dependents[address] ?? []).map { level(ofDelete: $0, visiting: &visiting) + 1 }.max() ?? 0
+            deleteLevel[address] = value
+            return value
+        }
+        var visiting = Set<String>()
+        for change in deletes { _ = level(ofDelete: change.address, visiting: &visiting) }
+
+        // Forward: depth in the dependency graph among changed resources.
+        let forward = changes.filter { $0.action == .create || $0.action == .update || $0.action == .replace }
+        var forwardLevel: [String: Int] = [:]
+        func level(ofForward address: String, visiting: inout Set<String>) -> Int {
+            if let known = forwardLevel[address] { return known }
+            guard visiting.insert(address).inserted else { return 0 }
+            let deps = byAddress[address]?.dependencies ?? []
+            let value = deps.filter { dep in byAddress[dep].map { $0.action != .noop && $0.action != .delete } ?? false }
+                .map { level(ofForward: $0, visiting: &visiting) + 1 }.max() ?? 0
+            forwardLevel[address] = value
+            return value
+        }
+        visiting = []
+        for change in forward { _ = level(ofForward: change.address, visiting: &visiting) }
+
+        var waves: [[String]] = []
+        if let top = deleteLevel.values.max() {
+            for l in stride(from: 0, through: top, by: 1) {
+                let wave = deletes.filter { deleteLevel[$0.address] == l }.map(\.address)
+                if !wave.isEmpty { waves.append(wave) }
+            }
+        }
+        if let top = forwardLevel.values.max() {
+            for l in 0...top {
+                let wave = forward.filter { forwardLevel[$0.address] == l }.map(\.address)
+                if !wave.isEmpty { waves.append(wave) }
+            }
+        }
+        return waves
+    }
+}
+
+/// Field-level comparison of two specs.
+enum FieldDiff {
+    /// Appends a change for every leaf that differs. Numbers compare by value (a state file
+    /// may spell `1.0` as `1`); arrays compare element by element.
+    static func compare(_ before: ConfigValue?, _ after: ConfigValue?, path: String, into out: inout [FieldChange]) {
+        switch (before, after) {
+        case (.object(let a)?, .object(let b)?):
+            var seen = Set<String>()
+            for (key, value) in b {
+                seen.insert(key)
+                compare(a.first { $0.0 == key }?.1, value, path: join(path, key), into: &out)
+            }
+            for (key, value) in a where !seen.contains(key) {
+                compare(value, nil, path: join(path, key), into: &out)
+            }
+        case (.array(let a)?, .array(let b)?):
+            for i in 0..<max(a.count, b.count) {
+                compare(i < a.count ? a[i] : nil, i < b.count ? b[i] : nil, path: "\(path)[\(i)]", into: &out)
+            }
+        default:
+            if let before, let after, same(before, after) { return }
+            if before == nil && after == nil { return }
+            out.append(FieldChange(path: path, before: before, after: after, sensitive: isSensitive(before) || isSensitive(after)))
+        }
+    }
+
+    static func same(_ a: ConfigValue, _ b: ConfigValue) -> Bool {
+        if let x = a.doubleValue, let y = b.doubleValue { return x == y }
+        return a == b
+    }
+
+    static func isSensitive(_ value: ConfigValue?) -> Bool {
+        switch value {
+        case .string(let s)?: return s.contains("${secret:")
+        case .array(let items)?: return items.contains { isSensitive($0) }
+        case .object(let pairs)?: return pairs.contains { isSensitive($0.1) }
+        default: return false
+        }
+    }
+
+    static func join(_ path: String, _ key: String) -> String {
+        let plain = !key.isEmpty && key.utf8.allSatisfy { ASCIIName.isNameByte($0) }
+        let component = plain ? key : "[\(quoted(key))]"
+        if path.isEmpty { return plain ? key : component }
+        return plain ? path + "." + key : path + component
+    }
+
+    static func quoted(_ key: String) -> String {
+        var out = ""
+        ConfigValue.writeJSONString(key, into: &out)
+        return out
+    }
+
+    /// `environment` for `environment.TABLE`, `events` for `events[0].http`.
+    static func topLevel(_ path: String) -> String {
+        let end = path.firstIndex { $0 == "." || $0 == "[" } ?? path.endIndex
+        return String(path[..<end])
+    }
+}
+
+enum ASCIIName {
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+}
