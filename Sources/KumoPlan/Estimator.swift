@@ -61,7 +61,7 @@ public struct Estimator: Sendable {
     // MARK: Cost
 
     /// Fills in each change's cost and returns the totals.
-    public func cost(_ plan: inout Plan, desired: DesiredState, current: StateSnapshot) -> CostSummary {
+    public func cost(_ plan: inout Plan) -> CostSummary {
         var summary = CostSummary(before: 0, after: 0, unknownBefore: 0, unknownAfter: 0, pricing: pricing)
         for i in plan.changes.indices {
             let change = plan.changes[i]

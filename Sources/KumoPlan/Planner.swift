@@ -7,15 +7,18 @@ public struct Planner: Sendable {
         /// state, what depends on it); empty plans everything.
         public var targets: [String]
         public var parallelism: Int
-        /// Rollout time and cost; `kumo diff` leaves them out.
-        public var estimates: Bool
+        /// The rollout-time estimate; `kumo diff` leaves it out.
+        public var rollout: Bool
+        /// The monthly cost estimate.
+        public var cost: Bool
         /// Coefficients fitted by `kumo calibrate`; they replace the manifest's and built-in ones.
         public var calibrated: Estimates?
 
-        public init(targets: [String] = [], parallelism: Int = 10, estimates: Bool = true, calibrated: Estimates? = nil) {
+        public init(targets: [String] = [], parallelism: Int = 10, rollout: Bool = true, cost: Bool = true, calibrated: Estimates? = nil) {
             self.targets = targets
             self.parallelism = parallelism
-            self.estimates = estimates
+            self.rollout = rollout
+            self.cost = cost
             self.calibrated = calibrated
         }
     }
@@ -90,13 +93,9 @@ public struct Planner: Sendable {
             project: desired.project, stage: desired.stage, changes: changes, waves: waves,
             estimate: nil, cost: nil, lineage: current.lineage, serial: current.serial,
             manifestHash: desired.manifestHash, targets: options.targets.sorted(), warnings: warnings)
-        if options.estimates {
-            var coefficients = desired.estimates
-            if let calibrated = options.calibrated { coefficients = calibrated }
-            let estimator = Estimator(coefficients: coefficients, pricing: desired.pricing, usage: desired.usage)
-            plan.estimate = estimator.rollout(plan, parallelism: options.parallelism)
-            plan.cost = estimator.cost(&plan, desired: desired, current: current)
-        }
+        let estimator = Estimator(coefficients: options.calibrated ?? desired.estimates, pricing: desired.pricing, usage: desired.usage)
+        if options.rollout { plan.estimate = estimator.rollout(plan, parallelism: options.parallelism) }
+        if options.cost { plan.cost = estimator.cost(&plan) }
         return plan
     }
 

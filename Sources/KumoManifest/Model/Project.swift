@@ -312,6 +312,12 @@ public struct Estimates: Sendable, Equatable {
         public var initial: Duration
         public var each: Duration
         public var source: Source
+
+        public init(initial: Duration, each: Duration, source: Source) {
+            self.initial = initial
+            self.each = each
+            self.source = source
+        }
     }
 
     public enum Source: String, Sendable { case builtIn = "built-in", manifest, calibrated }
@@ -319,6 +325,12 @@ public struct Estimates: Sendable, Equatable {
     public var functions: Line
     public var services: Line
     public var rules: Line
+
+    public init(functions: Line, services: Line, rules: Line) {
+        self.functions = functions
+        self.services = services
+        self.rules = rules
+    }
 
     public static let builtIn = Estimates(
         functions: Line(initial: Duration(milliseconds: 400), each: Duration(milliseconds: 150), source: .builtIn),
@@ -333,6 +345,14 @@ public struct Pricing: Sendable, Equatable {
     public var perMillionRequests: Double
     public var perVcpuHour: Double
     public var perGbHour: Double
+
+    public init(region: String, perGbSecond: Double, perMillionRequests: Double, perVcpuHour: Double, perGbHour: Double) {
+        self.region = region
+        self.perGbSecond = perGbSecond
+        self.perMillionRequests = perMillionRequests
+        self.perVcpuHour = perVcpuHour
+        self.perGbHour = perGbHour
+    }
 
     /// Public list prices (x86, on-demand) by region: Lambda GB-s and requests, Fargate vCPU-h and GB-h.
     public static let regions: [String: Pricing] = [
@@ -349,4 +369,9 @@ public struct Pricing: Sendable, Equatable {
 public struct Usage: Sendable, Equatable {
     public var monthlyRequests: Int
     public var averageDuration: Duration
+
+    public init(monthlyRequests: Int, averageDuration: Duration) {
+        self.monthlyRequests = monthlyRequests
+        self.averageDuration = averageDuration
+    }
 }

@@ -1,0 +1,248 @@
+import Foundation
+import KumoManifest
+
+/// Text and Markdown forms of a plan, for people: Terraform's shape, Kumo's estimates.
+public struct PlanRenderer: Sendable {
+    public var color: Bool
+
+    public init(color: Bool) {
+        self.color = color
+    }
+
+    // MARK: Text
+
+    public func text(_ plan: Plan) -> String {
+        var out = ""
+        for warning in plan.warnings { out += paint("Warning: ", .yellow, bold: true) + warning + "\n" }
+        if !plan.warnings.isEmpty { out += "\n" }
+        if !plan.targets.isEmpty {
+            out += "Targeting \(plan.targets.joined(separator: ", ")) and what \(plan.targets.count == 1 ? "it depends" : "they depend") on.\n\n"
+        }
+        let actionable = plan.actionable
+        if actionable.isEmpty {
+            out += paint("No changes.", .green, bold: true) + " The state matches the manifest (project \(plan.project), stage \(plan.stage)).\n"
+            if let cost = plan.cost { out += "\n" + costText(plan, cost) }
+            return out
+        }
+        let used = PlanAction.allCases.filter { action in actionable.contains { $0.action == action } }
+        out += "Kumo will perform these actions (project \(plan.project), stage \(plan.stage)). Symbols:\n"
+        for action in used { out += "  " + paint(action.symbol, color(for: action)) + " " + legend(action) + "\n" }
+        out += "\n"
+        for change in actionable { out += block(change) + "\n" }
+        out += paint(plan.summary, .none, bold: true) + "\n"
+        if let estimate = plan.estimate { out += "\n" + rolloutText(estimate) }
+        if let cost = plan.cost { out += "\n" + costText(plan, cost) }
+        return out
+    }
+
+    func legend(_ action: PlanAction) -> String {
+        switch action {
+        case .create: "create"
+        case .update: "update in place"
+        case .replace: "replace (destroy, then create)"
+        case .delete: "destroy"
+        case .noop: "no change"
+        }
+    }
+
+    func headline(_ change: ResourceChange) -> String {
+        let what: String
+        switch change.action {
+        case .create: what = "will be created"
+        case .update: what = "will be updated in place"
+        case .replace: what = "must be replaced"
+        case .delete: what = "will be destroyed"
+        case .noop: what = "is unchanged"
+        }
+        let reasons = change.reasons.isEmpty ? "" : " (" + change.reasons.joined(separator: "; ") + ")"
+        return "# \(change.address) \(what)\(reasons), wave \(change.wave)"
+    }
+
+    func block(_ change: ResourceChange) -> String {
+        var out = "  " + paint(headline(change), .none, bold: true) + "\n"
+        let symbol = change.action.symbol
+        out += (symbol.count == 1 ? "  " : " ") + paint(symbol, color(for: change.action)) + " " + change.address + "\n"
+        var rows: [(String, String, String)] = []  // symbol, path, value text
+        switch change.action {
+        case .create:
+            for (path, value) in PlanRenderer.leaves(change.after) { rows.append(("+", path, display(value, sensitive: FieldDiff.isSensitive(value)))) }
+            if let hash = change.codeHashAfter { rows.append(("+", "code (hash)", Hashing.short(hash))) }
+        case .delete:
+            for (path, value) in PlanRenderer.leaves(change.before) { rows.append(("-", path, display(value, sensitive: FieldDiff.isSensitive(value)))) }
+        case .update, .replace:
+            for field in change.fields {
+                let symbol = field.before == nil ? "+" : field.after == nil ? "-" : "~"
+                var text: String
+                let isHash = field.path == "code (hash)"
+                func show(_ v: ConfigValue) -> String { isHash ? Hashing.short(v.stringValue ?? "") : display(v, sensitive: field.sensitive) }
+                switch (field.before, field.after) {
+                case (let b?, let a?): text = show(b) + " → " + show(a)
+                case (nil, let a?): text = show(a)
+                case (let b?, nil): text = show(b) + " → (removed)"
+                case (nil, nil): text = ""
+                }
+                if field.forcesReplacement { text += paint("  # forces replacement", .red) }
+                rows.append((symbol, field.path, text))
+            }
+        case .noop:
+            break
+        }
+        let width = min(rows.map { $0.1.count }.max() ?? 0, 40)
+        for (symbol, path, text) in rows {
+            let padded = path.count < width ? path + String(repeating: " ", count: width - path.count) : path
+            out += "      " + paint(symbol, symbol == "+" ? .green : symbol == "-" ? .red : .yellow) + " " + padded + " = " + text + "\n"
+        }
+        return out
+    }
+
+    public func rolloutText(_ estimate: RolloutEstimate) -> String {
+        let c = estimate.coefficients
+        var out = "Rollout estimate: " + PlanRenderer.seconds(estimate.seconds) + " in \(estimate.waves.count) wave\(estimate.waves.count == 1 ? "" : "s") (parallelism \(estimate.parallelism))\n"
+        for wave in estimate.waves {
+            var parts: [String] = []
+            if wave.functions > 0 { parts.append("\(wave.functions) function\(wave.functions == 1 ? "" : "s")") }
+            if wave.services > 0 { parts.append("\(wave.services) service\(wave.services == 1 ? "" : "s")") }
+            if wave.rules > 0 { parts.append("\(wave.rules) rule\(wave.rules == 1 ? "" : "s")/polic\(wave.rules == 1 ? "y" : "ies")") }
+            out += "  wave \(wave.index): " + parts.joined(separator: ", ") + " — " + PlanRenderer.seconds(wave.seconds) + "\n"
+        }
+        out += "  using T(n) = \(c.functions.initial) + \(c.functions.each)·n (\(c.functions.source.rawValue)), "
+        out += "S(m) = \(c.services.initial) + \(c.services.each)·m (\(c.services.source.rawValue)), "
+        out += "E(k) = \(c.rules.initial) + \(c.rules.each)·k (\(c.rules.source.rawValue)); n, m, k per wave ÷ parallelism, rounded up\n"
+        return out
+    }
+
+    public func costText(_ plan: Plan, _ cost: CostSummary) -> String {
+        var out = "Monthly cost (\(cost.pricing.region) list prices, USD): " + PlanRenderer.money(cost.before) + " → " + PlanRenderer.money(cost.after)
+        out += " (" + PlanRenderer.signedMoney(cost.delta) + ")\n"
+        let rows = plan.changes.compactMap { change -> (String, String, String)? in
+            guard let c = change.cost, change.action != .noop || (c.before ?? 0) > 0 || (c.after ?? 0) > 0 || c.after == nil else { return nil }
+            let amounts: String
+            switch (c.before, c.after) {
+            case (let b?, let a?) where change.action != .noop && change.action != .create: amounts = PlanRenderer.money(b) + " → " + PlanRenderer.money(a)
+            case (_, let a?): amounts = PlanRenderer.money(a)
+            case (let b?, nil) where change.action == .delete: amounts = PlanRenderer.money(b) + " → $0.00"
+            default: amounts = "?"
+            }
+            return (change.address, amounts, c.note ?? "")
+        }
+        let w0 = rows.map { $0.0.count }.max() ?? 0
+        let w1 = rows.map { $0.1.count }.max() ?? 0
+        for (address, amounts, note) in rows {
+            out += "  " + address.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + amounts.padding(toLength: w1, withPad: " ", startingAt: 0) + "  " + note + "\n"
+        }
+        if cost.unknownAfter > 0 {
+            out += "  \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? "" : "s") without 'usage' not counted: cost depends on usage\n"
+        }
+        return out
+    }
+
+    // MARK: Markdown
+
+    /// A pull-request comment: a changes table and the cost line.
+    public func markdown(_ plan: Plan) -> String {
+        var out = "### Kumo plan for `\(plan.project)` (stage `\(plan.stage)`)\n\n"
+        let actionable = plan.actionable
+        if actionable.isEmpty {
+            out += "No changes. The state matches the manifest.\n"
+        } else {
+            out += "| | Resource | Action | Why |\n|---|---|---|---|\n"
+            for change in actionable {
+                let symbol = change.action == .replace ? "±" : change.action.symbol
+                out += "| `\(symbol)` | `\(change.address)` | \(change.action.rawValue) | \(PlanRenderer.cell(change.reasons.joined(separator: "; "))) |\n"
+            }
+            out += "\n**\(plan.summary)**\n"
+        }
+        if let cost = plan.cost {
+            out += "\n**Monthly cost:** " + PlanRenderer.money(cost.before) + " → " + PlanRenderer.money(cost.after) + " (" + PlanRenderer.signedMoney(cost.delta) + ")"
+            if cost.unknownAfter > 0 { out += "; \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? "" : "s") depend on usage" }
+            out += "\n"
+        }
+        for warning in plan.warnings { out += "\n> **Warning:** \(PlanRenderer.cell(warning))\n" }
+        return out
+    }
+
+    static func cell(_ text: String) -> String {
+        text.replacing("|", with: "\\|").replacing("\n", with: " ")
+    }
+
+    // MARK: Values
+
+    /// Every leaf of a spec with its path, in spec order; empty collections are leaves.
+    static func leaves(_ value: ConfigValue?) -> [(String, ConfigValue)] {
+        var out: [(String, ConfigValue)] = []
+        func walk(_ value: ConfigValue, _ path: String) {
+            switch value {
+            case .object(let pairs) where !pairs.isEmpty:
+                for (key, child) in pairs { walk(child, FieldDiff.join(path, key)) }
+            case .array(let items) where !items.isEmpty:
+                for (i, child) in items.enumerated() { walk(child, "\(path)[\(i)]") }
+            default:
+                out.append((path, value))
+            }
+        }
+        if let value { walk(value, "") }
+        return out
+    }
+
+    func display(_ value: ConfigValue, sensitive: Bool) -> String {
+        if sensitive { return paint("(sensitive)", .dim) }
+        return value.compactJSON()
+    }
+
+    static func seconds(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.1f s", s) }
+        let minutes = Int(s) / 60
+        return String(format: "%d min %.0f s", minutes, s - Double(minutes * 60))
+    }
+
+    public static func money(_ dollars: Double) -> String {
+        let cents = (dollars * 100).rounded()
+        let value = cents / 100
+        if value != 0 && abs(value) < 0.01 { return "<$0.01" }
+        return "$" + PlanRenderer.grouped(value)
+    }
+
+    static func signedMoney(_ dollars: Double) -> String {
+        let rounded = (dollars * 100).rounded() / 100
+        if rounded == 0 { return "±$0.00" }
+        return (rounded > 0 ? "+" : "-") + money(abs(rounded))
+    }
+
+    static func grouped(_ value: Double) -> String {
+        let text = String(format: "%.2f", abs(value))
+        let parts = text.split(separator: ".")
+        var digits = String(parts[0])
+        var groups: [String] = []
+        while digits.count > 3 {
+            groups.insert(String(digits.suffix(3)), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(digits, at: 0)
+        return (value < 0 ? "-" : "") + groups.joined(separator: ",") + "." + parts[1]
+    }
+
+    // MARK: Colour
+
+    enum Colour: String {
+        case red = "31", green = "32", yellow = "33", magenta = "35", dim = "2", none = ""
+    }
+
+    func color(for action: PlanAction) -> Colour {
+        switch action {
+        case .create: .green
+        case .update: .yellow
+        case .replace: .magenta
+        case .delete: .red
+        case .noop: .none
+        }
+    }
+
+    func paint(_ text: String, _ colour: Colour, bold: Bool = false) -> String {
+        guard color else { return text }
+        var codes: [String] = []
+        if bold { codes.append("1") }
+        if colour != .none { codes.append(colour.rawValue) }
+        guard !codes.isEmpty else { return text }
+        return "\u{1B}[" + codes.joined(separator: ";") + "m" + text + "\u{1B}[0m"
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import KumoManifest
+
+/// A plan saved with `kumo plan --out FILE`: the plan as `kumo plan --json` prints it, plus the
+/// resources it will write, bound to the state's lineage and serial and the manifest's hash.
+/// It applies only to exactly the state it was made against, so it applies at most once.
+public struct SavedPlan: Sendable, Equatable {
+    public static let fileKind = "kumo-saved-plan"
+
+    public var plan: Plan
+    /// The desired resources in the plan's scope, as apply will record them.
+    public var resources: [DesiredResource]
+    /// Secret name → salted hash of the value present at plan time.
+    public var secretHashes: [String: String]
+
+    public init(plan: Plan, desired: DesiredState) {
+        self.plan = plan
+        let addresses = Set(plan.changes.map(\.address))
+        resources = desired.resources.filter { addresses.contains($0.address) }
+        var hashes: [String: String] = [:]
+        for name in Set(resources.flatMap(\.secretNames)) {
+            if let value = desired.secretValues[name] { hashes[name] = SecretHash(value: value).text }
+        }
+        secretHashes = hashes
+    }
+
+    /// Why this plan cannot be applied to `state`, or nil when it can.
+    public func staleness(against state: StateSnapshot) -> String? {
+        switch (plan.lineage, state.lineage) {
+        case (nil, let now?):
+            return "the state was empty when this plan was made, and it has since been written (lineage \(now), serial \(state.serial)); a plan applies at most once — run 'kumo plan' again"
+        case (let then?, nil):
+            return "this plan was made for state lineage \(then), but the state is now empty (it was removed or replaced); run 'kumo plan' again"
+        case (let then?, let now?) where then != now:
+            return "this plan was made for state lineage \(then), but the state has lineage \(now): it is a different state; run 'kumo plan' again"
+        default:
+            break
+        }
+        if state.serial != plan.serial {
+            return "the state has moved on since this plan was made (serial \(plan.serial) then, \(state.serial) now): it was applied or changed; a plan applies at most once — run 'kumo plan' again"
+        }
+        return nil
+    }
+
+    // MARK: File format
+
+    public func jsonValue(kumoVersion: String) -> ConfigValue {
+        .object([
+            ("kind", .string(SavedPlan.fileKind)),
+            ("plan", plan.jsonValue(kumoVersion: kumoVersion)),
+            ("resources", .array(resources.map { resource in
+                .object([
+                    ("address", .string(resource.address)), ("kind", .string(resource.kind.rawValue)), ("name", .string(resource.name)),
+                    ("spec", resource.spec), ("spec_hash", .string(resource.specHash)),
+                    ("code_hash", resource.codeHash.map { .string($0) } ?? .null),
+                    ("secret_names", .array(resource.secretNames.map { .string($0) })),
+                    ("dependencies", .array(resource.dependencies.map { .string($0) })),
+                ])
+            })),
+            ("secret_hashes", .object(secretHashes.keys.sorted().map { ($0, .string(secretHashes[$0]!)) })),
+        ])
+    }
+
+    public init(json text: String) throws {
+        let value: ConfigValue
+        do { value = try ConfigValue(json: text) } catch { throw PlanFormatError("not a saved plan: \(error)") }
+        let r = JSONReader(value, path: "")
+        guard (try? r.string("kind")) == SavedPlan.fileKind else {
+            throw PlanFormatError("not a saved plan: expected \"kind\": \"\(SavedPlan.fileKind)\" (make one with 'kumo plan --out FILE')")
+        }
+        plan = try Plan(jsonValue: try r.object("plan").value)
+        resources = try r.array("resources").map { item in
+            guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
+            guard let spec = item.value("spec") else { throw item.failure("spec", "an object") }
+            let resource = DesiredResource(
+                address: try item.string("address"), kind: kind, name: try item.string("name"), spec: spec,
+                codeHash: try item.optional("code_hash").map { try $0.string() },
+                secretNames: try item.array("secret_names").map { try $0.string() },
+                dependencies: try item.array("dependencies").map { try $0.string() })
+            guard resource.specHash == (try item.string("spec_hash")) else {
+                throw PlanFormatError("saved plan is damaged: the spec of \(resource.address) does not match its hash")
+            }
+            return resource
+        }
+        var hashes: [String: String] = [:]
+        for (name, hash) in try r.object("secret_hashes").value.objectValue ?? [] {
+            guard let text = hash.stringValue, SecretHash(text: text) != nil else { throw PlanFormatError("'secret_hashes.\(name)': expected a salted hash") }
+            hashes[name] = text
+        }
+        secretHashes = hashes
+    }
+}
+
+extension StateSnapshot {
+    /// The state after every action of `plan` succeeded: what the executor writes, action by
+    /// action, and what the planner must then see as no change.
+    public func applying(_ plan: Plan, resources: [DesiredResource], secrets: [String: String], lineage newLineage: @autoclosure () -> String) -> StateSnapshot {
+        var next = self
+        next.lineage = lineage ?? newLineage()
+        next.serial = serial + 1
+        var byAddress: [String: DesiredResource] = [:]
+        for resource in resources { byAddress[resource.address] = resource }
+        for change in plan.changes {
+            switch change.action {
+            case .noop:
+                continue
+            case .delete:
+                next.resources[change.address] = nil
+            case .create, .update, .replace:
+                guard let resource = byAddress[change.address] else { continue }
+                next.resources[change.address] = ResourceRecord(
+                    desired: resource, secrets: secrets, previous: self.resources[change.address], serial: next.serial)
+            }
+        }
+        return next
+    }
+}
+
+extension ResourceRecord {
+    /// The record of `desired` applied at `serial`. A secret keeps its stored salted hash when
+    /// the value still matches it, so an unchanged secret does not look changed.
+    public init(desired: DesiredResource, secrets: [String: String], previous: ResourceRecord?, serial: Int) {
+        var hashes: [String: String] = [:]
+        for name in desired.secretNames {
+            if let value = secrets[name] {
+                if let old = previous?.secrets[name], let hash = SecretHash(text: old), hash.matches(value) {
+                    hashes[name] = old
+                } else {
+                    hashes[name] = SecretHash(value: value).text
+                }
+            } else if let old = previous?.secrets[name] {
+                hashes[name] = old
+            }
+        }
+        self.init(address: desired.address, kind: desired.kind, name: desired.name, spec: desired.spec, specHash: desired.specHash,
+                  codeHash: desired.codeHash, secrets: hashes, dependencies: desired.dependencies, status: .applied, appliedSerial: serial)
+    }
+}
