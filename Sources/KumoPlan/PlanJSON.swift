@@ -114,7 +114,7 @@ extension ResourceChange {
 }
 
 /// A spec with every string that holds a `${secret:…}` reference replaced by `(sensitive)`.
-func masked(_ value: ConfigValue) -> ConfigValue {
+public func masked(_ value: ConfigValue) -> ConfigValue {
     switch value {
     case .string(let s) where s.contains("${secret:"): return .string("(sensitive)")
     case .array(let items): return .array(items.map(masked))

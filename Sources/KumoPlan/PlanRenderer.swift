@@ -190,6 +190,7 @@ public struct PlanRenderer: Sendable {
     }
 
     static func seconds(_ s: Double) -> String {
+        if s < 1 { return String(format: "%.0f ms", s * 1000) }
         if s < 60 { return String(format: "%.1f s", s) }
         let minutes = Int(s) / 60
         return String(format: "%d min %.0f s", minutes, s - Double(minutes * 60))

@@ -179,13 +179,13 @@ public struct Planner: Sendable {
                 }
             } else {
                 let known = Set(desiredByAddress.keys).union(current.resources.keys)
-                throw .unknownTarget(target, suggestion: Planner.suggestion(target, in: known))
+                throw .unknownTarget(target, suggestion: Planner.suggestion(for: target, in: known))
             }
         }
         return scope
     }
 
-    static func suggestion(_ word: String, in candidates: Set<String>) -> String? {
+    public static func suggestion(for word: String, in candidates: Set<String>) -> String? {
         var best: (String, Int)?
         for candidate in candidates.sorted() {
             let distance = editDistance(word, candidate)

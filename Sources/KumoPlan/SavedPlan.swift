@@ -12,9 +12,12 @@ public struct SavedPlan: Sendable, Equatable {
     public var resources: [DesiredResource]
     /// Secret name → salted hash of the value present at plan time.
     public var secretHashes: [String: String]
+    /// The state file the plan was made against (apply and show default to it).
+    public var statePath: String?
 
-    public init(plan: Plan, desired: DesiredState) {
+    public init(plan: Plan, desired: DesiredState, statePath: String?) {
         self.plan = plan
+        self.statePath = statePath
         let addresses = Set(plan.changes.map(\.address))
         resources = desired.resources.filter { addresses.contains($0.address) }
         var hashes: [String: String] = [:]
@@ -47,6 +50,7 @@ public struct SavedPlan: Sendable, Equatable {
     public func jsonValue(kumoVersion: String) -> ConfigValue {
         .object([
             ("kind", .string(SavedPlan.fileKind)),
+            ("state_path", statePath.map { .string($0) } ?? .null),
             ("plan", plan.jsonValue(kumoVersion: kumoVersion)),
             ("resources", .array(resources.map { resource in
                 .object([
@@ -69,6 +73,7 @@ public struct SavedPlan: Sendable, Equatable {
             throw PlanFormatError("not a saved plan: expected \"kind\": \"\(SavedPlan.fileKind)\" (make one with 'kumo plan --out FILE')")
         }
         plan = try Plan(jsonValue: try r.object("plan").value)
+        statePath = try r.optional("state_path").map { try $0.string() }
         resources = try r.array("resources").map { item in
             guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
             guard let spec = item.value("spec") else { throw item.failure("spec", "an object") }

@@ -14,6 +14,6 @@ struct Kumo: AsyncParsableCommand {
             (default: the current directory).
             """,
         version: version,
-        subcommands: [Validate.self, Config.self]
+        subcommands: [Validate.self, Config.self, PlanCommand.self, Diff.self, Show.self, StateCommand.self]
     )
 }

@@ -59,6 +59,10 @@ enum Console {
     static func exit(failure: Bool) -> Never {
         Foundation.exit(failure ? 1 : 0)
     }
+
+    static func exit(code: Int32) -> Never {
+        Foundation.exit(code)
+    }
 }
 
 extension LoadResult {

@@ -1,0 +1,47 @@
+import Foundation
+import KumoManifest
+import KumoPlan
+
+/// Where the state lives: `--state PATH`, else `KUMO_STATE`, else `.kumo/state.db` in the
+/// project directory.
+public enum StateLocation {
+    public static let environmentVariable = "KUMO_STATE"
+
+    public static func resolve(explicit: String?, environment: [String: String], projectDirectory: String) -> String {
+        if let explicit, !explicit.isEmpty { return absolute(explicit) }
+        if let value = environment[environmentVariable], !value.isEmpty { return absolute(value) }
+        return absolute(projectDirectory) + "/.kumo/state.db"
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let cwd = FileManager.default.currentDirectoryPath
+        return path == "." ? cwd : cwd + "/" + path
+    }
+}
+
+/// Plans a loaded project against a state file: the steps `kumo plan`, `kumo diff` and
+/// `kumo apply` share.
+public struct Planning {
+    public var statePath: String
+    public var options: Planner.Options
+
+    public init(statePath: String, options: Planner.Options) {
+        self.statePath = statePath
+        self.options = options
+    }
+
+    public struct Result: Sendable {
+        public var plan: Plan
+        public var desired: DesiredState
+        public var current: StateSnapshot
+    }
+
+    public func plan(project: Project, environment: [String: String]) throws -> Result {
+        let hasher = CodeHasher()
+        let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
+        let current = try StateStore.open(path: statePath, create: false)?.snapshot() ?? .empty
+        let plan = try Planner(options: options).plan(desired: desired, current: current)
+        return Result(plan: plan, desired: desired, current: current)
+    }
+}

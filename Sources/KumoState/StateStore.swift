@@ -1,0 +1,344 @@
+import Foundation
+import GRDB
+import KumoManifest
+import KumoPlan
+
+/// The state store: one SQLite file (WAL) holding the lineage and serial, the applied
+/// resources, the lock, the apply journal and per-action timings.
+///
+/// Reads see one consistent snapshot. Every write happens in one transaction, under the lock,
+/// and increases the serial, so a process killed in the middle of a write leaves the state
+/// as it was before that write, never half of it.
+public final class StateStore: Sendable {
+    public static let schemaVersion = 1
+
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// Opens the state at `path`. Without `create`, a missing file is nil (an empty state),
+    /// so commands that only read never create one.
+    public static func open(path: String, create: Bool) throws(StateError) -> StateStore? {
+        if !create && !FileManager.default.fileExists(atPath: path) { return nil }
+        return try StateStore(path: path)
+    }
+
+    init(path: String) throws(StateError) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw StateError("cannot create the state directory '\(directory)': \(error.localizedDescription)")
+            }
+        }
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(15)
+        config.foreignKeysEnabled = true
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try StateStore.migrator.migrate(queue)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StateError("'\(path)' is not a Kumo state file (not an SQLite database)")
+        } catch {
+            throw StateError("cannot open the state at '\(path)': \(error)")
+        }
+        chmod(path, 0o600)
+        do {
+            let newer = try queue.read { db in try Int.fetchOne(db, sql: "SELECT MAX(version) FROM schema_info") ?? 0 }
+            if newer > StateStore.schemaVersion {
+                throw StateError("the state at '\(path)' has schema version \(newer), newer than this kumo understands (\(StateStore.schemaVersion)); upgrade kumo")
+            }
+        } catch let error as StateError { throw error } catch {
+            throw StateError("cannot read the state at '\(path)': \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE schema_info (version INTEGER NOT NULL, applied_at TEXT NOT NULL);
+                INSERT INTO schema_info VALUES (1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+                CREATE TABLE meta (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    lineage TEXT NOT NULL,
+                    serial INTEGER NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE TABLE resources (
+                    address TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    spec TEXT NOT NULL,
+                    spec_hash TEXT NOT NULL,
+                    code_hash TEXT,
+                    secrets TEXT NOT NULL,
+                    dependencies TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    applied_serial INTEGER NOT NULL
+                );
+                CREATE TABLE journal (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    operation TEXT NOT NULL,
+                    plan_hash TEXT,
+                    started_at TEXT NOT NULL,
+                    ended_at TEXT,
+                    outcome TEXT NOT NULL,
+                    serial_before INTEGER NOT NULL,
+                    serial_after INTEGER
+                );
+                CREATE TABLE timings (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    journal_id INTEGER REFERENCES journal(id) ON DELETE CASCADE,
+                    address TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    duration_ms REAL NOT NULL,
+                    wave INTEGER NOT NULL,
+                    wave_size INTEGER NOT NULL,
+                    parallelism INTEGER NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE INDEX timings_kind ON timings(kind, action);
+                CREATE TABLE lock (
+                    single INTEGER PRIMARY KEY CHECK (single = 1),
+                    id TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    host TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    since TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Reading
+
+    /// The lineage, serial and every resource, read in one transaction.
+    public func snapshot() throws(StateError) -> StateSnapshot {
+        try read { db in try StateStore.snapshot(db) }
+    }
+
+    static func snapshot(_ db: Database) throws -> StateSnapshot {
+        var snapshot = StateSnapshot()
+        if let row = try Row.fetchOne(db, sql: "SELECT lineage, serial FROM meta WHERE id = 1") {
+            snapshot.lineage = row["lineage"]
+            snapshot.serial = row["serial"]
+        }
+        let cursor = try Row.fetchCursor(db, sql: "SELECT address, kind, name, spec, spec_hash, code_hash, secrets, dependencies, status, applied_serial FROM resources ORDER BY address")
+        while let row = try cursor.next() {
+            let record = try StateStore.record(row)
+            snapshot.resources[record.address] = record
+        }
+        return snapshot
+    }
+
+    static func record(_ row: Row) throws -> ResourceRecord {
+        let address: String = row["address"]
+        func damaged(_ what: String) -> StateError { StateError("the state is damaged: resource '\(address)' has an invalid \(what)") }
+        guard let kind = ResourceKind(rawValue: row["kind"]) else { throw damaged("kind") }
+        guard let status = ResourceRecord.Status(rawValue: row["status"]) else { throw damaged("status") }
+        guard let spec = try? ConfigValue(json: row["spec"] as String) else { throw damaged("spec") }
+        guard case .object(let secretPairs)? = try? ConfigValue(json: row["secrets"] as String) else { throw damaged("secrets") }
+        guard case .array(let deps)? = try? ConfigValue(json: row["dependencies"] as String) else { throw damaged("dependencies") }
+        var secrets: [String: String] = [:]
+        for (name, value) in secretPairs { secrets[name] = value.stringValue }
+        return ResourceRecord(
+            address: address, kind: kind, name: row["name"], spec: spec, specHash: row["spec_hash"], codeHash: row["code_hash"],
+            secrets: secrets, dependencies: deps.compactMap(\.stringValue), status: status, appliedSerial: row["applied_serial"])
+    }
+
+    public func journal() throws(StateError) -> [JournalEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM journal ORDER BY id").map(JournalEntry.init(row:))
+        }
+    }
+
+    public func timings() throws(StateError) -> [ActionTiming] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM timings ORDER BY id").map(ActionTiming.init(row:))
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StateError) -> T {
+        do { return try queue.read(body) } catch let error as StateError { throw error } catch {
+            throw StateError("cannot read the state at '\(path)': \(error)")
+        }
+    }
+
+    // MARK: Writing
+
+    /// Runs `body` in one immediate transaction after checking that `lock` is still held, then
+    /// increases the serial (creating the lineage on the first write). Returns the new serial.
+    @discardableResult
+    public func write(under lock: LockInfo, _ body: (StateWriter) throws -> Void) throws(StateError) -> Int {
+        var serial = 0
+        do {
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let holder = try String.fetchOne(db, sql: "SELECT id FROM lock WHERE single = 1")
+                    guard holder == lock.id else {
+                        throw StateError("the state lock \(lock.id) is no longer held (it was removed with 'kumo state unlock'); nothing was written")
+                    }
+                    let now = StateStore.timestamp()
+                    let current = try Row.fetchOne(db, sql: "SELECT serial FROM meta WHERE id = 1")
+                    let writer = StateWriter(db: db, serial: (current?["serial"] as Int? ?? 0) + 1, now: now)
+                    try body(writer)
+                    serial = max(writer.serial, (current?["serial"] as Int? ?? 0) + 1)
+                    if current == nil {
+                        try db.execute(sql: "INSERT INTO meta (id, lineage, serial, created_at, updated_at) VALUES (1, ?, ?, ?, ?)",
+                                       arguments: [writer.lineage ?? UUID().uuidString.lowercased(), serial, now, now])
+                    } else {
+                        try db.execute(sql: "UPDATE meta SET serial = ?, updated_at = ?, lineage = COALESCE(?, lineage) WHERE id = 1",
+                                       arguments: [serial, now, writer.lineage])
+                    }
+                    return .commit
+                }
+            }
+        } catch let error as StateError { throw error } catch {
+            throw StateError("cannot write the state at '\(path)': \(error)")
+        }
+        return serial
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// What one write transaction may do; the store bumps the serial when it commits.
+public final class StateWriter {
+    let db: Database
+    let now: String
+    /// The serial this write will commit with.
+    public internal(set) var serial: Int
+    var lineage: String?
+
+    init(db: Database, serial: Int, now: String) {
+        self.db = db
+        self.serial = serial
+        self.now = now
+    }
+
+    public func put(_ record: ResourceRecord) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO resources (address, kind, name, spec, spec_hash, code_hash, secrets, dependencies, status, applied_serial)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let secrets = ConfigValue.object(record.secrets.keys.sorted().map { ($0, .string(record.secrets[$0]!)) })
+        try statement.execute(arguments: [
+            record.address, record.kind.rawValue, record.name, record.spec.compactJSON(), record.specHash, record.codeHash,
+            secrets.compactJSON(), ConfigValue.array(record.dependencies.map { .string($0) }).compactJSON(),
+            record.status.rawValue, record.appliedSerial,
+        ])
+    }
+
+    public func remove(_ address: String) throws {
+        try db.execute(sql: "DELETE FROM resources WHERE address = ?", arguments: [address])
+    }
+
+    public func removeAll() throws {
+        try db.execute(sql: "DELETE FROM timings; DELETE FROM journal; DELETE FROM resources;")
+    }
+
+    /// Makes this write commit with `serial` (when higher than the next one) and `lineage`.
+    public func set(serial: Int, lineage: String) {
+        self.serial = max(self.serial, serial)
+        self.lineage = lineage
+    }
+
+    /// Opens an apply journal entry; returns its id.
+    public func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO journal (operation, plan_hash, started_at, outcome, serial_before) VALUES (?, ?, ?, 'running', ?)",
+                       arguments: [operation, planHash, now, serialBefore])
+        return db.lastInsertedRowID
+    }
+
+    public func endJournal(_ id: Int64, outcome: String) throws {
+        try db.execute(sql: "UPDATE journal SET ended_at = ?, outcome = ?, serial_after = ? WHERE id = ?", arguments: [now, outcome, serial, id])
+    }
+
+    public func insert(_ entry: JournalEntry) throws {
+        try db.execute(sql: "INSERT INTO journal (id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [entry.id, entry.operation, entry.planHash, entry.startedAt, entry.endedAt, entry.outcome, entry.serialBefore, entry.serialAfter])
+    }
+
+    public func record(_ timing: ActionTiming) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO timings (journal_id, address, kind, action, duration_ms, wave, wave_size, parallelism, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [timing.journalID, timing.address, timing.kind.rawValue, timing.action, timing.durationMilliseconds,
+                                          timing.wave, timing.waveSize, timing.parallelism, timing.recordedAt ?? now])
+    }
+}
+
+public struct JournalEntry: Sendable, Equatable {
+    public var id: Int64
+    public var operation: String
+    public var planHash: String?
+    public var startedAt: String
+    public var endedAt: String?
+    /// `running` until it ends: `succeeded`, `failed` or `interrupted`.
+    public var outcome: String
+    public var serialBefore: Int
+    public var serialAfter: Int?
+
+    public init(id: Int64, operation: String, planHash: String?, startedAt: String, endedAt: String?, outcome: String, serialBefore: Int, serialAfter: Int?) {
+        self.id = id
+        self.operation = operation
+        self.planHash = planHash
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.outcome = outcome
+        self.serialBefore = serialBefore
+        self.serialAfter = serialAfter
+    }
+
+    init(row: Row) {
+        self.init(id: row["id"], operation: row["operation"], planHash: row["plan_hash"], startedAt: row["started_at"], endedAt: row["ended_at"],
+                  outcome: row["outcome"], serialBefore: row["serial_before"], serialAfter: row["serial_after"])
+    }
+}
+
+/// How long one action of an apply took, with the context calibration needs.
+public struct ActionTiming: Sendable, Equatable {
+    public var journalID: Int64?
+    public var address: String
+    public var kind: ResourceKind
+    public var action: String
+    public var durationMilliseconds: Double
+    public var wave: Int
+    /// Actions of this kind in the same wave: the n, m or k of the models.
+    public var waveSize: Int
+    public var parallelism: Int
+    public var recordedAt: String?
+
+    public init(journalID: Int64?, address: String, kind: ResourceKind, action: String, durationMilliseconds: Double, wave: Int, waveSize: Int, parallelism: Int, recordedAt: String? = nil) {
+        self.journalID = journalID
+        self.address = address
+        self.kind = kind
+        self.action = action
+        self.durationMilliseconds = durationMilliseconds
+        self.wave = wave
+        self.waveSize = waveSize
+        self.parallelism = parallelism
+        self.recordedAt = recordedAt
+    }
+
+    init(row: Row) {
+        self.init(journalID: row["journal_id"], address: row["address"], kind: ResourceKind(rawValue: row["kind"]) ?? .function,
+                  action: row["action"], durationMilliseconds: row["duration_ms"], wave: row["wave"], waveSize: row["wave_size"],
+                  parallelism: row["parallelism"], recordedAt: row["recorded_at"])
+    }
+}
+
+public struct StateError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
