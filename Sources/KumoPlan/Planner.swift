@@ -270,8 +270,7 @@ public struct Planner: Sendable {
 
 /// Field-level comparison of two specs.
 enum FieldDiff {
-    /// Appends a change for every leaf that differs. Numbers compare by value (a state file
-    /// may spell `1.0` as `1`); arrays compare element by element.
+    /// Appends a change for every leaf that differs; arrays compare element by element.
     static func compare(_ before: ConfigValue?, _ after: ConfigValue?, path: String, into out: inout [FieldChange]) {
         switch (before, after) {
         case (.object(let a)?, .object(let b)?):
@@ -288,15 +287,10 @@ enum FieldDiff {
                 compare(i < a.count ? a[i] : nil, i < b.count ? b[i] : nil, path: "\(path)[\(i)]", into: &out)
             }
         default:
-            if let before, let after, same(before, after) { return }
+            if let before, let after, before == after { return }
             if before == nil && after == nil { return }
             out.append(FieldChange(path: path, before: before, after: after, sensitive: isSensitive(before) || isSensitive(after)))
         }
-    }
-
-    static func same(_ a: ConfigValue, _ b: ConfigValue) -> Bool {
-        if let x = a.doubleValue, let y = b.doubleValue { return x == y }
-        return a == b
     }
 
     static func isSensitive(_ value: ConfigValue?) -> Bool {

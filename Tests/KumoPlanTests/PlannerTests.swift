@@ -1,0 +1,232 @@
+import Foundation
+import KumoManifest
+import KumoPlan
+import Testing
+
+@Suite struct PlannerTests {
+    let planner = Planner()
+
+    func applied(_ desired: DesiredState) throws -> StateSnapshot {
+        let plan = try planner.plan(desired: desired, current: .empty)
+        return StateSnapshot.empty.applying(plan, resources: desired.resources, secrets: desired.secretValues, lineage: "lineage-1")
+    }
+
+    func edit(_ snapshot: inout StateSnapshot, _ address: String, _ body: (inout ConfigValue) -> Void) {
+        var record = snapshot.resources[address]!
+        body(&record.spec)
+        record.specHash = Hashing.specHash(record.spec)
+        snapshot.resources[address] = record
+    }
+
+    @Test func emptyStateCreatesEverythingInDependencyWaves() throws {
+        let desired = try Support.desired("shop")
+        let plan = try planner.plan(desired: desired, current: .empty)
+        #expect(plan.count(.create) == desired.resources.count)
+        #expect(plan.summary == "Plan: 11 to add, 0 to change, 0 to replace, 0 to destroy.")
+        func wave(_ address: String) -> Int { plan.changes.first { $0.address == address }!.wave }
+        // orders before api (dependsOn) and before every function that calls it (ORDERS_URL).
+        #expect(wave("service.orders") < wave("service.api"))
+        #expect(wave("service.orders") < wave("function.createOrder"))
+        #expect(wave("service.api") < wave("scaling.api-load"))
+        #expect(wave("function.notifyCustomer") < wave("rule.big-order"))
+        #expect(wave("service.api") < wave("rule.big-order"))
+        for change in plan.changes {
+            for dependency in change.dependencies { #expect(wave(dependency) < change.wave, "\(change.address) after \(dependency)") }
+        }
+    }
+
+    @Test func equalStateHasNoChanges() throws {
+        let desired = try Support.desired("shop")
+        let plan = try planner.plan(desired: desired, current: try applied(desired))
+        #expect(!plan.hasChanges)
+        #expect(plan.waves.isEmpty)
+        #expect(plan.estimate?.seconds == 0)
+        #expect(plan.summary.hasPrefix("No changes."))
+    }
+
+    @Test func fieldChangesUpdateInPlaceAndForcedFieldsReplace() throws {
+        let desired = try Support.desired("shop")
+        var state = try applied(desired)
+        edit(&state, "function.getOrder") { spec in
+            guard case .object(var pairs) = spec else { return }
+            pairs = pairs.map { $0.0 == "memory" ? ($0.0, .int(1024)) : $0 }
+            spec = .object(pairs)
+        }
+        edit(&state, "service.orders") { spec in
+            guard case .object(let pairs) = spec else { return }
+            spec = .object(pairs.map { $0.0 == "port" ? ($0.0, .int(9000)) : $0 })
+        }
+        edit(&state, "function.notifyCustomer") { spec in
+            guard case .object(let pairs) = spec else { return }
+            spec = .object(pairs.map { $0.0 == "runtime" ? ($0.0, .string("node")) : $0 })
+        }
+        let plan = try planner.plan(desired: desired, current: state)
+        let getOrder = plan.changes.first { $0.address == "function.getOrder" }!
+        #expect(getOrder.action == .update)
+        #expect(getOrder.fields == [FieldChange(path: "memory", before: .int(1024), after: .int(256))])
+        #expect(getOrder.reasons == ["'memory' changed"])
+        let orders = plan.changes.first { $0.address == "service.orders" }!
+        #expect(orders.action == .replace)
+        #expect(orders.replacementFields == ["port"])
+        #expect(orders.reasons == ["'port' forces replacement"])
+        #expect(plan.changes.first { $0.address == "function.notifyCustomer" }!.replacementFields == ["runtime"])
+        #expect(plan.summary == "Plan: 0 to add, 1 to change, 2 to replace, 0 to destroy.")
+    }
+
+    @Test func deletesComeFirstAndDependentsBeforeDependencies() throws {
+        let desired = try Support.desired("shop")
+        var state = try applied(desired)
+        // Resources that exist only in the state: a service, a function calling it and a rule
+        // targeting that function.
+        for (address, deps) in [("service.legacy", [String]()), ("function.old", ["service.legacy"]), ("rule.old", ["function.old"])] {
+            let (kind, name) = ResourceKind.parse(address: address)!
+            let spec: ConfigValue = .object([("note", .string(address))])
+            state.resources[address] = ResourceRecord(address: address, kind: kind, name: name, spec: spec, specHash: Hashing.specHash(spec),
+                                                      codeHash: nil, secrets: [:], dependencies: deps, status: .applied, appliedSerial: 1)
+        }
+        state.resources["function.getOrder"] = nil
+        let plan = try planner.plan(desired: desired, current: state)
+        #expect(plan.waves == [["rule.old"], ["function.old"], ["service.legacy"], ["function.getOrder"]])
+        #expect(plan.count(.delete) == 3)
+    }
+
+    @Test func codeChangesShowByHashAndTaintedResourcesAreReplaced() throws {
+        let desired = try Support.desired("shop")
+        var state = try applied(desired)
+        state.resources["function.createOrder"]!.codeHash = "sha256:" + String(repeating: "0", count: 64)
+        state.resources["service.api"]!.status = .tainted
+        let plan = try planner.plan(desired: desired, current: state)
+        let create = plan.changes.first { $0.address == "function.createOrder" }!
+        #expect(create.action == .update)
+        #expect(create.fields.map(\.path) == ["code (hash)"])
+        let api = plan.changes.first { $0.address == "service.api" }!
+        #expect(api.action == .replace)
+        #expect(api.reasons.first?.hasPrefix("tainted") == true)
+        let text = PlanRenderer(color: false).text(plan)
+        #expect(text.contains("code (hash) = sha256:000000000000 → sha256:"))
+    }
+
+    @Test func secretsAreComparedByHashAndNeverShown() throws {
+        let source = """
+            version: 1
+            project: secretive
+            functions:
+              f:
+                runtime: exec
+                command: [/bin/cat]
+                environment:
+                  TOKEN: ${secret:API_TOKEN}
+            """
+        let project = try #require(ProjectLoader.load(sources: [("kumo.yaml", Array(source.utf8))], root: "/tmp").project)
+        let first = DesiredState(project: project, environment: ["API_TOKEN": "hunter2"]) { _ in "sha256:x" }
+        let state = try applied(first)
+        let stored = try #require(state.resources["function.f"]?.secrets["API_TOKEN"])
+        #expect(!stored.contains("hunter2"))
+        #expect(SecretHash(text: stored)?.matches("hunter2") == true)
+
+        // Same value: no change. Another value: an update whose field is sensitive.
+        #expect(!(try planner.plan(desired: first, current: state)).hasChanges)
+        let rotated = DesiredState(project: project, environment: ["API_TOKEN": "correct horse"]) { _ in "sha256:x" }
+        let plan = try planner.plan(desired: rotated, current: state)
+        let change = try #require(plan.changes.first)
+        #expect(change.action == .update)
+        #expect(change.fields == [FieldChange(path: "secret:API_TOKEN", before: .string("(sensitive)"), after: .string("(sensitive)"), sensitive: true)])
+        let outputs = [PlanRenderer(color: false).text(plan), PlanRenderer(color: false).markdown(plan), plan.jsonValue(kumoVersion: "t").json(),
+                       SavedPlan(plan: plan, desired: rotated, statePath: nil).jsonValue(kumoVersion: "t").json()]
+        for output in outputs {
+            #expect(!output.contains("correct horse") && !output.contains("hunter2"))
+        }
+        // Unset: a warning, and the change cannot be seen.
+        let unset = DesiredState(project: project, environment: [:]) { _ in "sha256:x" }
+        let blind = try planner.plan(desired: unset, current: state)
+        #expect(!blind.hasChanges)
+        #expect(blind.warnings.first?.contains("API_TOKEN") == true)
+    }
+
+    @Test func targetsPlanTheResourceAndItsDependencies() throws {
+        let desired = try Support.desired("shop")
+        let plan = try Planner(options: .init(targets: ["rule.big-order"])).plan(desired: desired, current: .empty)
+        #expect(plan.changes.map(\.address) == ["function.notifyCustomer", "rule.big-order", "service.api", "service.orders"])
+        #expect(throws: Planner.Failure.unknownTarget("rule.big-ordr", suggestion: "rule.big-order")) {
+            try Planner(options: .init(targets: ["rule.big-ordr"])).plan(desired: desired, current: .empty)
+        }
+    }
+
+    @Test func rolloutFollowsTheSeedModelsPerWave() throws {
+        let desired = try Support.desired("shop")
+        let estimate = try #require(try Planner(options: .init(parallelism: 2)).plan(desired: desired, current: .empty).estimate)
+        let c = desired.estimates
+        // Wave 2 of the shop holds 4 functions and 1 service: max(T(⌈4/2⌉), S(⌈1/2⌉)).
+        let wave2 = estimate.waves[1]
+        #expect(wave2.functions == 4 && wave2.services == 1)
+        let t = c.functions.initial.seconds + 2 * c.functions.each.seconds
+        let s = c.services.initial.seconds + c.services.each.seconds
+        #expect(abs(wave2.seconds - max(t, s)) < 1e-9)
+        #expect(abs(estimate.seconds - estimate.waves.map(\.seconds).reduce(0, +)) < 1e-9)
+    }
+
+    @Test func costFollowsUsageAndReplicas() throws {
+        let desired = try Support.desired("shop")
+        let plan = try planner.plan(desired: desired, current: .empty)
+        let p = desired.pricing
+        let create = try #require(plan.changes.first { $0.address == "function.createOrder" }?.cost?.after)
+        // usage: 2,000,000 requests × 512 MB × 120 ms
+        #expect(abs(create - (2_000_000 * 0.5 * 0.12 * p.perGbSecond + 2 * p.perMillionRequests)) < 1e-9)
+        let api = try #require(plan.changes.first { $0.address == "service.api" }?.cost?.after)
+        #expect(abs(api - 2 * (0.5 * p.perVcpuHour + 0.25 * p.perGbHour) * 730) < 1e-9)
+        let report = plan.changes.first { $0.address == "function.nightlyReport" }?.cost
+        #expect(report?.after == nil && report?.note?.hasPrefix("cost depends on usage") == true)
+        #expect(plan.cost?.unknownAfter == 2)
+    }
+
+    /// Property: whatever the state, applying the plan to it gives a state with no changes.
+    @Test func applyingThePlanConverges() throws {
+        let base = try Support.desired("shop", environment: ["UNUSED": "x"])
+        var generator = SeededGenerator(seed: 2026)
+        for round in 0..<300 {
+            var resources = base.resources.filter { _ in Int.random(in: 0..<5, using: &generator) > 0 }
+            for i in resources.indices where Int.random(in: 0..<3, using: &generator) == 0 {
+                resources[i] = DesiredResource(address: resources[i].address, kind: resources[i].kind, name: resources[i].name,
+                                               spec: mutate(resources[i].spec, &generator), codeHash: resources[i].codeHash,
+                                               secretNames: resources[i].secretNames, dependencies: resources[i].dependencies.filter { d in resources.contains { $0.address == d } })
+            }
+            let desired = DesiredState(project: "shop", resources: resources)
+            var state = try applied(DesiredState(project: "shop", resources: base.resources.filter { _ in Bool.random(using: &generator) }))
+            for address in state.resources.keys where Int.random(in: 0..<4, using: &generator) == 0 {
+                state.resources[address]!.status = .tainted
+                state.resources[address]!.spec = mutate(state.resources[address]!.spec, &generator)
+                state.resources[address]!.specHash = Hashing.specHash(state.resources[address]!.spec)
+            }
+            let plan = try planner.plan(desired: desired, current: state)
+            let next = state.applying(plan, resources: desired.resources, secrets: [:], lineage: "l")
+            let again = try planner.plan(desired: desired, current: next)
+            #expect(!again.hasChanges, "round \(round): \(again.actionable.map { "\($0.address) \($0.action) \($0.reasons)" })")
+            #expect(Set(next.resources.keys) == Set(desired.resources.map(\.address)))
+        }
+    }
+
+    func mutate(_ value: ConfigValue, _ generator: inout SeededGenerator) -> ConfigValue {
+        guard case .object(var pairs) = value, !pairs.isEmpty else { return value }
+        let i = Int.random(in: 0..<pairs.count, using: &generator)
+        switch Int.random(in: 0..<3, using: &generator) {
+        case 0: pairs[i].1 = .int(Int.random(in: 0..<5000, using: &generator))
+        case 1: pairs.remove(at: i)
+        default: pairs.append(("extra\(Int.random(in: 0..<3, using: &generator))", .string("x")))
+        }
+        var seen = Set<String>()
+        return .object(pairs.filter { seen.insert($0.0).inserted })
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so property tests repeat exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoState
+import Testing
+
+@Suite(.serialized) struct StateStoreTests {
+    func shopState(lineage: String = "11111111-2222-3333-4444-555555555555") throws -> StateSnapshot {
+        let desired = try Support.desired("shop", environment: [:])
+        let plan = try Planner().plan(desired: desired, current: .empty)
+        return StateSnapshot.empty.applying(plan, resources: desired.resources, secrets: [:], lineage: lineage)
+    }
+
+    @Test func readingAMissingStateCreatesNothing() throws {
+        let dir = try Support.temporaryDirectory()
+        #expect(try StateStore.open(path: dir + "/.kumo/state.db", create: false) == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/.kumo"))
+    }
+
+    @Test func writesBumpTheSerialAndRoundTrip() throws {
+        let dir = try Support.temporaryDirectory()
+        let store = try #require(try StateStore.open(path: dir + "/state.db", create: true))
+        let snapshot = try shopState()
+        let lock = try store.lock(operation: "test")
+        let serial = try store.write(under: lock) { writer in
+            for record in snapshot.resources.values { try writer.put(record) }
+        }
+        #expect(serial == 1)
+        let read = try store.snapshot()
+        #expect(read.resources == snapshot.resources)
+        #expect(read.lineage != nil)
+        let second = try store.write(under: lock) { try $0.remove("rule.big-order") }
+        #expect(second == 2)
+        #expect(try store.snapshot().resources.count == snapshot.resources.count - 1)
+        #expect(try store.snapshot().lineage == read.lineage)
+        try store.unlock(lock)
+        // A write without the lock is refused and changes nothing.
+        #expect(throws: StateError.self) { try store.write(under: lock) { try $0.removeAll() } }
+        #expect(try store.snapshot().serial == 2)
+    }
+
+    @Test func pushAndPullRoundTripThroughTheCLI() throws {
+        let dir = try Support.temporaryDirectory()
+        let state = dir + "/state.db"
+        try Support.write(try shopState(), to: state)
+        let pulled = try Support.kumo(["state", "pull", "--state", state])
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let document = try StateDocument(json: pulled.stdout)
+        #expect(document.snapshot == (try StateStore.open(path: state, create: false)!.snapshot()))
+
+        // Into a new, empty state: same resources, lineage adopted.
+        try pulled.stdout.write(toFile: dir + "/pulled.json", atomically: true, encoding: .utf8)
+        let other = dir + "/other.db"
+        let pushed = try Support.kumo(["state", "push", dir + "/pulled.json", "--state", other])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let copy = try StateStore.open(path: other, create: false)!.snapshot()
+        #expect(copy.resources == document.snapshot.resources)
+        #expect(copy.lineage == document.snapshot.lineage)
+        #expect(copy.serial == document.snapshot.serial)
+        let again = try Support.kumo(["state", "pull", "--state", other])
+        #expect(try StateDocument(json: again.stdout).snapshot == document.snapshot)
+
+        // Pushing the same document again changes nothing.
+        let same = try Support.kumo(["state", "push", dir + "/pulled.json", "--state", other])
+        #expect(same.status == 0 && same.stdout.contains("nothing written"))
+    }
+
+    @Test func pushRefusesOtherLineagesOlderSerialsAndDamagedDocuments() throws {
+        let dir = try Support.temporaryDirectory()
+        let state = dir + "/state.db"
+        try Support.write(try shopState(), to: state)
+        let store = try StateStore.open(path: state, create: false)!
+        let lock = try store.lock(operation: "test")
+        defer { try? store.unlock(lock) }
+        var document = try store.document()
+
+        var foreign = document
+        foreign.snapshot.lineage = "another"
+        foreign.snapshot.serial += 5
+        #expect(throws: StateError.self) { try store.push(foreign, under: lock, force: false) }
+
+        var older = document
+        older.snapshot.serial -= 1
+        let error = #expect(throws: StateError.self) { try store.push(older, under: lock, force: false) }
+        #expect(error?.description.contains("older") == true)
+
+        var sameSerial = document
+        sameSerial.snapshot.resources["rule.big-order"] = nil
+        #expect(throws: StateError.self) { try store.push(sameSerial, under: lock, force: false) }
+
+        // Newer: accepted, serial taken from the document.
+        document.snapshot.serial += 3
+        document.snapshot.resources["rule.big-order"] = nil
+        #expect(try store.push(document, under: lock, force: false) == .written(serial: document.snapshot.serial))
+
+        // A spec edited by hand no longer matches its hash: refused before anything is written.
+        var text = document.jsonValue(kumoVersion: "t").json()
+        text = text.replacing("\"memory\": 512", with: "\"memory\": 4096")
+        #expect(throws: StateError.self) { try StateDocument(json: text) }
+        // A secret value in clear text is refused.
+        var leaky = document
+        leaky.snapshot.resources["function.getOrder"]!.secrets = ["TOKEN": "hunter2"]
+        #expect(throws: StateError.self) { try StateDocument(json: leaky.jsonValue(kumoVersion: "t").json()) }
+    }
+
+    @Test func onlyOneWriterGetsTheLock() throws {
+        let dir = try Support.temporaryDirectory()
+        let path = dir + "/state.db"
+        _ = try StateStore.open(path: path, create: true)
+        // Eight connections race for the lock: exactly one wins.
+        let winners = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            guard let store = try? StateStore.open(path: path, create: true) else { return }
+            if (try? store.lock(operation: "race")) != nil { winners.withLock { $0 += 1 } }
+        }
+        #expect(winners.withLock { $0 } == 1)
+    }
+
+    @Test func contentionAcrossProcessesFailsAtOnceOrWaits() throws {
+        let dir = try Support.temporaryDirectory()
+        let state = dir + "/state.db"
+        try Support.write(try shopState(), to: state)
+        let pulled = try Support.kumo(["state", "pull", "--state", state])
+        var document = try StateDocument(json: pulled.stdout)
+        document.snapshot.serial += 1
+        try document.jsonValue(kumoVersion: "t").json().write(toFile: dir + "/next.json", atomically: true, encoding: .utf8)
+
+        // This process holds the lock; another process (the kumo binary) wants it.
+        let store = try StateStore.open(path: state, create: false)!
+        let lock = try store.lock(operation: "apply")
+        let started = Date()
+        let refused = try Support.kumo(["state", "push", dir + "/next.json", "--state", state])
+        #expect(Date().timeIntervalSince(started) < 5, "fails at once, no waiting")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the state is locked"))
+        #expect(refused.stderr.contains(lock.id) && refused.stderr.contains("pid \(getpid())") && refused.stderr.contains("'apply'"))
+        #expect(try store.snapshot().serial == document.snapshot.serial - 1, "nothing written")
+
+        // With --lock-timeout it waits, and gets the lock once this process lets go.
+        let out = Pipe(), err = Pipe()
+        let waiting = try Support.start(["state", "push", dir + "/next.json", "--state", state, "--lock-timeout", "20s"], stdout: out, stderr: err)
+        Thread.sleep(forTimeInterval: 0.7)
+        #expect(waiting.isRunning)
+        try store.unlock(lock)
+        waiting.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(waiting.terminationStatus == 0, "\(message)")
+        #expect(try store.snapshot().serial == document.snapshot.serial)
+    }
+
+    @Test func aLockLeftByADeadProcessIsStaleUntilUnlocked() throws {
+        let dir = try Support.temporaryDirectory()
+        let state = dir + "/state.db"
+        try Support.write(try shopState(), to: state)
+        // The lock a process leaves when it dies holding it: its pid no longer runs.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        try insertLock(state, pid: process.processIdentifier, id: "dead-lock-id")
+        let store = try StateStore.open(path: state, create: false)!
+        #expect(try store.currentLock()?.isStale == true)
+
+        let document = try Support.kumo(["state", "pull", "--state", state]).stdout
+        try document.write(toFile: dir + "/same.json", atomically: true, encoding: .utf8)
+        let refused = try Support.kumo(["state", "push", dir + "/same.json", "--state", state])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("no longer running (stale)"))
+        #expect(refused.stderr.contains("kumo state unlock dead-lock-id"))
+        let wrong = try Support.kumo(["state", "unlock", "other-id", "--state", state])
+        #expect(wrong.status == 1)
+        let unlocked = try Support.kumo(["state", "unlock", "dead-lock-id", "--state", state])
+        #expect(unlocked.status == 0, "\(unlocked.stderr)")
+        #expect(try store.currentLock() == nil)
+    }
+
+    /// Puts a lock row for `pid` into the state, as a process that died holding it leaves it.
+    func insertLock(_ path: String, pid: Int32, id: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        process.arguments = [path, "INSERT INTO lock (single, id, operation, pid, host, user, since) VALUES (1, '\(id)', 'apply', \(pid), '\(hostName)', 'test', '2026-01-01T00:00:00Z')"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// A process killed with -9 in the middle of writing 12,000 resources leaves the old
+    /// state or the new one, never a mix and never a damaged file.
+    @Test func killedWriterLeavesOldOrNewState() throws {
+        let dir = try Support.temporaryDirectory()
+        let state = dir + "/state.db"
+        try Support.write(try shopState(), to: state)
+        let before = try StateStore.open(path: state, create: false)!.snapshot()
+
+        var big = StateDocument(snapshot: StateSnapshot(lineage: before.lineage, serial: before.serial + 1))
+        for i in 0..<12_000 {
+            let spec: ConfigValue = .object([("runtime", .string("python3")), ("memory", .int(128 + i % 7)), ("handler", .string("app.handler_\(i)")),
+                                             ("environment", .object([("INDEX", .string(String(i))), ("PADDING", .string(String(repeating: "x", count: 200)))]))])
+            let address = "function.f\(i)"
+            big.snapshot.resources[address] = ResourceRecord(address: address, kind: .function, name: "f\(i)", spec: spec, specHash: Hashing.specHash(spec),
+                                                             codeHash: nil, secrets: [:], dependencies: [], status: .applied, appliedSerial: before.serial + 1)
+        }
+        try big.jsonValue(kumoVersion: "t").json().write(toFile: dir + "/big.json", atomically: true, encoding: .utf8)
+
+        var sawOld = 0, sawNew = 0
+        // Kill at a spread of moments over the push (about a second in a debug build), then
+        // once let it finish (nil).
+        for delay in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, nil] as [Double?] {
+            let process = try Support.start(["state", "push", dir + "/big.json", "--state", state, "--force"], stdout: Pipe(), stderr: Pipe())
+            if let delay {
+                Thread.sleep(forTimeInterval: delay)
+                kill(process.processIdentifier, SIGKILL)
+            }
+            process.waitUntilExit()
+            // Clear the lock the killed process may have left, as a user would.
+            if let store = try StateStore.open(path: state, create: false), let holder = try store.currentLock() {
+                #expect(holder.isStale)
+                _ = try store.forceUnlock(id: holder.id)
+            }
+            let listed = try Support.kumo(["state", "list", "--json", "--state", state])
+            #expect(listed.status == 0, "delay \(String(describing: delay)): \(listed.stderr)")
+            let now = try StateStore.open(path: state, create: false)!.snapshot()
+            if now.resources.count == before.resources.count {
+                #expect(now.resources == before.resources)
+                sawOld += 1
+            } else {
+                #expect(now.resources.count == 12_000, "delay \(String(describing: delay)): a partial write is visible")
+                #expect(now.resources == big.snapshot.resources)
+                sawNew += 1
+                // Start again from the old state for the next delay.
+                var restore = StateDocument(snapshot: before)
+                restore.snapshot.serial = now.serial + 1
+                try Support.write(restore.snapshot, to: state)
+            }
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            check.arguments = [state, "PRAGMA integrity_check"]
+            let pipe = Pipe()
+            check.standardOutput = pipe
+            try check.run()
+            check.waitUntilExit()
+            #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "ok\n")
+        }
+        #expect(sawOld + sawNew == 9)
+        #expect(sawNew >= 1, "the push that was not killed wrote the new state")
+    }
+}
+
+import Synchronization
