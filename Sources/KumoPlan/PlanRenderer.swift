@@ -154,7 +154,7 @@ public struct PlanRenderer: Sendable {
         }
         if let cost = plan.cost {
             out += "\n**Monthly cost:** " + PlanRenderer.money(cost.before) + " → " + PlanRenderer.money(cost.after) + " (" + PlanRenderer.signedMoney(cost.delta) + ")"
-            if cost.unknownAfter > 0 { out += "; \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? "" : "s") depend on usage" }
+            if cost.unknownAfter > 0 { out += "; \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? " depends" : "s depend") on usage (not counted)" }
             out += "\n"
         }
         for warning in plan.warnings { out += "\n> **Warning:** \(PlanRenderer.cell(warning))\n" }

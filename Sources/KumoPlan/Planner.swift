@@ -141,15 +141,16 @@ public struct Planner: Sendable {
         }
         if !forcing.isEmpty {
             change.action = .replace
-            change.reasons.append(forcing.map { "'\($0)'" }.joined(separator: ", ") + (forcing.count == 1 ? " forces replacement" : " force replacement"))
+            let labels = Array(Set(forcing.map { FieldDiff.reasonLabel($0) })).sorted()
+            change.reasons.append(labels.joined(separator: ", ") + (labels.count == 1 ? " forces replacement" : " force replacement"))
         }
         if change.action == .noop && !change.fields.isEmpty {
             change.action = .update
         }
         if change.action == .update || (change.action == .replace && forcing.isEmpty) {
-            let changed = Array(Set(change.fields.filter { !$0.forcesReplacement }.map { FieldDiff.topLevel($0.path) })).sorted()
+            let changed = Array(Set(change.fields.filter { !$0.forcesReplacement }.map { FieldDiff.reasonLabel($0.path) })).sorted()
             if !changed.isEmpty {
-                change.reasons.append(changed.map { "'\($0)'" }.joined(separator: ", ") + " changed")
+                change.reasons.append(changed.joined(separator: ", ") + " changed")
             }
         }
         return change
@@ -313,6 +314,13 @@ enum FieldDiff {
         var out = ""
         ConfigValue.writeJSONString(key, into: &out)
         return out
+    }
+
+    /// How a reason names a changed field: `'memory'`, `'environment'`, the code, a secret.
+    static func reasonLabel(_ path: String) -> String {
+        if path == "code (hash)" { return "code contents" }
+        if path.hasPrefix("secret:") { return "secret '\(path.dropFirst(7))'" }
+        return "'\(topLevel(path))'"
     }
 
     /// `environment` for `environment.TABLE`, `events` for `events[0].http`.
