@@ -33,46 +33,45 @@ public struct DesiredState: Sendable {
     /// Builds the desired state of a project. `environment` supplies `${secret:…}` values;
     /// `codeHash` hashes a `code:` directory given its path (one call per distinct path).
     public init(project: Project, environment: [String: String], codeHash: (String) throws -> String) rethrows {
+        // Code directories are few and shared: hash each once, before the parallel part.
+        let directory = project.directory
         var hashes: [String: String] = [:]
-        func hash(_ code: String?) throws -> String? {
-            guard let code else { return nil }
-            let path = code.hasPrefix("/") ? code : project.directory + "/" + code
-            if let known = hashes[path] { return known }
-            let value = try codeHash(path)
-            hashes[path] = value
-            return value
+        for code in Set(project.functions.compactMap(\.code) + project.services.compactMap(\.code)) {
+            hashes[code] = try codeHash(code.hasPrefix("/") ? code : directory + "/" + code)
         }
-        var resources: [DesiredResource] = []
-        var secretNames = Set<String>()
-        resources.reserveCapacity(project.functions.count + project.services.count + project.scaling.count + project.rules.count)
-        for function in project.functions {
-            let secrets = Set((function.command + function.environment.values).flatMap(\.secretNames)).sorted()
-            secretNames.formUnion(secrets)
-            let dependencies = (project.serviceReferences[function.address] ?? []).map { "service.\($0)" }
-            resources.append(DesiredResource(
+        let codeHashes = hashes
+
+        /// Functions and rules are most of a large project: build their specs and hashes on every core.
+        func build<Item: Sendable>(_ items: [Item], _ make: @escaping @Sendable (Item) -> DesiredResource) -> [DesiredResource] {
+            Parallel.ranges(items.count, minimum: 2_000) { range in items[range].map(make) }.flatMap { $0 }
+        }
+        let references = project.serviceReferences
+        var resources = build(project.functions) { function in
+            DesiredResource(
                 address: function.address, kind: .function, name: function.name, spec: function.configValue,
-                codeHash: try hash(function.code), secretNames: secrets, dependencies: dependencies.sorted()))
+                codeHash: function.code.map { codeHashes[$0]! },
+                secretNames: Set((function.command + function.environment.values).flatMap(\.secretNames)).sorted(),
+                dependencies: (references[function.address] ?? []).map { "service.\($0)" }.sorted())
         }
         for service in project.services {
             var texts = service.command + service.environment.values
             if case .exec(let argv)? = service.healthcheck?.probe { texts += argv }
-            let secrets = Set(texts.flatMap(\.secretNames)).sorted()
-            secretNames.formUnion(secrets)
-            let dependencies = Set(service.dependsOn.keys).union(project.serviceReferences[service.address] ?? []).map { "service.\($0)" }
+            let dependencies = Set(service.dependsOn.keys).union(references[service.address] ?? []).map { "service.\($0)" }
             resources.append(DesiredResource(
                 address: service.address, kind: .service, name: service.name, spec: service.configValue,
-                codeHash: try hash(service.code), secretNames: secrets, dependencies: dependencies.sorted()))
+                codeHash: service.code.map { codeHashes[$0]! }, secretNames: Set(texts.flatMap(\.secretNames)).sorted(), dependencies: dependencies.sorted()))
         }
         for policy in project.scaling {
             resources.append(DesiredResource(
                 address: policy.address, kind: .scaling, name: policy.name, spec: policy.configValue,
                 dependencies: [policy.target]))
         }
-        for rule in project.rules {
-            resources.append(DesiredResource(
+        resources += build(project.rules) { rule in
+            DesiredResource(
                 address: rule.address, kind: .rule, name: rule.name, spec: rule.configValue,
-                dependencies: Set(rule.targets.map(\.address)).sorted()))
+                dependencies: Set(rule.targets.map(\.address)).sorted())
         }
+        let secretNames = Set(resources.flatMap(\.secretNames))
         var values: [String: String] = [:]
         for name in secretNames {
             if let value = environment[name] { values[name] = value }

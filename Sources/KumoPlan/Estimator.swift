@@ -19,17 +19,22 @@ public struct Estimator: Sendable {
     public var pricing: Pricing
     public var usage: [String: Usage]
 
+    /// What a function without `usage` says instead of a price.
+    let usageNote: String
+
     public init(coefficients: Estimates, pricing: Pricing, usage: [String: Usage]) {
         self.coefficients = coefficients
         self.pricing = pricing
         self.usage = usage
+        usageNote = "cost depends on usage: $\(Estimator.price(pricing.perGbSecond)) per GB-second, $\(Estimator.price(pricing.perMillionRequests)) per 1M requests"
     }
 
     // MARK: Time
 
     public func rollout(_ plan: Plan, parallelism: Int) -> RolloutEstimate {
         var kinds: [String: ResourceKind] = [:]
-        for change in plan.changes { kinds[change.address] = change.kind }
+        kinds.reserveCapacity(plan.changes.count)
+        for i in plan.changes.indices where plan.changes[i].wave > 0 { kinds[plan.changes[i].address] = plan.changes[i].kind }
         var waves: [RolloutEstimate.Wave] = []
         for (i, addresses) in plan.waves.enumerated() {
             var n = 0, m = 0, k = 0
@@ -64,10 +69,11 @@ public struct Estimator: Sendable {
     public func cost(_ plan: inout Plan) -> CostSummary {
         var summary = CostSummary(before: 0, after: 0, unknownBefore: 0, unknownAfter: 0, pricing: pricing)
         for i in plan.changes.indices {
-            let change = plan.changes[i]
-            let before = change.before.map { monthly(kind: change.kind, address: change.address, spec: $0) }
-            let after = change.after.map { monthly(kind: change.kind, address: change.address, spec: $0) }
-            guard change.kind == .function || change.kind == .service else { continue }
+            let kind = plan.changes[i].kind
+            guard kind == .function || kind == .service else { continue }
+            let address = plan.changes[i].address
+            let before = plan.changes[i].before.map { monthly(kind: kind, address: address, spec: $0) }
+            let after = plan.changes[i].after.map { monthly(kind: kind, address: address, spec: $0) }
             var cost = CostChange(before: before?.dollars, after: after?.dollars, note: after?.note ?? before?.note)
             if before != nil, before?.dollars == nil { summary.unknownBefore += 1 }
             if after != nil, after?.dollars == nil { summary.unknownAfter += 1 }
@@ -83,10 +89,8 @@ public struct Estimator: Sendable {
     public func monthly(kind: ResourceKind, address: String, spec: ConfigValue) -> (dollars: Double?, note: String?) {
         switch kind {
         case .function:
+            guard let use = usage[address] else { return (nil, usageNote) }
             let memory = Double(spec["memory"]?.intValue ?? Function.defaultMemory)
-            guard let use = usage[address] else {
-                return (nil, "cost depends on usage: $\(Estimator.price(pricing.perGbSecond)) per GB-second, $\(Estimator.price(pricing.perMillionRequests)) per 1M requests")
-            }
             let requests = Double(use.monthlyRequests)
             let compute = requests * (memory / 1024) * use.averageDuration.seconds * pricing.perGbSecond
             let calls = requests / 1_000_000 * pricing.perMillionRequests

@@ -115,9 +115,9 @@ public struct Plan: Sendable, Equatable {
     public var warnings: [String]
 
     public var actionable: [ResourceChange] { changes.filter { $0.action != .noop } }
-    public var hasChanges: Bool { changes.contains { $0.action != .noop } }
+    public var hasChanges: Bool { changes.indices.contains { changes[$0].action != .noop } }
 
-    public func count(_ action: PlanAction) -> Int { changes.count { $0.action == action } }
+    public func count(_ action: PlanAction) -> Int { changes.indices.count { changes[$0].action == action } }
 
     /// `Plan: 2 to add, 1 to change, 1 to replace, 0 to destroy.`
     public var summary: String {

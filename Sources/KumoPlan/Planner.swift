@@ -215,55 +215,48 @@ public struct Planner: Sendable {
     /// Groups the actions into waves: deletes first, each after everything that depends on it;
     /// then creates, updates and replacements, each after the changed resources it depends on.
     static func waves(_ changes: [ResourceChange], current: StateSnapshot) -> [[String]] {
-        var byAddress: [String: ResourceChange] = [:]
-        for change in changes { byAddress[change.address] = change }
+        var index: [String: Int] = [:]
+        index.reserveCapacity(changes.count)
+        for i in changes.indices { index[changes[i].address] = i }
+        func isDelete(_ i: Int) -> Bool { changes[i].action == .delete }
+        func isForward(_ i: Int) -> Bool { changes[i].action != .noop && changes[i].action != .delete }
 
-        // Deletes: depth from the top of the reverse graph.
-        let deletes = changes.filter { $0.action == .delete }
-        var dependents: [String: [String]] = [:]
-        for change in deletes {
-            for dependency in change.dependencies where byAddress[dependency]?.action == .delete {
-                dependents[dependency, default: []].append(change.address)
+        // Deletes: a resource goes after every deleted resource that depends on it.
+        var dependents: [Int: [Int]] = [:]
+        for i in changes.indices where isDelete(i) {
+            for dependency in changes[i].dependencies {
+                if let d = index[dependency], isDelete(d) { dependents[d, default: []].append(i) }
             }
         }
-        var deleteLevel: [String: Int] = [:]
-        func level(ofDelete address: String, visiting: inout Set<String>) -> Int {
-            if let known = deleteLevel[address] { return known }
-            guard visiting.insert(address).inserted else { return 0 }  // a cycle in stored state: break it
-            let value = (dependents[address] ?? []).map { level(ofDelete: $0, visiting: &visiting) + 1 }.max() ?? 0
-            deleteLevel[address] = value
-            return value
+        // Forward: a resource goes after every changed resource it depends on.
+        var prerequisites: [Int: [Int]] = [:]
+        for i in changes.indices where isForward(i) {
+            for dependency in changes[i].dependencies {
+                if let d = index[dependency], isForward(d) { prerequisites[i, default: []].append(d) }
+            }
         }
-        var visiting = Set<String>()
-        for change in deletes { _ = level(ofDelete: change.address, visiting: &visiting) }
-
-        // Forward: depth in the dependency graph among changed resources.
-        let forward = changes.filter { $0.action == .create || $0.action == .update || $0.action == .replace }
-        var forwardLevel: [String: Int] = [:]
-        func level(ofForward address: String, visiting: inout Set<String>) -> Int {
-            if let known = forwardLevel[address] { return known }
-            guard visiting.insert(address).inserted else { return 0 }
-            let deps = byAddress[address]?.dependencies ?? []
-            let value = deps.filter { dep in byAddress[dep].map { $0.action != .noop && $0.action != .delete } ?? false }
-                .map { level(ofForward: $0, visiting: &visiting) + 1 }.max() ?? 0
-            forwardLevel[address] = value
-            return value
+        // Longest-path depth; a cycle (only possible in a hand-edited state) is cut.
+        func depths(_ members: [Int], _ edges: [Int: [Int]]) -> [Int: Int] {
+            var depth: [Int: Int] = [:]
+            var visiting = Set<Int>()
+            func visit(_ i: Int) -> Int {
+                if let known = depth[i] { return known }
+                guard visiting.insert(i).inserted else { return 0 }
+                let value = (edges[i] ?? []).map { visit($0) + 1 }.max() ?? 0
+                depth[i] = value
+                return value
+            }
+            for i in members { _ = visit(i) }
+            return depth
         }
-        visiting = []
-        for change in forward { _ = level(ofForward: change.address, visiting: &visiting) }
-
+        let deletes = changes.indices.filter(isDelete)
+        let forward = changes.indices.filter(isForward)
         var waves: [[String]] = []
-        if let top = deleteLevel.values.max() {
-            for l in stride(from: 0, through: top, by: 1) {
-                let wave = deletes.filter { deleteLevel[$0.address] == l }.map(\.address)
-                if !wave.isEmpty { waves.append(wave) }
-            }
-        }
-        if let top = forwardLevel.values.max() {
-            for l in 0...top {
-                let wave = forward.filter { forwardLevel[$0.address] == l }.map(\.address)
-                if !wave.isEmpty { waves.append(wave) }
-            }
+        for (members, depth) in [(deletes, depths(deletes, dependents)), (forward, depths(forward, prerequisites))] {
+            guard let top = depth.values.max() else { continue }
+            var levels = [[String]](repeating: [], count: top + 1)
+            for i in members { levels[depth[i]!].append(changes[i].address) }
+            waves += levels.filter { !$0.isEmpty }
         }
         return waves
     }

@@ -125,30 +125,50 @@ public final class StateStore: Sendable {
     static func snapshot(_ db: Database) throws -> StateSnapshot {
         var snapshot = StateSnapshot()
         if let row = try Row.fetchOne(db, sql: "SELECT lineage, serial FROM meta WHERE id = 1") {
-            snapshot.lineage = row["lineage"]
-            snapshot.serial = row["serial"]
+            snapshot.lineage = row[0]
+            snapshot.serial = row[1]
         }
-        let cursor = try Row.fetchCursor(db, sql: "SELECT address, kind, name, spec, spec_hash, code_hash, secrets, dependencies, status, applied_serial FROM resources ORDER BY address")
+        // Read the rows as text, then decode the JSON columns on every core.
+        var rows: [StoredRow] = []
+        let cursor = try Row.fetchCursor(db, sql: "SELECT address, kind, name, spec, spec_hash, code_hash, secrets, dependencies, status, applied_serial FROM resources")
         while let row = try cursor.next() {
-            let record = try StateStore.record(row)
-            snapshot.resources[record.address] = record
+            rows.append(StoredRow(address: row[0], kind: row[1], name: row[2], spec: row[3], specHash: row[4], codeHash: row[5],
+                                  secrets: row[6], dependencies: row[7], status: row[8], appliedSerial: row[9]))
+        }
+        let stored = rows
+        let decoded = Parallel.ranges(stored.count, minimum: 2_000) { range in
+            stored[range].map { row in Result { () throws(StateError) in try row.record() } }
+        }
+        snapshot.resources.reserveCapacity(rows.count)
+        for batch in decoded {
+            for result in batch {
+                let record = try result.get()
+                snapshot.resources[record.address] = record
+            }
         }
         return snapshot
     }
 
-    static func record(_ row: Row) throws -> ResourceRecord {
-        let address: String = row["address"]
-        func damaged(_ what: String) -> StateError { StateError("the state is damaged: resource '\(address)' has an invalid \(what)") }
-        guard let kind = ResourceKind(rawValue: row["kind"]) else { throw damaged("kind") }
-        guard let status = ResourceRecord.Status(rawValue: row["status"]) else { throw damaged("status") }
-        guard let spec = try? ConfigValue(json: row["spec"] as String) else { throw damaged("spec") }
-        guard case .object(let secretPairs)? = try? ConfigValue(json: row["secrets"] as String) else { throw damaged("secrets") }
-        guard case .array(let deps)? = try? ConfigValue(json: row["dependencies"] as String) else { throw damaged("dependencies") }
-        var secrets: [String: String] = [:]
-        for (name, value) in secretPairs { secrets[name] = value.stringValue }
-        return ResourceRecord(
-            address: address, kind: kind, name: row["name"], spec: spec, specHash: row["spec_hash"], codeHash: row["code_hash"],
-            secrets: secrets, dependencies: deps.compactMap(\.stringValue), status: status, appliedSerial: row["applied_serial"])
+    /// One `resources` row before its JSON columns are decoded.
+    struct StoredRow: Sendable {
+        var address, kind, name, spec, specHash: String
+        var codeHash: String?
+        var secrets, dependencies, status: String
+        var appliedSerial: Int
+
+        func record() throws(StateError) -> ResourceRecord {
+            func damaged(_ what: String) -> StateError { StateError("the state is damaged: resource '\(address)' has an invalid \(what)") }
+            guard let kind = ResourceKind(rawValue: kind) else { throw damaged("kind") }
+            guard let status = ResourceRecord.Status(rawValue: status) else { throw damaged("status") }
+            guard let spec = try? ConfigValue(json: spec) else { throw damaged("spec") }
+            guard case .object(let secretPairs)? = try? ConfigValue(json: secrets) else { throw damaged("secrets") }
+            guard case .array(let deps)? = try? ConfigValue(json: dependencies) else { throw damaged("dependencies") }
+            var secretHashes: [String: String] = [:]
+            for (name, value) in secretPairs { secretHashes[name] = value.stringValue }
+            return ResourceRecord(
+                address: address, kind: kind, name: name, spec: spec, specHash: specHash, codeHash: codeHash,
+                secrets: secretHashes, dependencies: deps.compactMap(\.stringValue), status: status, appliedSerial: appliedSerial)
+        }
     }
 
     public func journal() throws(StateError) -> [JournalEntry] {

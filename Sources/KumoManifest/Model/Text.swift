@@ -58,6 +58,7 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
 
     /// The value as a manifest would write it: `${` escaped, secrets and port as references.
     public var manifestText: String {
+        if storage == nil { return Text.escaped(literalValue) }
         var result = ""
         for part in parts {
             switch part {
@@ -71,7 +72,8 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
 
     /// Literal text as a manifest writes it: `${` becomes `$${`.
     public static func escaped(_ literal: String) -> String {
-        literal.replacing("${", with: "$${")
+        guard literal.utf8.contains(UInt8(ascii: "$")) else { return literal }
+        return literal.replacing("${", with: "$${")
     }
 
     /// The literal text when there are no secrets or placeholders.

@@ -25,7 +25,9 @@ extension ConfigValue {
             out += "]"
         case .object(let pairs):
             out += "{"
-            let ordered = sortedKeys ? pairs.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : pairs
+            let before: ((String, ConfigValue), (String, ConfigValue)) -> Bool = { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+            let inOrder = !sortedKeys || pairs.indices.dropFirst().allSatisfy { !before(pairs[$0], pairs[$0 - 1]) }
+            let ordered = inOrder ? pairs : pairs.sorted(by: before)
             for (i, (key, value)) in ordered.enumerated() {
                 if i > 0 { out += "," }
                 ConfigValue.writeJSONString(key, into: &out)
@@ -114,7 +116,12 @@ private struct JSONParser {
     }
 
     mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     mutating func expect(_ literal: StaticString, _ value: ConfigValue) throws(ConfigValue.JSONError) -> ConfigValue {
@@ -208,6 +215,15 @@ private struct JSONParser {
 
     mutating func string() throws(ConfigValue.JSONError) -> String {
         index += 1  // opening quote
+        // Fast path: no escapes before the closing quote.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let slice = UnsafeBufferPointer(rebasing: bytes[index..<end])
+            guard let s = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+            index = end + 1
+            return s
+        }
         var out: [UInt8] = []
         while true {
             guard index < bytes.count else { throw error("unterminated string") }

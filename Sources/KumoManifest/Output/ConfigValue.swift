@@ -70,6 +70,13 @@ public indirect enum ConfigValue: Sendable, Equatable {
 
     public static func writeJSONString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings are printable ASCII with nothing to escape: copy them whole.
+        let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        if plain {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

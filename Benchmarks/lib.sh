@@ -1,0 +1,52 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+
+log() { echo "==> $*" >&2; }
+
+apt_install() {  # best effort; needs root and network
+    command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] || return 1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+
+ensure_hyperfine() {
+    if ! command -v hyperfine >/dev/null; then
+        log "hyperfine missing; trying apt-get install hyperfine"
+        apt_install hyperfine || log "hyperfine unavailable; using the Python timing loop"
+    fi
+}
+
+# time_cmd OUTDIR NAME [--prepare CMD] CMD...: median wall time of CMD over $RUNS runs after
+# one warm-up; writes OUTDIR/NAME.json = {"median": s, "runs": [...], "tool": ...}.
+# --prepare runs a shell command before every run (not timed).
+time_cmd() {
+    local dir=$1 name=$2; shift 2
+    local prepare=""
+    if [[ "${1:-}" == --prepare ]]; then prepare=$2; shift 2; fi
+    if command -v hyperfine >/dev/null; then
+        local opts=(--style basic --warmup 1 --runs "${RUNS:-5}" --export-json "$dir/$name.hf.json")
+        [[ -n "$prepare" ]] && opts+=(--prepare "$prepare")
+        hyperfine --help 2>/dev/null | grep -q -- '--shell' && [[ -z "$prepare" ]] && opts+=(-N)
+        hyperfine "${opts[@]}" "$(printf '%q ' "$@")" >&2
+        python3 - "$dir/$name.hf.json" "$dir/$name.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+json.dump({"median": r["median"], "runs": r["times"], "tool": "hyperfine"}, open(sys.argv[2], "w"))
+PY
+    else
+        python3 - "${RUNS:-5}" "$dir/$name.json" "$prepare" "$@" <<'PY'
+import json, statistics, subprocess, sys, time
+runs, out, prepare, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+def once():
+    if prepare:
+        subprocess.run(prepare, shell=True, check=True)
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+once()  # warm-up
+times = [once() for _ in range(runs)]
+print("  %s: median %.4f s over %d runs" % (" ".join(cmd), statistics.median(times), runs), file=sys.stderr)
+json.dump({"median": statistics.median(times), "runs": times, "tool": "python"}, open(out, "w"))
+PY
+    fi
+}
