@@ -153,5 +153,11 @@ import Testing
         let state = try stateFile("hello", .empty)
         let plain = try Support.kumo(["plan", project, "--state", state])
         #expect(!plain.stdout.contains("\u{1B}["))
+        let coloured = try Support.kumoOnTerminal(["plan", project, "--state", state])
+        #expect(coloured.contains("\u{1B}[32m+\u{1B}[0m function.hello"))
+        let flag = try Support.kumoOnTerminal(["plan", project, "--state", state, "--no-color"])
+        #expect(flag.contains("+ function.hello") && !flag.contains("\u{1B}["))
+        let environment = try Support.kumoOnTerminal(["diff", project, "--state", state], environment: ["NO_COLOR": "1"])
+        #expect(environment.contains("+ function.hello") && !environment.contains("\u{1B}["))
     }
 }

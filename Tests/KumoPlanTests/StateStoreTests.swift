@@ -60,6 +60,14 @@ import Testing
         let again = try Support.kumo(["state", "pull", "--state", other])
         #expect(try StateDocument(json: again.stdout).snapshot == document.snapshot)
 
+        // list and show read the same state.
+        let list = try Support.kumo(["state", "list", "--state", other])
+        #expect(list.stdout.split(separator: "\n").map(String.init) == document.snapshot.resources.keys.sorted())
+        let show = try Support.kumo(["state", "show", "service.api", "--state", other])
+        #expect(show.status == 0 && show.stdout.contains("port: 8081") && show.stdout.contains("dependencies:"))
+        let typo = try Support.kumo(["state", "show", "service.apj", "--state", other])
+        #expect(typo.status == 1 && typo.stderr.contains("did you mean 'service.api'"))
+
         // Pushing the same document again changes nothing.
         let same = try Support.kumo(["state", "push", dir + "/pulled.json", "--state", other])
         #expect(same.status == 0 && same.stdout.contains("nothing written"))

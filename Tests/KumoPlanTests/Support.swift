@@ -50,6 +50,24 @@ enum Support {
         return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// Runs kumo under a pseudo-terminal (util-linux `script`), where colour is allowed.
+    static func kumoOnTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let command = ([binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let out = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        var env = ["PATH": "/usr/bin:/bin", "TERM": "xterm"]
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// A fresh temporary directory.
     static func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "kumo-plan-tests-" + UUID().uuidString
