@@ -9,11 +9,15 @@ let package = Package(
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
         .library(name: "KumoPlan", targets: ["KumoPlan"]),
         .library(name: "KumoState", targets: ["KumoState"]),
+        .library(name: "KumoRuntime", targets: ["KumoRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,12 +43,26 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(name: "CKumoSpawn"),
+        .target(
+            name: "KumoRuntime",
+            dependencies: [
+                "CKumoSpawn",
+                "KumoPlan",
+                "KumoState",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Bootstraps")]
+        ),
         .executableTarget(
             name: "kumo",
             dependencies: [
                 "KumoManifest",
                 "KumoPlan",
                 "KumoState",
+                "KumoRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +79,10 @@ let package = Package(
         .testTarget(
             name: "KumoPlanTests",
             dependencies: ["KumoManifest", "KumoPlan", "KumoState"]
+        ),
+        .testTarget(
+            name: "KumoRuntimeTests",
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoRuntime"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -41,7 +41,7 @@ public struct StateDocument: Sendable, Equatable {
             ("timings", .array(timings.map { t in
                 .object([
                     ("journal_id", t.journalID.map { .int(Int($0)) } ?? .null), ("address", .string(t.address)), ("kind", .string(t.kind.rawValue)),
-                    ("action", .string(t.action)), ("duration_ms", .double(t.durationMilliseconds)), ("wave", .int(t.wave)),
+                    ("action", .string(t.action)), ("duration_ms", .double(t.durationMilliseconds)), ("started_ms", .double(t.startedMilliseconds)), ("wave", .int(t.wave)),
                     ("wave_size", .int(t.waveSize)), ("parallelism", .int(t.parallelism)), ("recorded_at", t.recordedAt.map { .string($0) } ?? .null),
                 ])
             })),
@@ -111,7 +111,7 @@ public struct StateDocument: Sendable, Equatable {
                 guard let kind = ResourceKind(rawValue: try t.string("kind")) else { throw StateError("timing: unknown kind") }
                 return ActionTiming(
                     journalID: try t.optional("journal_id").map { Int64(try $0.double()) }, address: try t.string("address"), kind: kind,
-                    action: try t.string("action"), durationMilliseconds: try t.double("duration_ms"), wave: try t.int("wave"),
+                    action: try t.string("action"), durationMilliseconds: try t.double("duration_ms"), startedMilliseconds: (try? t.double("started_ms")) ?? 0, wave: try t.int("wave"),
                     waveSize: try t.int("wave_size"), parallelism: try t.int("parallelism"), recordedAt: try t.optional("recorded_at").map { try $0.string() })
             }
             self.init(snapshot: snapshot, journal: journal, timings: timings)

@@ -10,7 +10,7 @@ import KumoPlan
 /// and increases the serial, so a process killed in the middle of a write leaves the state
 /// as it was before that write, never half of it.
 public final class StateStore: Sendable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public let path: String
     let queue: DatabaseQueue
@@ -109,6 +109,22 @@ public final class StateStore: Sendable {
                     host TEXT NOT NULL,
                     user TEXT NOT NULL,
                     since TEXT NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v2") { db in
+            // When each action started after its wave began, so a wave's length can be rebuilt,
+            // and the coefficients `kumo calibrate` fits.
+            try db.execute(sql: """
+                INSERT INTO schema_info VALUES (2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+                ALTER TABLE timings ADD COLUMN started_ms REAL NOT NULL DEFAULT 0;
+                CREATE TABLE calibration (
+                    kind TEXT PRIMARY KEY,
+                    init_ms REAL NOT NULL,
+                    each_ms REAL NOT NULL,
+                    samples INTEGER NOT NULL,
+                    rmse_ms REAL NOT NULL,
+                    fitted_at TEXT NOT NULL
                 );
                 """)
         }
@@ -290,11 +306,11 @@ public final class StateWriter {
 
     public func record(_ timing: ActionTiming) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO timings (journal_id, address, kind, action, duration_ms, wave, wave_size, parallelism, recorded_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO timings (journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [timing.journalID, timing.address, timing.kind.rawValue, timing.action, timing.durationMilliseconds,
-                                          timing.wave, timing.waveSize, timing.parallelism, timing.recordedAt ?? now])
+                                          timing.startedMilliseconds, timing.wave, timing.waveSize, timing.parallelism, timing.recordedAt ?? now])
     }
 }
 
@@ -333,18 +349,21 @@ public struct ActionTiming: Sendable, Equatable {
     public var kind: ResourceKind
     public var action: String
     public var durationMilliseconds: Double
+    /// When the action started, after its wave began.
+    public var startedMilliseconds: Double
     public var wave: Int
     /// Actions of this kind in the same wave: the n, m or k of the models.
     public var waveSize: Int
     public var parallelism: Int
     public var recordedAt: String?
 
-    public init(journalID: Int64?, address: String, kind: ResourceKind, action: String, durationMilliseconds: Double, wave: Int, waveSize: Int, parallelism: Int, recordedAt: String? = nil) {
+    public init(journalID: Int64?, address: String, kind: ResourceKind, action: String, durationMilliseconds: Double, startedMilliseconds: Double = 0, wave: Int, waveSize: Int, parallelism: Int, recordedAt: String? = nil) {
         self.journalID = journalID
         self.address = address
         self.kind = kind
         self.action = action
         self.durationMilliseconds = durationMilliseconds
+        self.startedMilliseconds = startedMilliseconds
         self.wave = wave
         self.waveSize = waveSize
         self.parallelism = parallelism
@@ -353,7 +372,7 @@ public struct ActionTiming: Sendable, Equatable {
 
     init(row: Row) {
         self.init(journalID: row["journal_id"], address: row["address"], kind: ResourceKind(rawValue: row["kind"]) ?? .function,
-                  action: row["action"], durationMilliseconds: row["duration_ms"], wave: row["wave"], waveSize: row["wave_size"],
+                  action: row["action"], durationMilliseconds: row["duration_ms"], startedMilliseconds: row["started_ms"], wave: row["wave"], waveSize: row["wave_size"],
                   parallelism: row["parallelism"], recordedAt: row["recorded_at"])
     }
 }

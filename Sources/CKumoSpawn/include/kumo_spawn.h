@@ -1,0 +1,16 @@
+#ifndef KUMO_SPAWN_H
+#define KUMO_SPAWN_H
+
+#include <sys/types.h>
+
+/// Creates a pipe whose two ends are close-on-exec. Returns 0, or -1 with errno set.
+int kumo_pipe_cloexec(int fds[2]);
+
+/// Starts `path` with `argv` and exactly `envp`, in a new process group, with default signal
+/// handling and an empty signal mask, in directory `dir` (NULL: the current one), with the
+/// given descriptors as its standard input, output and error (-1 for stdin: /dev/null).
+/// Returns 0 and stores the pid, or an errno value.
+int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+               const char *dir, int stdin_fd, int stdout_fd, int stderr_fd);
+
+#endif

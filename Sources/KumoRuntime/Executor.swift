@@ -1,0 +1,178 @@
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoState
+
+/// Walks a plan wave by wave against the runtime, at most `parallelism` actions at once, and
+/// writes each finished action to the state at once (with its timing), so an apply that is
+/// interrupted leaves a state from which the next plan shows exactly what remains.
+///
+/// A failed action stops new work; actions already running finish; the apply then fails. A
+/// failed update or replacement leaves the resource `tainted` (the next plan replaces it); a
+/// failed create leaves nothing in the state.
+public struct Executor: Sendable {
+    public enum Event: Sendable {
+        case waveStarted(index: Int, of: Int, actions: Int)
+        case started(address: String, action: PlanAction)
+        case finished(address: String, action: PlanAction, seconds: Double)
+        case failed(address: String, action: PlanAction, error: String)
+    }
+
+    public struct Outcome: Sendable {
+        public var applied: Int
+        public var failures: [(address: String, error: String)]
+        public var seconds: Double
+        public var succeeded: Bool { failures.isEmpty }
+    }
+
+    public let store: StateStore
+    public let client: RuntimeClient
+    public let parallelism: Int
+    public let progress: @Sendable (Event) -> Void
+
+    public init(store: StateStore, client: RuntimeClient, parallelism: Int, progress: @escaping @Sendable (Event) -> Void) {
+        self.store = store
+        self.client = client
+        self.parallelism = max(1, parallelism)
+        self.progress = progress
+    }
+
+    public func apply(_ plan: Plan, resources: [DesiredResource], secrets: [String: String], lock: LockInfo, operation: String, planHash: String) async throws -> Outcome {
+        var byAddress: [String: DesiredResource] = [:]
+        for resource in resources { byAddress[resource.address] = resource }
+        var changes: [String: ResourceChange] = [:]
+        for change in plan.changes { changes[change.address] = change }
+        let started = ContinuousClock.now
+        let before = try store.snapshot()
+        var opened: Int64 = 0
+        try store.write(under: lock) { writer in
+            opened = try writer.beginJournal(operation: operation, planHash: planHash, serialBefore: before.serial)
+        }
+        let journal = opened
+        let failures = Failures()
+        var applied = 0
+        for (index, wave) in plan.waves.enumerated() {
+            if failures.any { break }
+            progress(.waveStarted(index: index + 1, of: plan.waves.count, actions: wave.count))
+            let waveStart = ContinuousClock.now
+            var sizes: [ResourceKind: Int] = [:]
+            for address in wave { if let kind = changes[address]?.kind { sizes[kind, default: 0] += 1 } }
+            let results = await withTaskGroup(of: Bool.self) { group -> Int in
+                var pending = wave[...]
+                var running = 0
+                var done = 0
+                func launch() {
+                    while running < parallelism, !failures.any, let address = pending.popFirst() {
+                        guard let change = changes[address] else { continue }
+                        running += 1
+                        let desired = byAddress[address]
+                        let waveSize = sizes[change.kind] ?? 1
+                        let number = index + 1
+                        group.addTask {
+                            await self.perform(change, desired: desired, secrets: secrets, lock: lock, journal: journal,
+                                               wave: number, waveSize: waveSize, waveStart: waveStart, failures: failures)
+                        }
+                    }
+                }
+                launch()
+                while let ok = await group.next() {
+                    running -= 1
+                    if ok { done += 1 }
+                    launch()
+                }
+                return done
+            }
+            applied += results
+        }
+        let outcome = failures.any ? "failed" : "succeeded"
+        try? store.write(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
+        let elapsed = ContinuousClock.now - started
+        return Outcome(applied: applied, failures: failures.list, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// One action against the runtime, then its state write. Returns whether it succeeded.
+    private func perform(_ change: ResourceChange, desired: DesiredResource?, secrets: [String: String], lock: LockInfo, journal: Int64,
+                         wave: Int, waveSize: Int, waveStart: ContinuousClock.Instant, failures: Failures) async -> Bool {
+        let address = change.address
+        progress(.started(address: address, action: change.action))
+        let begun = ContinuousClock.now
+        do {
+            switch change.action {
+            case .delete:
+                try await client.remove(address: address)
+            case .replace:
+                try await client.remove(address: address)
+                fallthrough
+            case .create, .update:
+                guard let desired else { throw RuntimeClient.Failure(description: "\(address) is not in the plan's resources") }
+                let needed = desired.secretNames.reduce(into: [String: String]()) { $0[$1] = secrets[$1] }
+                for name in desired.secretNames where needed[name] == nil {
+                    throw ManifestText.MissingSecret(name: name)
+                }
+                try await client.deploy(address: address, spec: desired.spec, codeHash: desired.codeHash, secrets: needed)
+            case .noop:
+                return true
+            }
+        } catch {
+            let message = "\(error)"
+            failures.add(address, message)
+            progress(.failed(address: address, action: change.action, error: message))
+            // What the runtime holds now: an update or replacement may have stopped the old one.
+            try? store.write(under: lock) { writer in
+                if change.action == .update || change.action == .replace, var record = try? store.snapshot().resources[address] {
+                    record.status = .tainted
+                    try writer.put(record)
+                } else if change.action == .replace {
+                    try writer.remove(address)
+                }
+            }
+            return false
+        }
+        let end = ContinuousClock.now
+        let seconds = Executor.seconds(end - begun)
+        do {
+            try store.write(under: lock) { writer in
+                if change.action == .delete {
+                    try writer.remove(address)
+                } else if let desired {
+                    let previous = try? store.snapshot().resources[address]
+                    try writer.put(ResourceRecord(desired: desired, secrets: secrets, previous: previous ?? nil, serial: writer.serial))
+                }
+                try writer.record(ActionTiming(
+                    journalID: journal, address: address, kind: change.kind, action: change.action.rawValue,
+                    durationMilliseconds: seconds * 1000, startedMilliseconds: Executor.seconds(begun - waveStart) * 1000,
+                    wave: wave, waveSize: waveSize, parallelism: parallelism))
+            }
+        } catch {
+            failures.add(address, "applied, but the state write failed: \(error)")
+            progress(.failed(address: address, action: change.action, error: "\(error)"))
+            return false
+        }
+        progress(.finished(address: address, action: change.action, seconds: seconds))
+        return true
+    }
+
+    static func seconds(_ duration: Swift.Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [(String, String)] = []
+        func add(_ address: String, _ error: String) {
+            lock.lock()
+            items.append((address, error))
+            lock.unlock()
+        }
+        var any: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return !items.isEmpty
+        }
+        var list: [(address: String, error: String)] {
+            lock.lock()
+            defer { lock.unlock() }
+            return items.map { (address: $0.0, error: $0.1) }
+        }
+    }
+}
