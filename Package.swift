@@ -64,6 +64,7 @@ let package = Package(
                 "KumoState",
                 "KumoRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(

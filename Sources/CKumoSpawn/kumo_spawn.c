@@ -43,3 +43,31 @@ int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const env
     posix_spawn_file_actions_destroy(&actions);
     return status;
 }
+
+int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                      const char *dir, int log_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    sigset_t all, none;
+    int status;
+
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    if (dir != NULL) {
+        posix_spawn_file_actions_addchdir_np(&actions, dir);
+    }
+    posix_spawnattr_init(&attributes);
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    status = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return status;
+}

@@ -14,10 +14,13 @@ public struct SavedPlan: Sendable, Equatable {
     public var secretHashes: [String: String]
     /// The state file the plan was made against (apply and show default to it).
     public var statePath: String?
+    /// The project directory `code:` paths are relative to.
+    public var projectDirectory: String?
 
-    public init(plan: Plan, desired: DesiredState, statePath: String?) {
+    public init(plan: Plan, desired: DesiredState, statePath: String?, projectDirectory: String? = nil) {
         self.plan = plan
         self.statePath = statePath
+        self.projectDirectory = projectDirectory
         let addresses = Set(plan.changes.map(\.address))
         resources = desired.resources.filter { addresses.contains($0.address) }
         var hashes: [String: String] = [:]
@@ -51,6 +54,7 @@ public struct SavedPlan: Sendable, Equatable {
         .object([
             ("kind", .string(SavedPlan.fileKind)),
             ("state_path", statePath.map { .string($0) } ?? .null),
+            ("project_dir", projectDirectory.map { .string($0) } ?? .null),
             ("plan", plan.jsonValue(kumoVersion: kumoVersion)),
             ("resources", .array(resources.map { resource in
                 .object([
@@ -74,6 +78,7 @@ public struct SavedPlan: Sendable, Equatable {
         }
         plan = try Plan(jsonValue: try r.object("plan").value)
         statePath = try r.optional("state_path").map { try $0.string() }
+        projectDirectory = try r.optional("project_dir").map { try $0.string() }
         resources = try r.array("resources").map { item in
             guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
             guard let spec = item.value("spec") else { throw item.failure("spec", "an object") }

@@ -188,3 +188,24 @@ public final class ChildProcess: @unchecked Sendable {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
+
+extension ChildProcess {
+    /// Starts a daemon in its own session with output appended to `logPath`; returns its pid.
+    public static func daemon(argv: [String], environment: [String: String], directory: String?, logPath: String) throws -> pid_t {
+        guard let program = argv.first else { throw Failure(description: "empty command") }
+        let path = try resolve(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot open \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let status = kumo_spawn_daemon(&pid, path, cArgs, cEnv, directory, fd)
+        guard status == 0 else { throw Failure(description: "cannot start '\(program)': \(String(cString: strerror(status)))") }
+        return pid
+    }
+}

@@ -118,12 +118,11 @@ public struct Executor: Sendable {
             failures.add(address, message)
             progress(.failed(address: address, action: change.action, error: message))
             // What the runtime holds now: an update or replacement may have stopped the old one.
-            try? store.write(under: lock) { writer in
-                if change.action == .update || change.action == .replace, var record = try? store.snapshot().resources[address] {
+            let previous = (try? store.snapshot())?.resources[address]
+            _ = try? store.write(under: lock) { writer in
+                if change.action == .update || change.action == .replace, var record = previous {
                     record.status = .tainted
                     try writer.put(record)
-                } else if change.action == .replace {
-                    try writer.remove(address)
                 }
             }
             return false
@@ -131,12 +130,12 @@ public struct Executor: Sendable {
         let end = ContinuousClock.now
         let seconds = Executor.seconds(end - begun)
         do {
+            let previous = change.action == .delete ? nil : (try store.snapshot()).resources[address]
             try store.write(under: lock) { writer in
                 if change.action == .delete {
                     try writer.remove(address)
                 } else if let desired {
-                    let previous = try? store.snapshot().resources[address]
-                    try writer.put(ResourceRecord(desired: desired, secrets: secrets, previous: previous ?? nil, serial: writer.serial))
+                    try writer.put(ResourceRecord(desired: desired, secrets: secrets, previous: previous, serial: writer.serial))
                 }
                 try writer.record(ActionTiming(
                     journalID: journal, address: address, kind: change.kind, action: change.action.rawValue,

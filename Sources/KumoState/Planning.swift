@@ -37,10 +37,17 @@ public struct Planning {
         public var current: StateSnapshot
     }
 
-    public func plan(project: Project, environment: [String: String]) throws -> Result {
+    /// Plans against the state file; `adjust` may change the snapshot first (`--refresh`).
+    public func plan(project: Project, environment: [String: String], adjust: ((inout StateSnapshot) -> Void)? = nil) throws -> Result {
         let hasher = CodeHasher()
         let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
-        let current = try StateStore.open(path: statePath, create: false)?.snapshot() ?? .empty
+        let store = try StateStore.open(path: statePath, create: false)
+        var current = try store?.snapshot() ?? .empty
+        adjust?(&current)
+        var options = self.options
+        if let calibrated = try store?.calibration(), !calibrated.isEmpty {
+            options.calibrated = Calibration.merge(desired.estimates, calibrated: calibrated)
+        }
         let plan = try Planner(options: options).plan(desired: desired, current: current)
         return Result(plan: plan, desired: desired, current: current)
     }

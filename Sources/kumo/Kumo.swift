@@ -14,6 +14,7 @@ struct Kumo: AsyncParsableCommand {
             (default: the current directory).
             """,
         version: version,
-        subcommands: [Validate.self, Config.self, PlanCommand.self, Diff.self, Show.self, StateCommand.self]
+        subcommands: [Validate.self, Config.self, PlanCommand.self, Diff.self, Show.self, Apply.self, Destroy.self, Up.self, Down.self,
+                      RuntimeCommand.self, Invoke.self, Status.self, Logs.self, Calibrate.self, StateCommand.self]
     )
 }

@@ -58,7 +58,7 @@ extension Kumo {
                 Console.out(PlanRenderer(color: output.color(for: 1)).text(plan))
             }
             if let out {
-                let saved = SavedPlan(plan: plan, desired: result.desired, statePath: result.statePath)
+                let saved = SavedPlan(plan: plan, desired: result.desired, statePath: result.statePath, projectDirectory: result.projectDirectory)
                 do {
                     try writeAtomically(saved.jsonValue(kumoVersion: Kumo.version).json() + "\n", to: out, mode: 0o600)
                 } catch {
@@ -159,6 +159,7 @@ struct PlanRun {
     var plan: Plan
     var desired: DesiredState
     var statePath: String
+    var projectDirectory: String
 }
 
 /// Loads the project, reports its diagnostics, and plans it against the state.
@@ -173,7 +174,7 @@ func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: S
     let planning = Planning(statePath: statePath, options: Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true))
     do {
         let result = try planning.plan(project: resolved, environment: ProcessInfo.processInfo.environment)
-        return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath)
+        return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath, projectDirectory: resolved.directory)
     } catch let error as CustomStringConvertible & Error {
         throw fail(error.description)
     }

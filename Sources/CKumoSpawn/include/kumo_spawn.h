@@ -13,4 +13,9 @@ int kumo_pipe_cloexec(int fds[2]);
 int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                const char *dir, int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// Starts a daemon: like kumo_spawn, in a new session (no controlling terminal), with standard
+/// input from /dev/null and standard output and error appended to `log_fd`.
+int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                      const char *dir, int log_fd);
+
 #endif
