@@ -83,7 +83,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KumoRuntimeTests",
-            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoRuntime"]
+            dependencies: [
+                "KumoManifest", "KumoPlan", "KumoState", "KumoRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

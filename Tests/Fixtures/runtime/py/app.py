@@ -1,0 +1,36 @@
+"""Handlers for the runtime tests."""
+import json
+import os
+import time
+
+
+def echo(event, context):
+    return {
+        "event": event,
+        "requestId": context.aws_request_id,
+        "function": context.function_name,
+        "memory": context.memory_limit_in_mb,
+        "remainingMs": context.get_remaining_time_in_millis(),
+        "environment": sorted(os.environ),
+        "greeting": os.environ.get("GREETING"),
+        "tokenSet": os.environ.get("TOKEN") == "s3cret-value",
+        "pid": os.getpid(),
+    }
+
+
+_hog = []
+
+
+def behave(event, context):
+    """What the event asks for: sleep, crash, raise, or allocate memory."""
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("crash"):
+        os._exit(3)
+    if event.get("raise"):
+        raise ValueError(event["raise"])
+    if event.get("allocateMB"):
+        _hog.append(bytearray(event["allocateMB"] * 1024 * 1024))
+        time.sleep(1)
+    print("behaved", json.dumps(event))
+    return {"ok": True, "pid": os.getpid()}

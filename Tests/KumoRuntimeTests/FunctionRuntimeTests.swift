@@ -1,0 +1,230 @@
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoRuntime
+import KumoState
+import NIOHTTP1
+import Testing
+
+/// End to end: the real `kumo` binary, a real runtime, real worker processes on loopback.
+@Suite(.serialized) struct FunctionRuntimeTests {
+    static let secret = ["KUMO_TEST_TOKEN": "s3cret-value"]
+
+    func applied() throws -> RuntimeHarness {
+        let harness = try RuntimeHarness(copying: "Tests/Fixtures/runtime", environment: FunctionRuntimeTests.secret)
+        _ = try harness.startRuntime()
+        let apply = try harness.kumo(["apply", "--auto-approve"])
+        guard apply.status == 0 else { throw HarnessError("apply failed: \(apply.stdout)\n\(apply.stderr)") }
+        return harness
+    }
+
+    @Test func httpTriggersRunPythonAndNodeHandlers() async throws {
+        let harness = try applied()
+        let echo = try await harness.gateway(.POST, "/echo/42?x=1&x=2&y=z", body: "{\"hello\":true}", headers: [("Content-Type", "application/json"), ("Cookie", "a=1; b=2")])
+        #expect(echo.status == 200)
+        let result = try #require(echo.json)
+        let event = try #require(result["event"])
+        #expect(event["version"]?.stringValue == "2.0")
+        #expect(event["routeKey"]?.stringValue == "POST /echo/{id}")
+        #expect(event["rawPath"]?.stringValue == "/echo/42")
+        #expect(event["rawQueryString"]?.stringValue == "x=1&x=2&y=z")
+        #expect(event["pathParameters"]?["id"]?.stringValue == "42")
+        #expect(event["queryStringParameters"]?["x"]?.stringValue == "1,2")
+        #expect(event["cookies"]?.arrayValue?.count == 2)
+        #expect(event["body"]?.stringValue == "{\"hello\":true}")
+        #expect(event["requestContext"]?["http"]?["method"]?.stringValue == "POST")
+        #expect(result["function"]?.stringValue == "echo")
+        #expect(result["memory"]?.intValue == 128)
+        #expect((result["remainingMs"]?.intValue ?? 0) > 0 && (result["remainingMs"]?.intValue ?? 0) <= 3000)
+        #expect(result["greeting"]?.stringValue == "hello")
+        #expect(result["tokenSet"] == .bool(true), "the secret reaches the worker")
+
+        // Only the declared environment and the Lambda variables: nothing of the runtime's own.
+        let names = Set(result["environment"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        #expect(names.contains("AWS_LAMBDA_FUNCTION_NAME") && names.contains("AWS_LAMBDA_RUNTIME_API") && names.contains("_HANDLER"))
+        #expect(!names.contains("HOME") && !names.contains("KUMO_TEST_TOKEN"), "leaked: \(names.sorted())")
+        let allowed: Set<String> = ["GREETING", "TOKEN", "PATH", "LANG", "TZ", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "_X_AMZN_TRACE_ID", "LC_CTYPE", "PWD"]
+        for name in names where !name.hasPrefix("AWS_") && !allowed.contains(name) { Issue.record("unexpected variable \(name)") }
+
+        let greedy = try await harness.gateway(.GET, "/files/a/b/c.txt")
+        #expect(greedy.json?["event"]?["pathParameters"]?["path"]?.stringValue == "a/b/c.txt")
+        let node = try await harness.gateway(.GET, "/node?name=kumo")
+        #expect(node.status == 201)
+        #expect(node.body == "node says hi to kumo (nodeEcho)")
+        #expect(node.headers.first(name: "x-runtime") == "node")
+        #expect(try await harness.gateway(.GET, "/nowhere").status == 404)
+        #expect(try await harness.gateway(.DELETE, "/node").status == 404)
+
+        // The logs carry the request id of each invocation.
+        let requestID = try #require(result["requestId"]?.stringValue)
+        let logs = try harness.kumo(["logs", "echo"])
+        #expect(logs.stdout.contains("[\(requestID)] START RequestId: \(requestID)"))
+        #expect(logs.stdout.contains("REPORT RequestId: \(requestID)"))
+    }
+
+    @Test func invokeAPIAndKumoInvoke() async throws {
+        let harness = try applied()
+        let sync = try await harness.invoke("echo", "{\"n\": 1}")
+        #expect(sync.status == 200)
+        #expect(sync.headers.first(name: "X-Amz-Executed-Version") == "$LATEST")
+        #expect(sync.json?["event"]?["n"]?.intValue == 1)
+        let async = try await harness.invoke("behave", "{}", type: "Event")
+        #expect(async.status == 202)
+        #expect(try await harness.invoke("echo", "{}", type: "DryRun").status == 204)
+        let missing = try await harness.invoke("nope", "{}")
+        #expect(missing.status == 404)
+        #expect(missing.headers.first(name: "x-amzn-ErrorType") == "ResourceNotFoundException")
+        let error = try await harness.invoke("behave", "{\"raise\": \"boom\"}")
+        #expect(error.status == 200)
+        #expect(error.headers.first(name: "X-Amz-Function-Error") == "Unhandled")
+        #expect(error.json?["errorType"]?.stringValue == "ValueError")
+        #expect(error.json?["errorMessage"]?.stringValue == "boom")
+
+        let cli = try harness.kumo(["invoke", "shell", "--data", "{\"numbers\": [1, 2, 3.5]}"])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(try ConfigValue(json: cli.stdout)["sum"]?.doubleValue == 6.5)
+        try "{\"numbers\": [10]}".write(toFile: harness.directory + "/event.json", atomically: true, encoding: .utf8)
+        #expect(try ConfigValue(json: try harness.kumo(["invoke", "shell", "--data", "@event.json"]).stdout)["sum"]?.intValue == 10)
+        let failing = try harness.kumo(["invoke", "behave", "--data", "{\"raise\": \"bad\"}"])
+        #expect(failing.status == 1 && failing.stderr.contains("ValueError"))
+        let ric = try await harness.invoke("ric", "{\"via\": \"awslambdaric\"}")
+        #expect(ric.status == 200, "\(ric.body)")
+        #expect(ric.json?["ric"] == .bool(true))
+        #expect(ric.json?["event"]?["via"]?.stringValue == "awslambdaric")
+    }
+
+    @Test func boto3InvokesUnchanged() throws {
+        let harness = try applied()
+        let port = try #require(harness.info?.gatewayPort)
+        let script = """
+            import json, boto3
+            client = boto3.client("lambda", endpoint_url="http://127.0.0.1:\(port)", region_name="us-east-1",
+                                  aws_access_key_id="test", aws_secret_access_key="test")
+            sync = client.invoke(FunctionName="echo", Payload=json.dumps({"from": "boto3"}))
+            body = json.loads(sync["Payload"].read())
+            assert sync["StatusCode"] == 200, sync
+            assert body["event"] == {"from": "boto3"}, body
+            failed = client.invoke(FunctionName="behave", Payload=json.dumps({"raise": "nope"}))
+            assert failed["FunctionError"] == "Unhandled", failed
+            assert json.loads(failed["Payload"].read())["errorType"] == "ValueError"
+            queued = client.invoke(FunctionName="behave", InvocationType="Event", Payload=b"{}")
+            assert queued["StatusCode"] == 202, queued
+            try:
+                client.invoke(FunctionName="missing", Payload=b"{}")
+                raise SystemExit("expected ResourceNotFoundException")
+            except client.exceptions.ResourceNotFoundException:
+                pass
+            print("boto3 ok")
+            """
+        try script.write(toFile: harness.directory + "/boto.py", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", harness.directory + "/boto.py"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("boto3 ok"))
+    }
+
+    @Test func timeoutsCrashesMemoryAndTheConcurrencyCap() async throws {
+        let harness = try applied()
+        // Timeout (1 s): the worker's group is killed and the call fails as Lambda's does.
+        let slow = try await harness.invoke("behave", "{\"sleep\": 5}")
+        #expect(slow.headers.first(name: "X-Amz-Function-Error") == "Unhandled")
+        #expect(slow.json?["errorType"]?.stringValue == "Sandbox.Timedout")
+        #expect(slow.json?["errorMessage"]?.stringValue?.contains("Task timed out after 1.00 seconds") == true)
+
+        // A crash fails only its own call; the next call gets a fresh worker.
+        let crash = try await harness.invoke("behave", "{\"crash\": true}")
+        #expect(crash.json?["errorType"]?.stringValue == "Runtime.ExitError")
+        #expect(crash.json?["errorMessage"]?.stringValue?.contains("exit status 3") == true)
+        let after = try await harness.invoke("behave", "{}")
+        #expect(after.json?["ok"] == .bool(true))
+
+        // Memory: 128 MB is the limit; allocating 300 MB kills the worker.
+        let hog = try await harness.invoke("behave", "{\"allocateMB\": 300}")
+        #expect(hog.json?["errorType"]?.stringValue == "Runtime.OutOfMemory", "\(hog.body)")
+
+        // Concurrency 2: a third concurrent call waits up to the timeout, then gets 429.
+        async let a = harness.invoke("behave", "{\"sleep\": 0.9}")
+        async let b = harness.invoke("behave", "{\"sleep\": 0.9}")
+        try await Task.sleep(for: .milliseconds(150))
+        let c = try await harness.invoke("behave", "{\"sleep\": 0.5}")
+        let (ra, rb) = try await (a, b)
+        #expect(ra.status == 200 && rb.status == 200)
+        // The third call either got a worker freed within the timeout, or was throttled.
+        #expect(c.status == 200 || c.status == 429)
+        async let d = harness.invoke("behave", "{\"sleep\": 0.95}")
+        async let e = harness.invoke("behave", "{\"sleep\": 0.95}")
+        try await Task.sleep(for: .milliseconds(100))
+        async let f = harness.invoke("behave", "{\"sleep\": 0.95}")
+        async let g = harness.invoke("behave", "{\"sleep\": 0.95}")
+        let statuses = try await [d, e, f, g].map(\.status)
+        #expect(statuses.filter { $0 == 200 }.count >= 2)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
+        let throttled = try await harness.invoke("behave", "{}")
+        #expect(throttled.status == 200)
+        let detail = try #require(try await harness.detail("function.behave"))
+        #expect((detail["errors"]?.intValue ?? 0) >= 3)
+    }
+
+    @Test func warmPoolScalesToZeroAndColdCallsAreHeld() async throws {
+        let harness = try applied()
+        // minInstances 1: one warm worker right after apply.
+        let warm = try #require(try await harness.detail("function.warm"))
+        #expect(warm["warm"]?.intValue == 1)
+        // echo has minInstances 0: nothing runs until called, then a worker starts and stays.
+        #expect(try await harness.detail("function.echo")?["warm"]?.intValue == 0)
+        let first = try await harness.invoke("echo", "{}")
+        #expect(first.status == 200)
+        #expect(first.headers.first(name: "X-Amz-Function-Error") == nil, "a cold call is held, not failed")
+        // Ten concurrent cold calls on a function at zero: all answered.
+        let behave = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<10 { group.addTask { try await harness.invoke("behave", "{\"sleep\": 0.05}").status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(behave.filter { $0 == 200 }.count >= 2)
+        // warm: idleTimeout 1 s, minInstances 1; a burst starts a second worker that goes away.
+        async let x = harness.invoke("warm", "{}")
+        async let y = harness.invoke("warm", "{}")
+        _ = try await (x, y)
+        let settled = try await RuntimeHarness.waitUntil(timeout: 8) {
+            let d = try await harness.detail("function.warm")
+            return d?["warm"]?.intValue == 1 && d?["busy"]?.intValue == 0 && d?["starting"]?.intValue == 0
+        }
+        #expect(settled, "scales back to minInstances after idleTimeout")
+    }
+
+    @Test func codeChangesReplaceWorkers() async throws {
+        let harness = try applied()
+        let before = try #require(try await harness.invoke("warm", "{}").json?["pid"]?.intValue)
+        try "\n# changed\n".write(toFile: harness.directory + "/py/extra.py", atomically: true, encoding: .utf8)
+        let plan = try harness.kumo(["plan", "--no-color"])
+        #expect(plan.stdout.contains("code contents changed"))
+        let apply = try harness.kumo(["apply", "--auto-approve"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let after = try #require(try await harness.invoke("warm", "{}").json?["pid"]?.intValue)
+        #expect(after != before, "new code runs in a new worker")
+        #expect(RuntimeHarness.alive([before]).isEmpty, "the old worker stopped")
+    }
+
+    @Test func controlAPIRefusesRequestsWithoutTheToken() async throws {
+        let harness = try applied()
+        let info = try #require(harness.info)
+        #expect(try await harness.http(.GET, port: info.controlPort, "/v1/status").status == 401)
+        #expect(try await harness.http(.GET, port: info.controlPort, "/v1/status", headers: [("Authorization", "Bearer wrong")]).status == 401)
+        #expect(try await harness.http(.DELETE, port: info.controlPort, "/v1/resources/function.echo", headers: [("Authorization", "Bearer " + info.token.dropLast() + "0")]).status == 401)
+        #expect(try await harness.http(.GET, port: info.controlPort, "/v1/status", headers: [("Authorization", "Bearer " + info.token)]).status == 200)
+        // Still served: the refused delete did nothing.
+        #expect(try await harness.invoke("echo", "{}").status == 200)
+        let attributes = try FileManager.default.attributesOfItem(atPath: harness.directory + "/.kumo/runtime.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+}

@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import KumoManifest
+import KumoRuntime
+import NIOCore
+import NIOHTTP1
+
+/// A project copied to a temporary directory, with a real runtime started by the real `kumo`.
+final class RuntimeHarness: @unchecked Sendable {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        fatalError("Package.swift not found")
+    }()
+
+    static var binary: String { ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo" }
+
+    let directory: String
+    var environment: [String: String]
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Copies `source` (a directory under the package) to a fresh temporary directory.
+    init(copying source: String, environment: [String: String] = [:]) throws {
+        directory = NSTemporaryDirectory() + "kumo-runtime-" + UUID().uuidString.prefix(8)
+        try FileManager.default.copyItem(atPath: RuntimeHarness.packageRoot + "/" + source, toPath: directory)
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        self.environment = env
+    }
+
+    deinit {
+        if let info = RuntimeInfo.load(projectDirectory: directory) {
+            kill(info.pid, SIGTERM)
+            for _ in 0..<100 where kill(info.pid, 0) == 0 { usleep(50_000) }
+            kill(info.pid, SIGKILL)
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    func kumo(_ arguments: [String], extra: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RuntimeHarness.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = environment.merging(extra) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// `kumo runtime start` on a free gateway port; returns the runtime's info.
+    func startRuntime() throws -> RuntimeInfo {
+        let result = try kumo(["runtime", "start", "--gateway-port", "0"])
+        guard result.status == 0, let info = RuntimeInfo.load(projectDirectory: directory) else {
+            throw HarnessError("runtime start failed: \(result.stdout) \(result.stderr)")
+        }
+        return info
+    }
+
+    var info: RuntimeInfo? { RuntimeInfo.load(projectDirectory: directory) }
+
+    struct HTTPResult {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: String
+        var json: ConfigValue? { try? ConfigValue(json: body) }
+    }
+
+    func http(_ method: HTTPMethod, port: Int, _ path: String, body: String? = nil, headers: [(String, String)] = []) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let text = String(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
+        return HTTPResult(status: Int(response.status.code), headers: response.headers, body: text)
+    }
+
+    func gateway(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = []) async throws -> HTTPResult {
+        guard let info else { throw HarnessError("no runtime") }
+        return try await http(method, port: info.gatewayPort, path, body: body, headers: headers)
+    }
+
+    func invoke(_ function: String, _ payload: String, type: String = "RequestResponse") async throws -> HTTPResult {
+        try await gateway(.POST, "/2015-03-31/functions/\(function)/invocations", body: payload, headers: [("X-Amz-Invocation-Type", type)])
+    }
+
+    func status() async throws -> ConfigValue {
+        guard let info else { throw HarnessError("no runtime") }
+        return try await RuntimeClient(info: info).status()
+    }
+
+    func detail(_ address: String) async throws -> ConfigValue? {
+        try await status()["resources"]?.arrayValue?.first { $0["address"]?.stringValue == address }?["detail"]
+    }
+
+    /// Every process whose pid is in `pids` that still runs.
+    static func alive(_ pids: [Int]) -> [Int] {
+        pids.filter { kill(pid_t($0), 0) == 0 && !isZombie(pid_t($0)) }
+    }
+
+    static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    static func waitUntil(timeout: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
