@@ -23,7 +23,7 @@ struct InterpolationContext: Sendable {
 extension Reader {
     /// Resolves `${var:…}`, `${env:…}`, `${secret:…}`, `${service:…}`, `${port}` and `$${`.
     mutating func interpolate(
-        _ text: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+        _ text: String, at node: NodeRef, _ path: KeyPath, allow: InterpolationAllowance
     ) -> Text? {
         guard text.utf8.contains(UInt8(ascii: "$")) else { return Text(text) }
         var parts: [Text.Part] = []
@@ -71,7 +71,7 @@ extension Reader {
     private func quoteValue(_ text: String) -> String { "'\(text.truncatedForMessage)'" }
 
     private mutating func resolveReference(
-        _ reference: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+        _ reference: String, at node: NodeRef, _ path: KeyPath, allow: InterpolationAllowance
     ) -> Text? {
         let trimmed = reference.trimmingSpaces
         if trimmed == "port" {

@@ -8,10 +8,10 @@ struct FunctionBatch: Sendable {
     var routes: [HTTPRoute] = []
     var references: [String: Set<String>] = [:]
 
-    mutating func read(_ entry: ProjectAssembler.Entry, defaults: Node?) {
+    mutating func read(_ entry: ProjectAssembler.Entry, defaults: NodeRef?) {
         let path = KeyPath("functions", entry.name)
         reader.serviceReferences = []
-        if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs ?? [], routes: &routes, codeChecker: &codeChecker) {
+        if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker) {
             functions.append(fn)
         }
         if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
@@ -23,8 +23,8 @@ struct ProjectAssembler {
     /// A named entry of a section, from whichever document declared it.
     struct Entry: Sendable {
         var name: String
-        var key: Node
-        var value: Node
+        var key: NodeRef
+        var value: NodeRef
     }
 
     var reader: Reader
@@ -34,15 +34,15 @@ struct ProjectAssembler {
     var timings: [(String, Double)] = []
     let options: LoadOptions
 
-    var versionNodes: [Node] = []
-    var projectNodes: [Node] = []
+    var versionNodes: [NodeRef] = []
+    var projectNodes: [NodeRef] = []
     var sections: [String: [Entry]] = [:]
     /// Section → name → the key that first declared it, to name both places of a duplicate.
-    var firstDeclaration: [String: [String: Node]] = [:]
+    var firstDeclaration: [String: [String: NodeRef]] = [:]
     var variableStages: [String: [Entry]] = [:]
-    var stageKeys: [String: Node] = [:]
-    var variablesKey: Node?
-    var firstDocument: Node?
+    var stageKeys: [String: NodeRef] = [:]
+    var variablesKey: NodeRef?
+    var firstDocument: NodeRef?
     var defaults: [String: Entry] = [:]
     var settings: [String: [String: Entry]] = [:]
 
@@ -57,7 +57,7 @@ struct ProjectAssembler {
 
     static let kindNames = ["functions": "function", "services": "service", "scaling": "scaling policy", "rules": "rule", "usage": "usage entry"]
 
-    mutating func assemble(_ documents: [Node]) -> Project? {
+    mutating func assemble(_ documents: [NodeRef]) -> Project? {
         var lap = clock.now
         func phase(_ name: String) {
             let now = clock.now
@@ -81,17 +81,17 @@ struct ProjectAssembler {
 
         // Defaults: checked once on their own, then merged quietly under each resource.
         var routes: [HTTPRoute] = []
-        var functionDefaults: Node?
-        var serviceDefaults: Node?
+        var functionDefaults: NodeRef?
+        var serviceDefaults: NodeRef?
         let reportedBefore = reader.sink.diagnostics.count
         if let d = defaults["function"] {
             var scratch: [HTTPRoute] = []
             _ = reader.function("", d.value, KeyPath("defaults", "function"), partial: true, routes: &scratch, codeChecker: &codeChecker)
-            functionDefaults = filtered(d.value, keys: Function.keys)
+            functionDefaults = d.value
         }
         if let d = defaults["service"] {
             _ = reader.service("", d.value, KeyPath("defaults", "service"), partial: true, codeChecker: &codeChecker)
-            serviceDefaults = filtered(d.value, keys: Service.keys)
+            serviceDefaults = d.value
         }
         reader.reportedInDefaults = Set(reader.sink.diagnostics[reportedBefore...].map(Reader.Reported.init))
 
@@ -123,7 +123,7 @@ struct ProjectAssembler {
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
             reader.serviceReferences = []
-            let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs ?? [], codeChecker: &codeChecker)
+            let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs, codeChecker: &codeChecker)
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
             // A service may name its own address (for callbacks): that orders nothing.
@@ -242,7 +242,7 @@ struct ProjectAssembler {
 
     // MARK: Collecting documents
 
-    mutating func collect(_ document: Node) {
+    mutating func collect(_ document: NodeRef) {
         if document.isNull { return }
         firstDocument = firstDocument ?? document
         guard case .mapping(let pairs) = document.kind else {
@@ -261,7 +261,7 @@ struct ProjectAssembler {
                 // index of names is needed only once a second document adds to this section.
                 let needsIndex = sections[key] != nil
                 if needsIndex && firstDeclaration[key] == nil {
-                    var index: [String: Node] = [:]
+                    var index: [String: NodeRef] = [:]
                     for entry in sections[key]! { index[entry.name] = entry.key }
                     firstDeclaration[key] = index
                 }
@@ -300,7 +300,7 @@ struct ProjectAssembler {
                 }
             case "defaults":
                 guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: ["function", "service"]) else { continue }
-                for entry in pair.value.pairs ?? [] {
+                for entry in pair.value.pairs ?? .empty {
                     let kind = entry.key.scalar!.text
                     guard fields.has(kind) else { continue }
                     if let first = defaults[kind] {
@@ -312,7 +312,7 @@ struct ProjectAssembler {
             case "estimates", "pricing":
                 let keys = key == "estimates" ? ["functions", "services", "rules"] : ["region", "functions", "services"]
                 guard let fields = reader.mapping(pair.value, path, "'\(key)'", keys: keys) else { continue }
-                for entry in pair.value.pairs ?? [] {
+                for entry in pair.value.pairs ?? .empty {
                     let sub = entry.key.scalar!.text
                     guard fields.has(sub) else { continue }
                     if let first = settings[key]?[sub] {
@@ -328,7 +328,7 @@ struct ProjectAssembler {
         }
     }
 
-    func location(_ node: Node) -> String {
+    func location(_ node: NodeRef) -> String {
         "\(reader.sink.files.path(node.range.file)):\(node.range.start.line):\(node.range.start.column)"
     }
 
@@ -483,11 +483,11 @@ struct ProjectAssembler {
     }
 
     /// A service's `port` node: its own, or the one from `defaults.service`.
-    func portNode(of entry: Entry) -> Node? {
+    func portNode(of entry: Entry) -> NodeRef? {
         entry.value["port"] ?? defaults["service"]?.value["port"]
     }
 
-    mutating func checkReference(_ address: String, at node: Node, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
+    mutating func checkReference(_ address: String, at node: NodeRef, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
         let parts = address.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else {
             reader.error("invalid-reference", "\(from) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
@@ -572,28 +572,24 @@ struct ProjectAssembler {
 
     // MARK: Defaults
 
-    func filtered(_ node: Node, keys: [String]) -> Node? {
-        guard case .mapping(let pairs) = node.kind else { return nil }
-        return Node(.mapping(pairs.filter { keys.contains($0.key.scalar!.text) }), range: node.range)
-    }
-
-    /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
-    static func merged(_ base: Node?, _ over: Node) -> Node {
+    /// Deep-merges `over` onto `base` into `tree`: scalars override, mappings merge, lists
+    /// replace. Only the merged mappings are new nodes; their other children are the originals.
+    static func merged(_ base: NodeRef?, _ over: NodeRef, into tree: Tree) -> NodeRef {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
         var used = [Bool](repeating: false, count: basePairs.count)
-        var result: [Node.Pair] = []
-        result.reserveCapacity(basePairs.count + overPairs.count)
+        var result: [NodeRef] = []
+        result.reserveCapacity(2 * (basePairs.count + overPairs.count))
         for pair in overPairs {
-            let key = pair.key.scalar!.text
-            if let i = basePairs.firstIndex(where: { $0.key.scalar!.text == key }) {
+            let key = pair.key.scalar!.bytes
+            if let i = basePairs.firstIndex(where: { ScalarRef.same($0.key.scalar!.bytes, key) }) {
                 used[i] = true
-                result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
+                result.append(NodeRef.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value, into: tree)))
             } else {
                 result.append(pair)
             }
         }
         for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
-        return Node(.mapping(result), range: over.range)
+        return tree.appendMapping(result, range: over.range)
     }
 
     // MARK: Settings

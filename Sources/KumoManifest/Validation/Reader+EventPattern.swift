@@ -3,7 +3,7 @@ extension Reader {
     static let patternOperators = ["prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr"]
 
     /// A pattern object: field names to lists of matchers or nested objects, and `$or`.
-    mutating func eventPattern(_ node: Node, _ path: KeyPath, _ ctx: String) -> EventPattern? {
+    mutating func eventPattern(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> EventPattern? {
         guard case .mapping(let pairs) = node.kind else {
             mismatch(node, path, ctx, expected: "an event pattern (a mapping of fields to lists of values)")
             return nil
@@ -53,7 +53,7 @@ extension Reader {
     }
 
     /// A pattern leaf: a JSON scalar, or an object with exactly one operator.
-    private mutating func patternScalar(_ node: Node) -> EventPattern? {
+    private mutating func patternScalar(_ node: NodeRef) -> EventPattern? {
         guard case .scalar(let s) = node.kind else { return nil }
         if s.isNull { return .null }
         if s.style == .plain && s.tag == nil {
@@ -64,7 +64,7 @@ extension Reader {
         return .string(s.text)
     }
 
-    private mutating func matcher(_ node: Node, _ path: KeyPath, _ ctx: String, field: String) -> EventPattern? {
+    private mutating func matcher(_ node: NodeRef, _ path: KeyPath, _ ctx: String, field: String) -> EventPattern? {
         switch node.kind {
         case .scalar:
             return patternScalar(node)
@@ -83,7 +83,7 @@ extension Reader {
         }
     }
 
-    private mutating func patternString(_ node: Node, _ path: KeyPath, _ ctx: String, op: String) -> EventPattern? {
+    private mutating func patternString(_ node: NodeRef, _ path: KeyPath, _ ctx: String, op: String) -> EventPattern? {
         guard case .scalar(let s) = node.kind, !s.isNull else {
             error("invalid-pattern", "'\(op)' in \(ctx) takes a string, got \(node.typeDescription)", node, path)
             return nil
@@ -91,7 +91,7 @@ extension Reader {
         return .string(s.text)
     }
 
-    private mutating func operatorValue(_ op: String, _ node: Node, _ path: KeyPath, _ ctx: String, key: Node) -> EventPattern? {
+    private mutating func operatorValue(_ op: String, _ node: NodeRef, _ path: KeyPath, _ ctx: String, key: NodeRef) -> EventPattern? {
         switch op {
         case "prefix", "suffix":
             if case .mapping(let pairs) = node.kind {
@@ -135,7 +135,7 @@ extension Reader {
         }
     }
 
-    private mutating func anythingBut(_ node: Node, _ path: KeyPath, _ ctx: String) -> EventPattern? {
+    private mutating func anythingBut(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> EventPattern? {
         switch node.kind {
         case .scalar:
             return patternScalar(node)
@@ -181,7 +181,7 @@ extension Reader {
     }
 
     /// `numeric: [">", 0, "<=", 5]` — one comparison, or a lower then an upper bound.
-    private mutating func numeric(_ node: Node, _ path: KeyPath, _ ctx: String) -> EventPattern? {
+    private mutating func numeric(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> EventPattern? {
         let usage = "'numeric' in \(ctx) takes [OPERATOR, NUMBER] or [\">\"|\">=\", LOW, \"<\"|\"<=\", HIGH]"
         guard let items = node.items, items.count == 2 || items.count == 4 else {
             error("invalid-pattern", usage, node, path)

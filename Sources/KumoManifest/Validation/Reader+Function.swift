@@ -29,7 +29,7 @@ struct HTTPRoute: Sendable {
 
 extension Reader {
     /// Reads a function. `partial` reads `defaults.function`: no required keys, no cross-checks.
-    mutating func function(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, defaults: [Node.Pair] = [], routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
+    mutating func function(_ name: String, _ node: NodeRef, _ path: KeyPath, partial: Bool = false, defaults: NodeRef.Pairs? = nil, routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
         let ctx = partial ? "defaults.function" : "function '\(name)'"
         guard let f = mapping(node, path, ctx, keys: Function.keys, defaults: defaults) else { return nil }
         var ok = true
@@ -151,7 +151,7 @@ extension Reader {
         return length > 0 && !(length == 2 && dots == 2)
     }
 
-    private mutating func functionEvents(_ node: Node, _ path: KeyPath, _ ctx: String, function: String, routes: inout [HTTPRoute]) -> [FunctionEvent]? {
+    private mutating func functionEvents(_ node: NodeRef, _ path: KeyPath, _ ctx: String, function: String, routes: inout [HTTPRoute]) -> [FunctionEvent]? {
         guard let items = list(node, path, ctx) else { return nil }
         var events: [FunctionEvent] = []
         var ok = true
@@ -269,7 +269,7 @@ extension Reader {
         return !inParameter && parameters <= 1 && (segmentLength > 0 || path == "/")
     }
 
-    private mutating func invokeConfig(_ node: Node, _ path: KeyPath, _ ctx: String) -> InvokeConfig? {
+    private mutating func invokeConfig(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> InvokeConfig? {
         guard let f = mapping(node, path, "the invokeConfig of \(ctx)", keys: ["maximumRetryAttempts", "maximumEventAge", "onFailure"]) else { return nil }
         var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: .discard)
         var ok = true

@@ -7,12 +7,12 @@ extension Rule {
 /// A rule target as read, with the node naming it, for the reference check.
 struct TargetReference: Sendable {
     var address: String
-    var node: Node
+    var node: NodeRef
     var keyPath: KeyPath
 }
 
 extension Reader {
-    mutating func rule(_ name: String, _ node: Node, _ path: KeyPath) -> (Rule, references: [TargetReference])? {
+    mutating func rule(_ name: String, _ node: NodeRef, _ path: KeyPath) -> (Rule, references: [TargetReference])? {
         let ctx = "rule '\(name)'"
         guard let f = mapping(node, path, ctx, keys: Rule.keys) else { return nil }
         var ok = true
@@ -59,7 +59,7 @@ extension Reader {
         return (rule, references)
     }
 
-    private mutating func ruleTarget(_ node: Node, _ path: KeyPath, _ ctx: String) -> (RuleTarget, TargetReference)? {
+    private mutating func ruleTarget(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> (RuleTarget, TargetReference)? {
         let tctx = "a target of \(ctx)"
         guard let f = mapping(node, path, tctx, keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
         let kinds = ["function", "service"].filter { f.has($0) }
@@ -107,7 +107,7 @@ extension Reader {
         return (target, TargetReference(address: target.address, node: nameNode, keyPath: path / kindName))
     }
 
-    private mutating func inputTransformer(_ node: Node, _ path: KeyPath, _ ctx: String) -> RuleTarget.InputTransformer? {
+    private mutating func inputTransformer(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> RuleTarget.InputTransformer? {
         let ictx = "the inputTransformer of \(ctx)"
         guard let f = mapping(node, path, ictx, keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
         var ok = true

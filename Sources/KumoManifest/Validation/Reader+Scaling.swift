@@ -4,12 +4,12 @@ extension ScalingPolicy {
 
 extension Reader {
     /// Returns the policy when it is complete, and the target reference whenever one was given.
-    mutating func scalingPolicy(_ name: String, _ node: Node, _ path: KeyPath) -> (policy: ScalingPolicy?, target: String?, targetNode: Node?)? {
+    mutating func scalingPolicy(_ name: String, _ node: NodeRef, _ path: KeyPath) -> (policy: ScalingPolicy?, target: String?, targetNode: NodeRef?)? {
         let ctx = "scaling policy '\(name)'"
         guard let f = mapping(node, path, ctx, keys: ScalingPolicy.keys) else { return nil }
         var ok = true
         var target: String?
-        var targetNode: Node?
+        var targetNode: NodeRef?
         if let n = required(f, "target", path, ctx, because: " (an address such as service.api or function.createOrder)") {
             targetNode = n
             if let t = string(n, path / "target", ctx) {
@@ -73,7 +73,7 @@ extension Reader {
         return (ScalingPolicy(name: name, target: target, minReplicas: minReplicas, maxReplicas: maxReplicas, mode: mode, behavior: behavior, range: node.range), target, targetNode)
     }
 
-    private mutating func scalingRules(_ node: Node, _ path: KeyPath, _ ctx: String) -> ScalingPolicy.Rules? {
+    private mutating func scalingRules(_ node: NodeRef, _ path: KeyPath, _ ctx: String) -> ScalingPolicy.Rules? {
         let rctx = "'\(Reader.keyName(path))' of \(ctx)"
         guard let f = mapping(node, path, rctx, keys: ["stabilizationWindow", "policies", "selectPolicy"]) else { return nil }
         var rules = ScalingPolicy.Rules(stabilizationWindow: nil, policies: [], selectPolicy: nil)

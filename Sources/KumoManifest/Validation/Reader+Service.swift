@@ -11,14 +11,14 @@ extension Service {
 
 extension Reader {
     /// Reads a service. `partial` reads `defaults.service`.
-    mutating func service(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, defaults: [Node.Pair] = [], codeChecker: inout CodeChecker) -> (Service, dependsOnNodes: [String: Node])? {
+    mutating func service(_ name: String, _ node: NodeRef, _ path: KeyPath, partial: Bool = false, defaults: NodeRef.Pairs? = nil, codeChecker: inout CodeChecker) -> (Service, dependsOnNodes: [String: NodeRef])? {
         let ctx = partial ? "defaults.service" : "service '\(name)'"
         guard let f = mapping(node, path, ctx, keys: Service.keys, defaults: defaults) else { return nil }
         var ok = true
         var service = Service(
             name: name, command: [], replicas: Service.defaultReplicas, resources: .default, environment: [:],
             dependsOn: [:], restart: .onFailure, stopGracePeriod: Service.defaultStopGracePeriod, range: node.range)
-        var dependsOnNodes: [String: Node] = [:]
+        var dependsOnNodes: [String: NodeRef] = [:]
         let allow: InterpolationAllowance = [.secret, .port]
         if let n = f["description"] { service.description = string(n, path / "description", ctx) }
         if let n = f["command"] {
@@ -95,7 +95,7 @@ extension Reader {
     }
 
     /// `partial` (in `defaults.service`) allows timings without a probe: each service gives its own.
-    private mutating func healthcheck(_ node: Node, _ path: KeyPath, _ ctx: String, partial: Bool = false) -> Healthcheck? {
+    private mutating func healthcheck(_ node: NodeRef, _ path: KeyPath, _ ctx: String, partial: Bool = false) -> Healthcheck? {
         let hctx = "the healthcheck of \(ctx)"
         guard let f = mapping(node, path, hctx, keys: ["http", "tcp", "exec", "interval", "timeout", "retries", "startPeriod"]) else { return nil }
         var ok = true
