@@ -112,12 +112,22 @@ enum ParallelLoad {
         }
     }
 
+    /// `bytes[start...].firstIndex(of: byte)` with memchr: the plan scans the whole file on one core.
+    static func firstIndex(of byte: UInt8, in bytes: [UInt8], from start: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard start < buffer.count, let base = buffer.baseAddress,
+                let found = memchr(base + start, Int32(byte), buffer.count - start)
+            else { return nil }
+            return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+        }
+    }
+
     /// Finds the cut: the largest top-level block section, and an entry line near the middle.
     static func plan(_ bytes: [UInt8]) -> Plan? {
         let newline = UInt8(ascii: "\n")
         // Line arithmetic below counts "\n" only, and libyaml ends an unterminated last line
         // with a virtual break: keep to files whose every line ends with "\n" alone.
-        guard bytes.last == newline, !bytes.contains(UInt8(ascii: "\r")) else { return nil }
+        guard bytes.last == newline, firstIndex(of: UInt8(ascii: "\r"), in: bytes, from: 0) == nil else { return nil }
         // Top-level lines: (offset, line number); a file with directives or several documents
         // is left to the serial parser.
         var sections: [(key: String, start: Int, line: Int)] = []
@@ -142,7 +152,7 @@ enum ParallelLoad {
             } else if first != UInt8(ascii: " ") && first != UInt8(ascii: "#") && first != newline && first != UInt8(ascii: "\r") {
                 return nil
             }
-            guard let next = bytes[lineStart...].firstIndex(of: newline) else { break }
+            guard let next = firstIndex(of: newline, in: bytes, from: lineStart) else { break }
             lineStart = next + 1
             line += 1
         }

@@ -1,20 +1,19 @@
 import Foundation
 
-/// The functions one worker read: its own reader (and diagnostics), code checker and routes.
+/// What one worker found while reading functions, besides the functions themselves: its own
+/// reader (and diagnostics), code checker and routes.
 struct FunctionBatch: Sendable {
     var reader: Reader
     var codeChecker: CodeChecker
-    var functions: [Function] = []
     var routes: [HTTPRoute] = []
     var references: [String: Set<String>] = [:]
 
-    mutating func read(_ entry: ProjectAssembler.Entry, defaults: NodeRef?) {
+    mutating func read(_ entry: ProjectAssembler.Entry, defaults: NodeRef?) -> Function? {
         let path = KeyPath("functions", entry.name)
         reader.serviceReferences = []
-        if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker) {
-            functions.append(fn)
-        }
+        let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker)
         if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
+        return fn
     }
 }
 
@@ -104,14 +103,15 @@ struct ProjectAssembler {
         let template = reader
         let checker = codeChecker
         let defaults = functionDefaults
-        let functionBatches = ProjectAssembler.inParallel(functionEntries.count, minimum: 2_000) { range in
+        let functionBatches = ProjectAssembler.inParallel(functionEntries.count, minimum: 2_000, filling: &functions) { range, output in
             var batch = FunctionBatch(reader: template, codeChecker: checker)
             batch.reader.sink = DiagnosticSink(files: template.sink.files)
-            for entry in functionEntries[range] { batch.read(entry, defaults: defaults) }
+            for entry in functionEntries[range] {
+                if let fn = batch.read(entry, defaults: defaults) { output.append(fn) }
+            }
             return batch
         }
         for batch in functionBatches {
-            functions += batch.functions
             routes += batch.routes
             functionReferences.merge(batch.references) { $1 }
             reader.sink.append(contentsOf: batch.reader.sink.diagnostics)
@@ -161,17 +161,14 @@ struct ProjectAssembler {
         var rules: [Rule] = []
         let ruleEntries = entries("rules")
         let ruleTemplate = reader
-        let ruleBatches = ProjectAssembler.inParallel(ruleEntries.count, minimum: 2_000) { range in
+        var ruleResults: [(Rule, references: [TargetReference])?] = []
+        let ruleDiagnostics = ProjectAssembler.inParallel(ruleEntries.count, minimum: 2_000, filling: &ruleResults) { range, output in
             var batchReader = ruleTemplate
             batchReader.sink = DiagnosticSink(files: ruleTemplate.sink.files)
-            let read = ruleEntries[range].map { entry in batchReader.rule(entry.name, entry.value, KeyPath("rules", entry.name)) }
-            return (read, batchReader.sink.diagnostics)
+            for entry in ruleEntries[range] { output.append(batchReader.rule(entry.name, entry.value, KeyPath("rules", entry.name))) }
+            return batchReader.sink.diagnostics
         }
-        var ruleResults: [(Rule, references: [TargetReference])?] = []
-        for (read, diagnostics) in ruleBatches {
-            ruleResults += read
-            reader.sink.append(contentsOf: diagnostics)
-        }
+        for diagnostics in ruleDiagnostics { reader.sink.append(contentsOf: diagnostics) }
         for (entry, read) in zip(ruleEntries, ruleResults) {
             let path = KeyPath("rules", entry.name)
             guard let (rule, references) = read else { continue }
@@ -213,10 +210,8 @@ struct ProjectAssembler {
     /// Runs `work` over `0..<count` split into one range per core (a single range below
     /// `minimum`), and returns the results in range order.
     static func inParallel<Result: Sendable>(_ count: Int, minimum: Int, _ work: @Sendable (Range<Int>) -> Result) -> [Result] {
-        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        guard count >= minimum, cores > 1 else { return [work(0..<count)] }
-        let size = (count + cores - 1) / cores
-        let ranges = stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
+        let ranges = ranges(count, minimum: minimum)
+        guard ranges.count > 1 else { return [work(0..<count)] }
         var results = [Result?](repeating: nil, count: ranges.count)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = DisjointSlots(buffer)
@@ -225,6 +220,43 @@ struct ProjectAssembler {
             }
         }
         return results.map { $0! }
+    }
+
+    /// Like ``inParallel(_:minimum:_:)``, where each worker also produces at most one element
+    /// per index of its range: it appends them to its part of `elements`, which is built in
+    /// place (in range order, without gaps) instead of being copied together from each part.
+    static func inParallel<Element, Result: Sendable>(
+        _ count: Int, minimum: Int, filling elements: inout [Element],
+        _ work: @Sendable (Range<Int>, inout ParallelOutput<Element>) -> Result
+    ) -> [Result] {
+        elements = []
+        guard count > 0 else { return [] }
+        var results: [Result] = []
+        elements = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            let slots = DisjointSlots(buffer)
+            let outcomes = inParallel(count, minimum: minimum) { range in
+                var output = slots.output(for: range)
+                let result = work(range, &output)
+                return (result, output)
+            }
+            // Close the gaps left by indices that produced nothing.
+            initialized = 0
+            for (result, output) in outcomes {
+                let end = buffer.baseAddress! + initialized
+                if output.base != end { end.moveInitialize(from: output.base, count: output.count) }
+                initialized += output.count
+                results.append(result)
+            }
+        }
+        return results
+    }
+
+    /// One range per core (at most 8), or a single range below `minimum`.
+    static func ranges(_ count: Int, minimum: Int) -> [Range<Int>] {
+        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard count >= minimum, cores > 1 else { return [0..<count] }
+        let size = (count + cores - 1) / cores
+        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
 
     /// Resources in name order. Manifests are often written in order already; checking that
@@ -532,10 +564,13 @@ struct ProjectAssembler {
         var seen: [RouteKey: Int] = [:]
         seen.reserveCapacity(routes.count)
         for (index, route) in routes.enumerated() {
-            let rivals = route.method == "ANY" ? Function.httpMethods : [route.method, "ANY"]
             var claimant: Int?
-            for method in rivals {
-                if let other = seen[RouteKey(method: method, shape: route.shape)] { claimant = other; break }
+            if route.method == "ANY" {
+                for method in Function.httpMethods {
+                    if let other = seen[RouteKey(method: method, shape: route.shape)] { claimant = other; break }
+                }
+            } else {
+                claimant = seen[RouteKey(method: route.method, shape: route.shape)] ?? seen[RouteKey(method: "ANY", shape: route.shape)]
             }
             if let other = claimant.map({ routes[$0] }) {
                 let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"

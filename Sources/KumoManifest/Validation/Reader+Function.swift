@@ -17,6 +17,9 @@ extension Function {
 }
 
 /// A function's http trigger as read, with its position, for the route-conflict check.
+///
+/// Every function with an http trigger has one, so it holds only what the check compares; the
+/// key path of a conflict is built when one is reported.
 struct HTTPRoute: Sendable {
     var function: String
     var method: String
@@ -24,7 +27,12 @@ struct HTTPRoute: Sendable {
     /// The path with parameter names erased (computed by the worker that read it).
     var shape: String
     var range: SourceRange
-    var keyPath: KeyPath
+    /// The index of the trigger in the function's `events`.
+    var event: Int
+
+    var keyPath: KeyPath {
+        KeyPath([.key("functions"), .key(function), .key("events"), .index(event), .key("http")])
+    }
 }
 
 extension Reader {
@@ -184,7 +192,7 @@ extension Reader {
                             error("invalid-route", "'path' in \(ctx): \(problem)", r, hp / "path")
                         } else {
                             route = text
-                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, shape: ProjectAssembler.routeShape(text), range: h.range, keyPath: hp)) }
+                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, shape: ProjectAssembler.routeShape(text), range: h.range, event: i)) }
                         }
                     }
                 }
