@@ -68,9 +68,18 @@ enum ParallelLoad {
         if let lastEntry = sectionPairs.last {
             movingEnd(of: lastEntry.value, from: Mark(line: cutLine, column: 1), to: Mark(line: cutLine, column: Int32(plan.indent + 1)))
         }
-        // Join in A's tree: the section gains B's entries, the root gains C's keys; duplicates
-        // across the cut are reported exactly as a serial parse would report them. (The views
-        // of A's children are copied before A's tree grows.)
+        // Join in A's tree: the section gains B's entries, the root gains C's keys. Each side's
+        // entries are unique (its builder checked them); a key on both sides of the cut leaves
+        // the file to the serial parse, which reports it. (The views of A's children are
+        // copied before A's tree grows.)
+        var sectionKeys: [KeyBytes: Int]
+        if let indexed = a.indexedKeys, indexed.mapping == last.value.index {
+            sectionKeys = indexed.keys
+        } else {
+            sectionKeys = [:]
+            for (i, pair) in sectionPairs.enumerated() { sectionKeys[KeyBytes(pair.key.scalar!.bytes)] = i }
+        }
+        if moreEntries.contains(where: { sectionKeys[KeyBytes($0.key.scalar!.bytes)] != nil }) { return nil }
         var section: [NodeRef] = []
         section.reserveCapacity(2 * (sectionPairs.count + moreEntries.count))
         for pair in sectionPairs { section.append(pair) }
@@ -78,14 +87,13 @@ enum ParallelLoad {
         var root: [NodeRef] = []
         for pair in rootPairs.dropLast() { root.append(pair) }
         let sectionStart = last.value.range.start
-        var duplicates: [Problem] = []
-        Builder.removeDuplicates(&section, from: 0, problems: &duplicates)
         let tree = a.tree
         tree.retain(b.tree)
         tree.retain(c.tree)
         let joined = tree.appendMapping(section, range: SourceRange(file: file, start: sectionStart, end: b.roots[0].range.end))
         root.append(NodeRef.Pair(key: last.key, value: joined))
         if let tail { for pair in tail { root.append(pair) } }
+        var duplicates: [Problem] = []
         Builder.removeDuplicates(&root, from: 0, problems: &duplicates)
         guard duplicates.isEmpty else { return nil }
         let end = c.roots.first.map { $0.isNull ? joined.range.end : $0.range.end } ?? joined.range.end

@@ -275,15 +275,17 @@ struct ScalarRef: @unchecked Sendable {
     /// Whether the text is exactly `string`, compared as bytes.
     @inline(__always)
     func equals(_ string: String) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
         var string = string
-        return string.withUTF8 { $0.count == bytes.count && ScalarRef.same($0, bytes) }
+        return string.withUTF8 { ScalarRef.same($0, bytes) }
     }
 
     @inline(__always)
     static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         guard a.count > 0 else { return true }
-        return memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+        // Keys of one mapping mostly differ in their first byte: skip the call then.
+        return a[0] == b[0] && memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
     }
 
     func hasPrefix(_ a: UInt8, _ b: UInt8) -> Bool {

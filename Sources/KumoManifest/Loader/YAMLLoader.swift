@@ -52,7 +52,7 @@ public enum YAMLLoader {
 }
 
 /// A scalar's text as a hashable key (for duplicate and merge checks); valid while its tree lives.
-struct KeyBytes: Hashable {
+struct KeyBytes: Hashable, @unchecked Sendable {
     let bytes: UnsafeBufferPointer<UInt8>
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
     static func == (a: KeyBytes, b: KeyBytes) -> Bool { ScalarRef.same(a.bytes, b.bytes) }
@@ -103,6 +103,9 @@ struct Builder: Sendable {
     var pending: [NodeRef] = []
     var anchors: [String: (node: NodeRef, size: Int, height: Int)] = [:]
     var root: NodeRef?
+    /// The keys of the last large mapping built (without merge keys), for the two-core parse
+    /// to find keys repeated across its cut without hashing them again.
+    var indexedKeys: (mapping: Int32, keys: [KeyBytes: Int])?
     var eventNodes = 0
     var aliasNodes = 0
 
@@ -251,12 +254,13 @@ struct Builder: Sendable {
             return add(node, size: frame.size, height: frame.height + 1)
         case YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
-            Builder.removeDuplicates(&pending, from: frame.childStart, problems: &problems)
+            let keys = Builder.removeDuplicates(&pending, from: frame.childStart, problems: &problems)
             if !frame.merges.isEmpty {
                 Builder.applyMerges(&pending, from: frame.childStart, frame.merges, problems: &problems)
                 if stack.count <= 1 { shallowMerge = true }
             }
             let node = tree.appendMapping(pending[frame.childStart...], range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            if let keys, frame.merges.isEmpty { indexedKeys = (node.index, keys) }
             pending.removeSubrange(frame.childStart...)
             eventNodes += 1
             if let anchor = frame.anchor { anchors[anchor] = (node, frame.size, frame.height + 1) }
@@ -308,10 +312,13 @@ struct Builder: Sendable {
     }
 
     /// Reports repeated keys among the pairs `children[start...]` (key, value, key, value, …)
-    /// and keeps only the first of each, so later checks see one value.
-    static func removeDuplicates(_ children: inout [NodeRef], from start: Int, problems: inout [Problem]) {
+    /// and keeps only the first of each, so later checks see one value. Returns the keys'
+    /// index when it built one (for a large mapping).
+    @discardableResult
+    static func removeDuplicates(_ children: inout [NodeRef], from start: Int, problems: inout [Problem]) -> [KeyBytes: Int]? {
         let count = (children.count - start) / 2
-        if count < 2 { return }
+        if count < 2 { return nil }
+        var index: [KeyBytes: Int]?
         var duplicates: [Int] = []
         @inline(__always) func key(_ i: Int) -> ScalarRef { children[start + 2 * i].scalar! }
         if count <= 12 {
@@ -335,8 +342,10 @@ struct Builder: Sendable {
                     seen[k] = i
                 }
             }
+            index = seen
         }
         for i in duplicates.reversed() { children.removeSubrange((start + 2 * i)..<(start + 2 * i + 2)) }
+        return index
     }
 
     static func duplicate(_ key: NodeRef, first: NodeRef) -> Problem {

@@ -611,20 +611,29 @@ struct ProjectAssembler {
     /// replace. Only the merged mappings are new nodes; their other children are the originals.
     static func merged(_ base: NodeRef?, _ over: NodeRef, into tree: Tree) -> NodeRef {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
-        var used = [Bool](repeating: false, count: basePairs.count)
-        var result: [NodeRef] = []
-        result.reserveCapacity(2 * (basePairs.count + overPairs.count))
-        for pair in overPairs {
-            let key = pair.key.scalar!.bytes
-            if let i = basePairs.firstIndex(where: { ScalarRef.same($0.key.scalar!.bytes, key) }) {
-                used[i] = true
-                result.append(NodeRef.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value, into: tree)))
-            } else {
-                result.append(pair)
+        // Built on the stack: every function merges its environment with the defaults'.
+        return withUnsafeTemporaryAllocation(of: NodeRef.self, capacity: 2 * (basePairs.count + overPairs.count)) { result in
+            withUnsafeTemporaryAllocation(of: Bool.self, capacity: basePairs.count) { used in
+                used.initialize(repeating: false)
+                var count = 0
+                func add(_ key: NodeRef, _ value: NodeRef) {
+                    result.initializeElement(at: count, to: key)
+                    result.initializeElement(at: count + 1, to: value)
+                    count += 2
+                }
+                for pair in overPairs {
+                    let key = pair.key.scalar!.bytes
+                    if let i = basePairs.firstIndex(where: { ScalarRef.same($0.key.scalar!.bytes, key) }) {
+                        used[i] = true
+                        add(pair.key, merged(basePairs[i].value, pair.value, into: tree))
+                    } else {
+                        add(pair.key, pair.value)
+                    }
+                }
+                for (i, pair) in basePairs.enumerated() where !used[i] { add(pair.key, pair.value) }
+                return tree.appendMapping(result[..<count], range: over.range)
             }
         }
-        for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
-        return tree.appendMapping(result, range: over.range)
     }
 
     // MARK: Settings
