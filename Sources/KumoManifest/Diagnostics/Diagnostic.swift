@@ -99,42 +99,49 @@ public struct DiagnosticSink: Sendable {
 
 /// A path of keys and indices into the project: `functions.createOrder.events[0].http`.
 ///
-/// Paths are built for every field read, so they are cheap to extend: the first components
-/// are stored inline and only a deeper path allocates; nothing is shared or linked.
+/// Paths are built for every field read, so they are cheap to extend: the last component is
+/// stored inline and earlier appended ones in a shared linked list; nothing is copied.
 public struct KeyPath: Sendable, Hashable, CustomStringConvertible {
     public enum Component: Sendable, Hashable {
         case key(String)
         case index(Int)
     }
 
-    private static let inlineCapacity = 8
-    private var count = 0
-    private var head = InlineArray<8, Component>(repeating: .index(0))
-    private var tail: [Component] = []
+    private final class Link: Sendable {
+        let parent: Link?
+        let component: Component
+        init(parent: Link?, component: Component) {
+            self.parent = parent
+            self.component = component
+        }
+    }
+
+    private var prefix: [Component]
+    private var links: Link?
+    private var tail: Component?
 
     public var components: [Component] {
-        var result: [Component] = []
-        result.reserveCapacity(count)
-        for i in 0..<min(count, KeyPath.inlineCapacity) { result.append(head[i]) }
-        return result + tail
+        var appended: [Component] = []
+        var link = links
+        while let current = link {
+            appended.append(current.component)
+            link = current.parent
+        }
+        return prefix + appended.reversed() + (tail.map { [$0] } ?? [])
     }
 
     public init(_ components: [Component] = []) {
-        for component in components { append(component) }
+        self.prefix = components
     }
 
     public init(_ keys: String...) {
-        for key in keys { append(.key(key)) }
-    }
-
-    private mutating func append(_ component: Component) {
-        if count < KeyPath.inlineCapacity { head[count] = component } else { tail.append(component) }
-        count += 1
+        self.prefix = keys.map { .key($0) }
     }
 
     private func appending(_ component: Component) -> KeyPath {
         var result = self
-        result.append(component)
+        if let tail { result.links = Link(parent: links, component: tail) }
+        result.tail = component
         return result
     }
 

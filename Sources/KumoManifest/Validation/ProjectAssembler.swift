@@ -9,9 +9,8 @@ struct FunctionBatch: Sendable {
     var references: [String: Set<String>] = [:]
 
     mutating func read(_ entry: ProjectAssembler.Entry, defaults: NodeRef?) -> Function? {
-        let path = KeyPath("functions", entry.name)
         reader.serviceReferences = []
-        let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker)
+        let fn = reader.function(entry.name, entry.value, KeyPath("functions", entry.name), defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker)
         if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
         return fn
     }

@@ -81,8 +81,8 @@ struct Fields {
 ///
 /// Scalars are typed by the field that reads them: a string field takes `no` or `0755` as text,
 /// a number field refuses a quoted `"12"`. Every message names the key and what was expected;
-/// the context a message names (`ctx`, such as "function 'createOrder'") is an autoclosure, so
-/// its text is built only when a message is.
+/// the context a message names (`ctx`, such as "function 'createOrder'") and the key path are
+/// autoclosures, so they are built only for a message.
 struct Reader: Sendable {
     var sink: DiagnosticSink
     var context: InterpolationContext
@@ -130,37 +130,37 @@ struct Reader: Sendable {
         !reportedInDefaults.isEmpty && reportedInDefaults.contains(Reported(file: sink.files.path(range.file), start: range.start, id: id))
     }
 
-    mutating func error(_ id: String, _ message: String, _ node: NodeRef, _ path: KeyPath) {
+    mutating func error(_ id: String, _ message: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) {
         if isQuiet(node.range, id) {
             quietErrors += 1
             return
         }
-        sink.error(id, message, at: node.range, path: path)
+        sink.error(id, message, at: node.range, path: path())
     }
 
-    mutating func warning(_ id: String, _ message: String, _ node: NodeRef, _ path: KeyPath) {
+    mutating func warning(_ id: String, _ message: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) {
         if isQuiet(node.range, id) { return }
-        sink.warning(id, message, at: node.range, path: path)
+        sink.warning(id, message, at: node.range, path: path())
     }
 
-    static func keyName(_ path: KeyPath) -> String {
-        for component in path.components.reversed() {
+    static func keyName(_ path: @autoclosure () -> KeyPath) -> String {
+        for component in path().components.reversed() {
             if case .key(let key) = component { return key }
         }
         return "value"
     }
 
-    mutating func mismatch(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, expected: String, got: String? = nil) {
-        error("type-mismatch", "'\(Reader.keyName(path))' in \(ctx()): expected \(expected), got \(got ?? node.typeDescription)", node, path)
+    mutating func mismatch(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, expected: String, got: String? = nil) {
+        error("type-mismatch", "'\(Reader.keyName(path()))' in \(ctx()): expected \(expected), got \(got ?? node.typeDescription)", node, path())
     }
 
     // MARK: Structure
 
     /// Checks a mapping's keys against `keys`; unknown keys (not starting with `x-`) are errors.
-    mutating func mapping(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, keys: [String], defaults: NodeRef.Pairs? = nil) -> Fields? {
+    mutating func mapping(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, keys: [String], defaults: NodeRef.Pairs? = nil) -> Fields? {
         guard case .mapping(let pairs) = node.kind else {
             if node.isNull { return Fields(node: node, keys: keys, pairs: nil, defaults: defaults) }
-            mismatch(node, path, ctx(), expected: "a mapping")
+            mismatch(node, path(), ctx(), expected: "a mapping")
             return nil
         }
         // Merged mappings go to this reader's own overlay (copies of a reader share one until
@@ -171,7 +171,7 @@ struct Reader: Sendable {
             for pair in pairs {
                 let key = pair.key.scalar!.text
                 if !keys.contains(key) && !Reader.isExtensionKey(key) {
-                    error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx())\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
+                    error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx())\(Suggestion.suffix(key, in: keys))", pair.key, path() / key)
                 }
             }
         }
@@ -179,9 +179,9 @@ struct Reader: Sendable {
     }
 
     /// A mapping whose keys are names chosen by the user; returns its pairs, `x-` keys left out.
-    mutating func namedEntries(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String) -> LazyFilterSequence<NodeRef.Pairs> {
+    mutating func namedEntries(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> LazyFilterSequence<NodeRef.Pairs> {
         guard case .mapping(let pairs) = node.kind else {
-            if !node.isNull { mismatch(node, path, ctx(), expected: "a mapping of names to entries") }
+            if !node.isNull { mismatch(node, path(), ctx(), expected: "a mapping of names to entries") }
             return NodeRef.Pairs.empty.lazy.filter { _ in true }
         }
         return pairs.lazy.filter { !Reader.isExtensionKey($0.key.scalar!) }
@@ -199,19 +199,19 @@ struct Reader: Sendable {
         key.hasPrefix(UInt8(ascii: "x"), UInt8(ascii: "-"))
     }
 
-    mutating func list(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String) -> NodeRef.Items? {
+    mutating func list(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> NodeRef.Items? {
         switch node.kind {
         case .sequence(let items): return items
         default:
             if node.isNull { return .empty }
-            mismatch(node, path, ctx(), expected: "a list")
+            mismatch(node, path(), ctx(), expected: "a list")
             return nil
         }
     }
 
-    mutating func required(_ fields: Fields, _ key: String, _ path: KeyPath, _ what: String, because: String = "") -> NodeRef? {
+    mutating func required(_ fields: Fields, _ key: String, _ path: @autoclosure () -> KeyPath, _ what: String, because: String = "") -> NodeRef? {
         if let value = fields[key] { return value }
-        error("missing-key", "\(what) is missing required key '\(key)'\(because)", fields.node, path)
+        error("missing-key", "\(what) is missing required key '\(key)'\(because)", fields.node, path())
         return nil
     }
 
@@ -219,77 +219,77 @@ struct Reader: Sendable {
 
     /// The scalar's text after interpolation, and whether it was written as a string.
     private mutating func scalarText(
-        _ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, expected: String, allow: InterpolationAllowance = .values
+        _ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, expected: String, allow: InterpolationAllowance = .values
     ) -> (text: String, quoted: Bool)? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx(), expected: expected)
+            mismatch(node, path(), ctx(), expected: expected)
             return nil
         }
         guard scalar.contains(UInt8(ascii: "$")) else {
             return (scalar.text, scalar.style != .plain || scalar.tag == .str)
         }
-        guard let text = interpolate(scalar.text, at: node, path, allow: allow) else { return nil }
+        guard let text = interpolate(scalar.text, at: node, path(), allow: allow) else { return nil }
         guard let literal = text.literal else {
-            error("secret-not-allowed", "'\(Reader.keyName(path))' in \(ctx()): secrets and '${port}' are only allowed in environment values and commands", node, path)
+            error("secret-not-allowed", "'\(Reader.keyName(path()))' in \(ctx()): secrets and '${port}' are only allowed in environment values and commands", node, path())
             return nil
         }
         // An interpolated value takes the type of the field, however it was quoted.
         return (literal, false)
     }
 
-    mutating func string(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String) -> String? {
+    mutating func string(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> String? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx(), expected: "a string")
+            mismatch(node, path(), ctx(), expected: "a string")
             return nil
         }
         if let tag = scalar.tag, tag != .str {
-            mismatch(node, path, ctx(), expected: "a string", got: "a value tagged !!\(tag)")
+            mismatch(node, path(), ctx(), expected: "a string", got: "a value tagged !!\(tag)")
             return nil
         }
-        return scalarText(node, path, ctx(), expected: "a string")?.text
+        return scalarText(node, path(), ctx(), expected: "a string")?.text
     }
 
     /// A string that may hold secrets and, where allowed, `${port}`.
-    mutating func text(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> Text? {
+    mutating func text(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> Text? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx(), expected: "a string")
+            mismatch(node, path(), ctx(), expected: "a string")
             return nil
         }
-        return interpolate(scalar.text, at: node, path, allow: allow.union(.values))
+        return interpolate(scalar.text, at: node, path(), allow: allow.union(.values))
     }
 
-    mutating func int(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
-        guard let (text, quoted) = scalarText(node, path, ctx(), expected: "an integer") else { return nil }
+    mutating func int(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "an integer") else { return nil }
         guard !quoted, node.scalar?.tag == nil || node.scalar?.tag == .int, let value = Reader.parseInt(text) else {
-            mismatch(node, path, ctx(), expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            mismatch(node, path(), ctx(), expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx()): expected a value from \(range.lowerBound) to \(range.upperBound)\(unit), got \(value)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a value from \(range.lowerBound) to \(range.upperBound)\(unit), got \(value)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func number(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, minimum: Double? = nil, exclusiveMinimum: Bool = false, maximum: Double? = nil) -> Double? {
-        guard let (text, quoted) = scalarText(node, path, ctx(), expected: "a number") else { return nil }
+    mutating func number(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, minimum: Double? = nil, exclusiveMinimum: Bool = false, maximum: Double? = nil) -> Double? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "a number") else { return nil }
         guard !quoted, let value = Reader.parseNumber(text) else {
-            mismatch(node, path, ctx(), expected: "a number", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            mismatch(node, path(), ctx(), expected: "a number", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
             return nil
         }
         if let minimum, exclusiveMinimum ? value <= minimum : value < minimum {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx()): expected a number \(exclusiveMinimum ? "greater than" : "of at least") \(Reader.format(minimum)), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a number \(exclusiveMinimum ? "greater than" : "of at least") \(Reader.format(minimum)), got \(text)", node, path())
             return nil
         }
         if let maximum, value > maximum {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx()): expected a number of at most \(Reader.format(maximum)), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a number of at most \(Reader.format(maximum)), got \(text)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func bool(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String) -> Bool? {
-        guard let (text, quoted) = scalarText(node, path, ctx(), expected: "true or false") else { return nil }
+    mutating func bool(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> Bool? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "true or false") else { return nil }
         if !quoted {
             switch text {
             case "true", "True", "TRUE": return true
@@ -297,28 +297,28 @@ struct Reader: Sendable {
             default: break
             }
         }
-        mismatch(node, path, ctx(), expected: "true or false", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : "'\(text.truncatedForMessage)'")
+        mismatch(node, path(), ctx(), expected: "true or false", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : "'\(text.truncatedForMessage)'")
         return nil
     }
 
-    mutating func duration(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Duration>? = nil) -> Duration? {
-        guard let (text, _) = scalarText(node, path, ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h") else { return nil }
+    mutating func duration(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Duration>? = nil) -> Duration? {
+        guard let (text, _) = scalarText(node, path(), ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h") else { return nil }
         guard let value = Duration(parsing: text) else {
             let hint = Reader.parseInt(text) != nil ? " (add a unit: '\(text)s')" : ""
-            mismatch(node, path, ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h\(hint)")
+            mismatch(node, path(), ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h\(hint)")
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx()): expected a duration from \(range.lowerBound) to \(range.upperBound), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a duration from \(range.lowerBound) to \(range.upperBound), got \(text)", node, path())
             return nil
         }
         return value
     }
 
     /// A size in MB: `512`, `512Mi`, `1Gi`, `1.5G`.
-    mutating func size(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil) -> Int? {
+    mutating func size(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil) -> Int? {
         let expected = "a size in MB such as 512, 512Mi or 1Gi"
-        guard let (text, quoted) = scalarText(node, path, ctx(), expected: expected) else { return nil }
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: expected) else { return nil }
         var value: Int?
         if !quoted, let plain = Reader.parseInt(text) {
             value = plain
@@ -334,82 +334,82 @@ struct Reader: Sendable {
             }
         }
         guard let value else {
-            mismatch(node, path, ctx(), expected: expected)
+            mismatch(node, path(), ctx(), expected: expected)
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx()): expected a size from \(range.lowerBound) to \(range.upperBound) MB, got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a size from \(range.lowerBound) to \(range.upperBound) MB, got \(text)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, as: E.Type) -> E? where E.RawValue == String {
-        guard let text = string(node, path, ctx()) else { return nil }
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, as: E.Type) -> E? where E.RawValue == String {
+        guard let text = string(node, path(), ctx()) else { return nil }
         if let value = E(rawValue: text) { return value }
         let options = E.allCases.map(\.rawValue)
-        error("invalid-value", "'\(Reader.keyName(path))' in \(ctx()): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path)
+        error("invalid-value", "'\(Reader.keyName(path()))' in \(ctx()): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path())
         return nil
     }
 
-    mutating func stringList(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, nonEmpty: Bool = true) -> [String]? {
-        guard let items = list(node, path, ctx()) else { return nil }
+    mutating func stringList(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, nonEmpty: Bool = true) -> [String]? {
+        guard let items = list(node, path(), ctx()) else { return nil }
         if nonEmpty && items.isEmpty {
-            error("empty-list", "'\(Reader.keyName(path))' in \(ctx()): expected a non-empty list", node, path)
+            error("empty-list", "'\(Reader.keyName(path()))' in \(ctx()): expected a non-empty list", node, path())
             return nil
         }
         var result: [String] = []
         var ok = true
         for (i, item) in items.enumerated() {
-            if let s = string(item, path / i, ctx()) { result.append(s) } else { ok = false }
+            if let s = string(item, path() / i, ctx()) { result.append(s) } else { ok = false }
         }
         return ok ? result : nil
     }
 
     /// An argv list: strings (numbers are taken as their text), secrets and `${port}` where allowed.
-    mutating func command(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> [Text]? {
-        guard let items = list(node, path, ctx()) else { return nil }
+    mutating func command(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> [Text]? {
+        guard let items = list(node, path(), ctx()) else { return nil }
         if items.isEmpty {
-            error("empty-list", "'\(Reader.keyName(path))' in \(ctx()): expected a non-empty argv list such as [\"python3\", \"app.py\"]", node, path)
+            error("empty-list", "'\(Reader.keyName(path()))' in \(ctx()): expected a non-empty argv list such as [\"python3\", \"app.py\"]", node, path())
             return nil
         }
         var result: [Text] = []
         var ok = true
         for (i, item) in items.enumerated() {
-            if let t = text(item, path / i, ctx(), allow: allow) { result.append(t) } else { ok = false }
+            if let t = text(item, path() / i, ctx(), allow: allow) { result.append(t) } else { ok = false }
         }
         if ok, let first = result.first?.literal, first.isEmpty {
-            error("invalid-value", "'\(Reader.keyName(path))' in \(ctx()): the program (first element) is empty", items[0], path / 0)
+            error("invalid-value", "'\(Reader.keyName(path()))' in \(ctx()): the program (first element) is empty", items[0], path() / 0)
             return nil
         }
         return ok ? result : nil
     }
 
     /// `environment:` — names to strings, numbers or booleans (kept as text).
-    mutating func environment(_ node: NodeRef, _ path: KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
-        let entries = namedEntries(node, path, ctx())
+    mutating func environment(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
+        let entries = namedEntries(node, path(), ctx())
         var result: [String: Text] = [:]
         result.reserveCapacity(entries.count)
         for pair in entries {
             let name = pair.key.scalar!.text
-            let p = path / name
+            func p() -> KeyPath { path() / name }
             guard Reader.isEnvironmentName(name) else {
-                error("invalid-name", "environment variable name '\(name.truncatedForMessage)' in \(ctx()) must match [A-Za-z_][A-Za-z0-9_]*", pair.key, p)
+                error("invalid-name", "environment variable name '\(name.truncatedForMessage)' in \(ctx()) must match [A-Za-z_][A-Za-z0-9_]*", pair.key, p())
                 continue
             }
             if reserved(name) {
-                error("reserved-name", "environment variable '\(name)' in \(ctx()) is reserved: the runtime sets it", pair.key, p)
+                error("reserved-name", "environment variable '\(name)' in \(ctx()) is reserved: the runtime sets it", pair.key, p())
                 continue
             }
             guard case .scalar(let scalar) = pair.value.kind else {
-                mismatch(pair.value, p, ctx(), expected: "a string, number or boolean")
+                mismatch(pair.value, p(), ctx(), expected: "a string, number or boolean")
                 continue
             }
             if scalar.isNull {
-                mismatch(pair.value, p, ctx(), expected: "a string, number or boolean")
+                mismatch(pair.value, p(), ctx(), expected: "a string, number or boolean")
                 continue
             }
-            if let t = text(pair.value, p, ctx(), allow: allow) { result[name] = t }
+            if let t = text(pair.value, p(), ctx(), allow: allow) { result[name] = t }
         }
         return result
     }
