@@ -79,6 +79,15 @@ final class Tree: @unchecked Sendable {
 
     // MARK: Building
 
+    /// Forgets every node, keeping the buffers (for a scratch tree that no one else reads).
+    func removeAll() {
+        storage.pointee.records.deinitialize(count: storage.pointee.recordCount)
+        storage.pointee.recordCount = 0
+        storage.pointee.children.deinitialize(count: storage.pointee.childCount)
+        storage.pointee.childCount = 0
+        storage.pointee.textCount = 0
+    }
+
     func append(_ record: Record) -> NodeRef {
         storage.pointee.append(record, in: storage)
     }

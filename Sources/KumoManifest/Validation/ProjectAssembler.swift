@@ -169,7 +169,6 @@ struct ProjectAssembler {
         }
         for diagnostics in ruleDiagnostics { reader.sink.append(contentsOf: diagnostics) }
         for (entry, read) in zip(ruleEntries, ruleResults) {
-            let path = KeyPath("rules", entry.name)
             guard let (rule, references) = read else { continue }
             var ok = true
             for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath, from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
@@ -177,7 +176,7 @@ struct ProjectAssembler {
             }
             for target in rule.targets where target.kind == .service {
                 if let service = services.first(where: { $0.name == target.name }), service.port == nil {
-                    reader.sink.error("invalid-target", "rule '\(entry.name)' targets service '\(target.name)', which has no 'port' to deliver events to", at: references.first { $0.address == target.address }?.node.range, path: path / "targets")
+                    reader.sink.error("invalid-target", "rule '\(entry.name)' targets service '\(target.name)', which has no 'port' to deliver events to", at: references.first { $0.address == target.address }?.node.range, path: KeyPath("rules", entry.name, "targets"))
                     ok = false
                 }
             }
@@ -297,7 +296,10 @@ struct ProjectAssembler {
                     firstDeclaration[key] = index
                 }
                 let entries = reader.namedEntries(pair.value, path, "'\(key)'")
-                sections[key, default: []].reserveCapacity((sections[key]?.count ?? 0) + entries.count)
+                // Filled outside the dictionary: a section may hold a hundred thousand entries.
+                var section = sections.removeValue(forKey: key) ?? []
+                defer { sections[key] = section }
+                section.reserveCapacity(section.count + entries.count)
                 for entry in entries {
                     let name = entry.key.scalar!.text
                     if needsIndex {
@@ -311,7 +313,7 @@ struct ProjectAssembler {
                         reader.sink.error("invalid-name", "\(kind) name '\(name.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_' (at most 64)", at: entry.key.range, path: path / name)
                         continue
                     }
-                    sections[key, default: []].append(Entry(name: name, key: entry.key, value: entry.value))
+                    section.append(Entry(name: name, key: entry.key, value: entry.value))
                 }
             case "variables":
                 variablesKey = variablesKey ?? pair.key
@@ -518,16 +520,16 @@ struct ProjectAssembler {
         entry.value["port"] ?? defaults["service"]?.value["port"]
     }
 
-    mutating func checkReference(_ address: String, at node: NodeRef, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
+    mutating func checkReference(_ address: String, at node: NodeRef, _ path: KeyPath, from: @autoclosure () -> String, functions: Set<String>, services: Set<String>) -> Bool {
         let parts = address.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else {
-            reader.error("invalid-reference", "\(from) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
+            reader.error("invalid-reference", "\(from()) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
             return false
         }
         let names = parts[0] == "function" ? functions : services
         if names.contains(parts[1]) { return true }
         let suggestion = Suggestion.closest(to: parts[1], in: names)
-        reader.error("unresolved-reference", "\(from) refers to unknown \(parts[0]) '\(parts[1])'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path)
+        reader.error("unresolved-reference", "\(from()) refers to unknown \(parts[0]) '\(parts[1])'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path)
         return false
     }
 
@@ -555,28 +557,32 @@ struct ProjectAssembler {
     }
 
     mutating func checkRoutes(_ routes: [HTTPRoute]) {
-        // (method, shape) → the route that claimed it; ANY claims and collides with every method.
-        struct RouteKey: Hashable {
-            var method: String
-            var shape: String
+        // Shape → the route that claimed it, per method (in `Function.httpMethods` order); ANY
+        // claims and collides with every method. One lookup per route.
+        struct Claims {
+            var routes = InlineArray<8, Int32>(repeating: -1)
+
+            /// The route already holding `method` (ANY: any method, in order), or nil after
+            /// claiming it for `route`.
+            mutating func claim(_ method: Int, for route: Int) -> Int? {
+                let any = Function.httpMethods.count - 1
+                if method == any {
+                    for i in 0...any where routes[i] >= 0 { return Int(routes[i]) }
+                } else if routes[method] >= 0 || routes[any] >= 0 {
+                    return Int(routes[method] >= 0 ? routes[method] : routes[any])
+                }
+                routes[method] = Int32(route)
+                return nil
+            }
         }
-        var seen: [RouteKey: Int] = [:]
+        precondition(Function.httpMethods.count == 8 && Function.httpMethods.last == "ANY")
+        var seen: [String: Claims] = [:]
         seen.reserveCapacity(routes.count)
         for (index, route) in routes.enumerated() {
-            var claimant: Int?
-            if route.method == "ANY" {
-                for method in Function.httpMethods {
-                    if let other = seen[RouteKey(method: method, shape: route.shape)] { claimant = other; break }
-                }
-            } else {
-                claimant = seen[RouteKey(method: route.method, shape: route.shape)] ?? seen[RouteKey(method: "ANY", shape: route.shape)]
-            }
-            if let other = claimant.map({ routes[$0] }) {
-                let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
-                reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
-                continue
-            }
-            seen[RouteKey(method: route.method, shape: route.shape)] = index
+            let method = Function.httpMethods.firstIndex(of: route.method)!
+            guard let other = seen[route.shape, default: Claims()].claim(method, for: index).map({ routes[$0] }) else { continue }
+            let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
+            reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
         }
     }
 

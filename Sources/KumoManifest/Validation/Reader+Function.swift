@@ -200,7 +200,7 @@ extension Reader {
                 if let method, let route { events.append(.http(method: method, path: route)) } else { ok = false }
             } else if let s = e["schedule"] {
                 guard let text = string(s, p() / "schedule", ctx()) else { ok = false; continue }
-                if let problem = ScheduleExpression.problem(in: text) {
+                if let problem = scheduleProblem(text) {
                     error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem)", s, p() / "schedule")
                     ok = false
                 } else {
@@ -209,6 +209,14 @@ extension Reader {
             }
         }
         return ok ? events : nil
+    }
+
+    /// `ScheduleExpression.problem(in:)`, remembered: a large project repeats a few schedules.
+    private mutating func scheduleProblem(_ text: String) -> String? {
+        if let known = knownSchedules[text] { return known }
+        let problem = ScheduleExpression.problem(in: text)
+        knownSchedules[text] = .some(problem)
+        return problem
     }
 
     /// Checks an http route: `/`, literal segments, `{param}`, and a final greedy `{proxy+}`.

@@ -93,7 +93,10 @@ struct Reader: Sendable {
     /// resource reads the same default value, the same problem is not reported again.
     /// (Problems that depend on the resource, like a handler for its runtime, still are.)
     var reportedInDefaults: Set<Reported> = []
-    /// Where mappings merged with `defaults` are built (see ``Fields``).
+    /// Schedule expressions already checked, and their problem if any.
+    var knownSchedules: [String: String?] = [:]
+    /// Where mappings merged with `defaults` are built (see ``Fields``). Their nodes last until
+    /// the next resource with defaults is read; only their children (original nodes) are kept.
     var overlay = Tree()
     /// Errors withheld because the defaults read already reported them.
     var quietErrors = 0
@@ -164,8 +167,10 @@ struct Reader: Sendable {
             return nil
         }
         // Merged mappings go to this reader's own overlay (copies of a reader share one until
-        // they merge).
-        if defaults != nil, !isKnownUniquelyReferenced(&overlay) { overlay = Tree() }
+        // they merge), emptied for each resource: a merged mapping is read with its resource.
+        if defaults != nil {
+            if isKnownUniquelyReferenced(&overlay) { overlay.removeAll() } else { overlay = Tree() }
+        }
         let fields = Fields(node: node, keys: keys, pairs: pairs, defaults: defaults, overlay: defaults == nil ? nil : overlay)
         if fields.count != pairs.count {
             for pair in pairs {
