@@ -56,9 +56,9 @@ final class Tree: @unchecked Sendable {
         let text = max(16, expectedBytes / 2)
         storage = .allocate(capacity: 1)
         storage.initialize(to: Storage(
-            records: Tree.allocate(capacity: records), recordCapacity: records,
-            children: Tree.allocate(capacity: children), childCapacity: children,
-            text: Tree.allocate(capacity: text), textCapacity: text))
+            records: .allocate(capacity: records), recordCapacity: records,
+            children: .allocate(capacity: children), childCapacity: children,
+            text: .allocate(capacity: text), textCapacity: text))
     }
 
     deinit {
@@ -140,27 +140,9 @@ extension Tree.Storage {
     static func grow<T>(_ buffer: inout UnsafeMutablePointer<T>, count: Int, capacity: inout Int, to minimum: Int) {
         let old = buffer
         capacity = max(capacity * 2, minimum)
-        buffer = Tree.allocate(capacity: capacity)
+        buffer = .allocate(capacity: capacity)
         buffer.moveInitialize(from: old, count: count)
         old.deallocate()
-    }
-}
-
-extension Tree {
-    /// Allocates a buffer; a large one is backed by huge pages where the system offers them on
-    /// request, since a large parse otherwise spends much of its time faulting in 4 KiB pages.
-    static func allocate<T>(capacity: Int) -> UnsafeMutablePointer<T> {
-        let buffer = UnsafeMutablePointer<T>.allocate(capacity: capacity)
-        #if os(Linux)
-        let hugePage = 2 << 20
-        let bytes = capacity * MemoryLayout<T>.stride
-        if bytes >= 4 * hugePage {
-            let start = (Int(bitPattern: buffer) + hugePage - 1) & ~(hugePage - 1)
-            let end = (Int(bitPattern: buffer) + bytes) & ~(hugePage - 1)
-            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-        }
-        #endif
-        return buffer
     }
 }
 
