@@ -299,7 +299,7 @@ struct ProjectAssembler {
                 // Filled outside the dictionary: a section may hold a hundred thousand entries.
                 var section = sections.removeValue(forKey: key) ?? []
                 defer { sections[key] = section }
-                section.reserveCapacity(section.count + entries.count)
+                section.reserveCapacity(section.count + (pair.value.pairs?.count ?? 0))
                 for entry in entries {
                     let name = entry.key.scalar!.text
                     if needsIndex {
