@@ -33,13 +33,19 @@ final class Tree: @unchecked Sendable {
     /// The tree's buffers. It stays at one address for the tree's life (the buffers it points
     /// to move as they grow), so a ``NodeRef`` can point at it and read without reference
     /// counting.
+    ///
+    /// A child is the index of a record of this tree, or, when negative (`~i`), entry `i` of
+    /// `foreign`: a node of another tree.
     struct Storage {
         fileprivate(set) var records: UnsafeMutablePointer<Record>
         fileprivate(set) var recordCount = 0
         fileprivate var recordCapacity: Int
-        fileprivate(set) var children: UnsafeMutablePointer<NodeRef>
+        fileprivate(set) var children: UnsafeMutablePointer<Int32>
         fileprivate(set) var childCount = 0
         fileprivate var childCapacity: Int
+        fileprivate(set) var foreign: UnsafeMutablePointer<NodeRef>
+        fileprivate(set) var foreignCount = 0
+        fileprivate var foreignCapacity = 4
         fileprivate(set) var text: UnsafeMutablePointer<UInt8>
         fileprivate(set) var textCount = 0
         fileprivate var textCapacity: Int
@@ -58,6 +64,7 @@ final class Tree: @unchecked Sendable {
         storage.initialize(to: Storage(
             records: .allocate(capacity: records), recordCapacity: records,
             children: .allocate(capacity: children), childCapacity: children,
+            foreign: .allocate(capacity: 4),
             text: .allocate(capacity: text), textCapacity: text))
     }
 
@@ -65,8 +72,9 @@ final class Tree: @unchecked Sendable {
         let s = storage.pointee
         s.records.deinitialize(count: s.recordCount)
         s.records.deallocate()
-        s.children.deinitialize(count: s.childCount)
         s.children.deallocate()
+        s.foreign.deinitialize(count: s.foreignCount)
+        s.foreign.deallocate()
         s.text.deallocate()
         storage.deinitialize(count: 1)
         storage.deallocate()
@@ -83,8 +91,9 @@ final class Tree: @unchecked Sendable {
     func removeAll() {
         storage.pointee.records.deinitialize(count: storage.pointee.recordCount)
         storage.pointee.recordCount = 0
-        storage.pointee.children.deinitialize(count: storage.pointee.childCount)
         storage.pointee.childCount = 0
+        storage.pointee.foreign.deinitialize(count: storage.pointee.foreignCount)
+        storage.pointee.foreignCount = 0
         storage.pointee.textCount = 0
     }
 
@@ -99,12 +108,12 @@ final class Tree: @unchecked Sendable {
     }
 
     func appendMapping(_ pairs: some Collection<NodeRef>, range: SourceRange) -> NodeRef {
-        let start = storage.pointee.appendChildren(pairs)
+        let start = storage.pointee.appendChildren(pairs, in: storage)
         return append(Record(range: range, start: start, count: Int32(pairs.count / 2), kind: .mapping))
     }
 
     func appendSequence(_ items: some Collection<NodeRef>, range: SourceRange) -> NodeRef {
-        let start = storage.pointee.appendChildren(items)
+        let start = storage.pointee.appendChildren(items, in: storage)
         return append(Record(range: range, start: start, count: Int32(items.count), kind: .sequence))
     }
 }
@@ -126,12 +135,21 @@ extension Tree.Storage {
         return Int32(textCount - bytes.count)
     }
 
-    /// Appends a run of children; returns where it starts.
-    mutating func appendChildren(_ nodes: some Collection<NodeRef>) -> Int32 {
+    /// Appends a run of children (`storage` is this storage's address); returns where it starts.
+    mutating func appendChildren(_ nodes: some Collection<NodeRef>, in storage: UnsafeMutablePointer<Tree.Storage>) -> Int32 {
         let start = childCount
         if childCount + nodes.count > childCapacity { Tree.Storage.grow(&children, count: childCount, capacity: &childCapacity, to: childCount + nodes.count) }
         for node in nodes {
-            (children + childCount).initialize(to: node)
+            let entry: Int32
+            if node.storage == storage {
+                entry = node.index
+            } else {
+                if foreignCount == foreignCapacity { Tree.Storage.grow(&foreign, count: foreignCount, capacity: &foreignCapacity, to: foreignCount + 1) }
+                (foreign + foreignCount).initialize(to: node)
+                foreignCount += 1
+                entry = ~Int32(foreignCount - 1)
+            }
+            (children + childCount).initialize(to: entry)
             childCount += 1
         }
         return Int32(start)
@@ -175,28 +193,36 @@ struct NodeRef: @unchecked Sendable {
 
     /// A mapping's pairs, in source order.
     struct Pairs: RandomAccessCollection, @unchecked Sendable {
-        let base: UnsafePointer<NodeRef>?
+        let storage: UnsafeMutablePointer<Tree.Storage>?
+        let base: UnsafePointer<Int32>?
         let count: Int
-        static var empty: Pairs { Pairs(base: nil, count: 0) }
+        static var empty: Pairs { Pairs(storage: nil, base: nil, count: 0) }
         var startIndex: Int { 0 }
         var endIndex: Int { count }
         subscript(position: Int) -> Pair {
             precondition(position >= 0 && position < count, "pair index out of range")
-            return Pair(key: base![2 * position], value: base![2 * position + 1])
+            return Pair(key: NodeRef.child(storage!, base![2 * position]), value: NodeRef.child(storage!, base![2 * position + 1]))
         }
     }
 
     /// A list's items, in source order.
     struct Items: RandomAccessCollection, @unchecked Sendable {
-        let base: UnsafePointer<NodeRef>?
+        let storage: UnsafeMutablePointer<Tree.Storage>?
+        let base: UnsafePointer<Int32>?
         let count: Int
-        static var empty: Items { Items(base: nil, count: 0) }
+        static var empty: Items { Items(storage: nil, base: nil, count: 0) }
         var startIndex: Int { 0 }
         var endIndex: Int { count }
         subscript(position: Int) -> NodeRef {
             precondition(position >= 0 && position < count, "item index out of range")
-            return base![position]
+            return NodeRef.child(storage!, base![position])
         }
+    }
+
+    /// The node a child entry of `storage` names (see ``Tree/Storage``).
+    @inline(__always)
+    static func child(_ storage: UnsafeMutablePointer<Tree.Storage>, _ entry: Int32) -> NodeRef {
+        entry >= 0 ? NodeRef(storage: storage, index: entry) : storage.pointee.foreign[Int(~entry)]
     }
 
     @inline(__always)
@@ -213,8 +239,8 @@ struct NodeRef: @unchecked Sendable {
         let r = record
         switch r.kind {
         case .scalar: return .scalar(ScalarRef(text: storage.pointee.text, record: r))
-        case .mapping: return .mapping(Pairs(base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)))
-        case .sequence: return .sequence(Items(base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)))
+        case .mapping: return .mapping(Pairs(storage: storage, base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)))
+        case .sequence: return .sequence(Items(storage: storage, base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)))
         }
     }
 
@@ -225,12 +251,12 @@ struct NodeRef: @unchecked Sendable {
 
     var pairs: Pairs? {
         let r = record
-        return r.kind == .mapping ? Pairs(base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)) : nil
+        return r.kind == .mapping ? Pairs(storage: storage, base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)) : nil
     }
 
     var items: Items? {
         let r = record
-        return r.kind == .sequence ? Items(base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)) : nil
+        return r.kind == .sequence ? Items(storage: storage, base: UnsafePointer(storage.pointee.children + Int(r.start)), count: Int(r.count)) : nil
     }
 
     var isMapping: Bool { record.kind == .mapping }
