@@ -109,7 +109,7 @@ enum ParallelLoad {
     /// in both parses.
     static func movingEnd(of node: NodeRef, from old: Mark, to new: Mark) {
         guard node.range.end == old, node.scalar == nil else { return }
-        node.update { $0.range.end = new }
+        node.update { $0.endMark = new }
         switch node.kind {
         case .mapping(let pairs):
             for pair in pairs { movingEnd(of: pair.value, from: old, to: new) }

@@ -22,12 +22,24 @@ final class Tree: @unchecked Sendable {
     /// the number of items or pairs.
     struct Record {
         enum Kind: UInt8 { case scalar, mapping, sequence }
-        var range: SourceRange
+        /// The node's source range, in the tree's file.
+        var startMark: Mark
+        var endMark: Mark
         var start: Int32
         var count: Int32
         var kind: Kind
         var style: Scalar.Style = .plain
         var tag: Scalar.Tag?
+
+        init(range: SourceRange, start: Int32, count: Int32, kind: Kind, style: Scalar.Style = .plain, tag: Scalar.Tag? = nil) {
+            self.startMark = range.start
+            self.endMark = range.end
+            self.start = start
+            self.count = count
+            self.kind = kind
+            self.style = style
+            self.tag = tag
+        }
     }
 
     /// The tree's buffers. It stays at one address for the tree's life (the buffers it points
@@ -49,6 +61,9 @@ final class Tree: @unchecked Sendable {
         fileprivate(set) var text: UnsafeMutablePointer<UInt8>
         fileprivate(set) var textCount = 0
         fileprivate var textCapacity: Int
+        /// The file of every node of the tree, known from the first one.
+        fileprivate(set) var file = SourceFileID.synthetic
+        fileprivate var hasFile = false
     }
 
     let storage: UnsafeMutablePointer<Storage>
@@ -95,26 +110,33 @@ final class Tree: @unchecked Sendable {
         storage.pointee.foreign.deinitialize(count: storage.pointee.foreignCount)
         storage.pointee.foreignCount = 0
         storage.pointee.textCount = 0
+        storage.pointee.hasFile = false
     }
 
-    func append(_ record: Record) -> NodeRef {
-        storage.pointee.append(record, in: storage)
+    /// Appends a node of `file`: every node of a tree comes from one file.
+    func append(_ record: Record, file: SourceFileID) -> NodeRef {
+        if !storage.pointee.hasFile {
+            storage.pointee.file = file
+            storage.pointee.hasFile = true
+        }
+        precondition(file == storage.pointee.file, "a tree holds the nodes of one file")
+        return storage.pointee.append(record, in: storage)
     }
 
     /// Appends a scalar whose text is `bytes` (copied).
     func appendScalar(_ bytes: UnsafeRawBufferPointer, style: Scalar.Style, tag: Scalar.Tag?, range: SourceRange) -> NodeRef {
         let start = storage.pointee.appendText(bytes)
-        return append(Record(range: range, start: start, count: Int32(bytes.count), kind: .scalar, style: style, tag: tag))
+        return append(Record(range: range, start: start, count: Int32(bytes.count), kind: .scalar, style: style, tag: tag), file: range.file)
     }
 
     func appendMapping(_ pairs: some Collection<NodeRef>, range: SourceRange) -> NodeRef {
         let start = storage.pointee.appendChildren(pairs, in: storage)
-        return append(Record(range: range, start: start, count: Int32(pairs.count / 2), kind: .mapping))
+        return append(Record(range: range, start: start, count: Int32(pairs.count / 2), kind: .mapping), file: range.file)
     }
 
     func appendSequence(_ items: some Collection<NodeRef>, range: SourceRange) -> NodeRef {
         let start = storage.pointee.appendChildren(items, in: storage)
-        return append(Record(range: range, start: start, count: Int32(items.count), kind: .sequence))
+        return append(Record(range: range, start: start, count: Int32(items.count), kind: .sequence), file: range.file)
     }
 }
 
@@ -233,7 +255,10 @@ struct NodeRef: @unchecked Sendable {
         change(&storage.pointee.records[Int(index)])
     }
 
-    var range: SourceRange { record.range }
+    var range: SourceRange {
+        let r = record
+        return SourceRange(file: storage.pointee.file, start: r.startMark, end: r.endMark)
+    }
 
     var kind: Kind {
         let r = record

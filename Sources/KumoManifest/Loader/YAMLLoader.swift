@@ -227,8 +227,9 @@ struct Builder: Sendable {
             }
             // The alias's root reports the alias's position; its children are the anchor's.
             var record = target.node.record
-            record.range = r
-            return add(tree.append(record), size: target.size, height: target.height)
+            record.startMark = r.start
+            record.endMark = r.end
+            return add(tree.append(record, file: file), size: target.size, height: target.height)
         case YAML_SEQUENCE_START_EVENT:
             if depthOffset + stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
