@@ -168,10 +168,11 @@ struct ProjectAssembler {
             return batchReader.sink.diagnostics
         }
         for diagnostics in ruleDiagnostics { reader.sink.append(contentsOf: diagnostics) }
-        for (entry, read) in zip(ruleEntries, ruleResults) {
-            guard let (rule, references) = read else { continue }
+        for (index, entry) in ruleEntries.enumerated() {
+            // Moved out, not copied: the results are not needed afterwards.
+            guard let (rule, references) = ruleResults[index].take() else { continue }
             var ok = true
-            for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath, from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
+            for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath(in: KeyPath("rules", entry.name)), from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
                 ok = false
             }
             for target in rule.targets where target.kind == .service {
@@ -520,16 +521,18 @@ struct ProjectAssembler {
         entry.value["port"] ?? defaults["service"]?.value["port"]
     }
 
-    mutating func checkReference(_ address: String, at node: NodeRef, _ path: KeyPath, from: @autoclosure () -> String, functions: Set<String>, services: Set<String>) -> Bool {
-        let parts = address.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2, !parts[1].isEmpty else {
-            reader.error("invalid-reference", "\(from()) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
+    mutating func checkReference(_ address: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, from: @autoclosure () -> String, functions: Set<String>, services: Set<String>) -> Bool {
+        // `kind.name`, split at the first dot.
+        guard let dot = address.firstIndex(of: "."), address.index(after: dot) != address.endIndex else {
+            reader.error("invalid-reference", "\(from()) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path())
             return false
         }
-        let names = parts[0] == "function" ? functions : services
-        if names.contains(parts[1]) { return true }
-        let suggestion = Suggestion.closest(to: parts[1], in: names)
-        reader.error("unresolved-reference", "\(from()) refers to unknown \(parts[0]) '\(parts[1])'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path)
+        let kind = address[..<dot]
+        let name = String(address[address.index(after: dot)...])
+        let names = kind == "function" ? functions : services
+        if names.contains(name) { return true }
+        let suggestion = Suggestion.closest(to: name, in: names)
+        reader.error("unresolved-reference", "\(from()) refers to unknown \(kind) '\(name)'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path())
         return false
     }
 

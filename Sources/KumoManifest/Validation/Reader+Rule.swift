@@ -8,7 +8,12 @@ extension Rule {
 struct TargetReference: Sendable {
     var address: String
     var node: NodeRef
-    var keyPath: KeyPath
+    /// Where the name is within its rule: `targets[target].field`.
+    var target: Int
+    var field: String
+
+    /// The key path of the name, given its rule's.
+    func keyPath(in rule: KeyPath) -> KeyPath { rule / "targets" / target / field }
 }
 
 extension Reader {
@@ -32,7 +37,7 @@ extension Reader {
                     ok = false
                 }
                 for (i, item) in items.enumerated() {
-                    if let (target, ref) = ruleTarget(item, path() / "targets" / i, ctx()) {
+                    if let (target, ref) = ruleTarget(item, path() / "targets" / i, index: i, ctx()) {
                         rule.targets.append(target)
                         references.append(ref)
                     } else { ok = false }
@@ -59,7 +64,7 @@ extension Reader {
         return (rule, references)
     }
 
-    private mutating func ruleTarget(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> (RuleTarget, TargetReference)? {
+    private mutating func ruleTarget(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, index: Int, _ ctx: @autoclosure () -> String) -> (RuleTarget, TargetReference)? {
         func tctx() -> String { "a target of \(ctx())" }
         guard let f = mapping(node, path(), tctx(), keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
         let kinds = ["function", "service"].filter { f.has($0) }
@@ -104,7 +109,7 @@ extension Reader {
             if let t = inputTransformer(n, path() / "inputTransformer", tctx()) { target.inputTransformer = t } else { ok = false }
         }
         guard ok else { return nil }
-        return (target, TargetReference(address: target.address, node: nameNode, keyPath: path() / kindName))
+        return (target, TargetReference(address: target.address, node: nameNode, target: index, field: kindName))
     }
 
     private mutating func inputTransformer(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> RuleTarget.InputTransformer? {
