@@ -4,18 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// The nodes of parsed YAML, stored flat: one record per node, children as runs of node
-/// references, scalar text as byte ranges of one buffer.
+/// The nodes of parsed YAML, stored flat: one record per node, children as runs of 32-bit
+/// indices, scalar text as byte ranges of one buffer.
 ///
 /// A parse allocates a handful of growing buffers instead of an array per collection and a
-/// string per scalar, and reading a node is an index into a buffer. Children are ``NodeRef``s, so
-/// a collection may hold nodes of other trees (the two-core parse joins its pieces that way, and
-/// a resource's fields merged with `defaults` are a small tree over the resource's own nodes).
+/// string per scalar, and reading a node is an index into a buffer (see ``NodeRef``). A child
+/// may also be a node of another tree, through the tree's small table of foreign references:
+/// the two-core parse joins its pieces that way, and a resource's mappings merged with
+/// `defaults` are a small tree over the resource's own nodes.
 ///
 /// A tree is filled by one builder and is immutable once shared: it is then safe to read from
 /// any thread. While it is being filled its buffers may move, so views of it (``NodeRef/Pairs``,
 /// ``ScalarRef/bytes``) are taken only after the appends they depend on. It keeps alive the
-/// trees its children point into (``retain(_:)``).
+/// trees its children point into (``retain(_:)``). Its nodes all come from one file; counts
+/// and offsets are 32-bit, far above the file size limit.
 final class Tree: @unchecked Sendable {
     /// One node. For a scalar, `start`/`count` are its text's byte range in the text buffer; for
     /// a collection, its run of children (a mapping's run holds key, value, key, value, …) and
