@@ -104,7 +104,8 @@ struct Builder: Sendable {
     var anchors: [String: (node: NodeRef, size: Int, height: Int)] = [:]
     var root: NodeRef?
     /// The keys of the last large mapping built (without merge keys), for the two-core parse
-    /// to find keys repeated across its cut without hashing them again.
+    /// to find keys repeated across its cut without hashing them again. (They point into the
+    /// text buffer: valid for the mapping that closes a chunk, after which no text is added.)
     var indexedKeys: (mapping: Int32, keys: [KeyBytes: Int])?
     var eventNodes = 0
     var aliasNodes = 0
