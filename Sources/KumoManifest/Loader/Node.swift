@@ -1,7 +1,8 @@
 /// One node of a YAML document, with the source range it came from.
 ///
-/// Nodes are values: an alias shares its anchor's storage (copy on write), so a document full of
-/// aliases costs no more memory than its text; the loader bounds how far aliases may expand.
+/// A node is a view into the flat tree the loader built (see ``Tree``), which it keeps alive:
+/// an alias shares its anchor's nodes, so a document full of aliases costs no more memory than
+/// its text; the loader bounds how far aliases may expand.
 public struct Node: Sendable {
     public enum Kind: Sendable {
         case scalar(Scalar)
@@ -19,18 +20,28 @@ public struct Node: Sendable {
         }
     }
 
-    public var kind: Kind
-    public var range: SourceRange
+    /// Keeps the storage of `ref` (and every tree it points into) alive.
+    let owner: Tree
+    let ref: NodeRef
 
-    public init(_ kind: Kind, range: SourceRange) {
-        self.kind = kind
-        self.range = range
+    init(_ ref: NodeRef, owner: Tree) {
+        self.owner = owner
+        self.ref = ref
     }
 
-    public var scalar: Scalar? {
-        if case .scalar(let s) = kind { return s }
-        return nil
+    private func wrap(_ child: NodeRef) -> Node { Node(child, owner: owner) }
+
+    public var kind: Kind {
+        switch ref.kind {
+        case .scalar(let s): return .scalar(s.scalar)
+        case .mapping(let pairs): return .mapping(pairs.map { Pair(key: wrap($0.key), value: wrap($0.value)) })
+        case .sequence(let items): return .sequence(items.map(wrap))
+        }
     }
+
+    public var range: SourceRange { ref.range }
+
+    public var scalar: Scalar? { ref.scalar?.scalar }
 
     public var pairs: [Pair]? {
         if case .mapping(let p) = kind { return p }
@@ -43,29 +54,15 @@ public struct Node: Sendable {
     }
 
     /// True for an empty plain scalar, `~` or `null` without a tag: YAML's null.
-    public var isNull: Bool {
-        guard case .scalar(let s) = kind else { return false }
-        return s.isNull
-    }
+    public var isNull: Bool { ref.isNull }
 
     /// The value for a scalar key in a mapping, if any.
     public subscript(key: String) -> Node? {
-        guard case .mapping(let pairs) = kind else { return nil }
-        for pair in pairs where pair.key.scalar?.text == key { return pair.value }
-        return nil
+        ref[key].map(wrap)
     }
 
     /// A short description of the node's type for "expected …, got …" messages.
-    public var typeDescription: String {
-        switch kind {
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .scalar(let s):
-            if s.isNull { return "null" }
-            if s.style != .plain { return "the string \"\(s.text.truncatedForMessage)\"" }
-            return "'\(s.text.truncatedForMessage)'"
-        }
-    }
+    public var typeDescription: String { ref.typeDescription }
 }
 
 /// A scalar keeps its exact text, style and tag; its type is decided by the field that reads it.

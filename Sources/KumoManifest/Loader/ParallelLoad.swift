@@ -48,57 +48,86 @@ enum ParallelLoad {
                 }
             }
         }
-        guard let a = outcomes[0], let b = outcomes[1], var c = outcomes[2] else { return nil }
+        guard let a = outcomes[0], let b = outcomes[1], let c = outcomes[2] else { return nil }
         guard a.problems.isEmpty, b.problems.isEmpty, c.problems.isEmpty,
             !a.shallowMerge, !b.shallowMerge, !c.shallowMerge,
-            a.documents.count == 1, b.documents.count == 1, c.documents.count <= 1,
-            case .mapping(var rootPairs) = a.documents[0].kind,
-            let last = rootPairs.last, last.key.scalar?.text == plan.sectionKey,
-            case .mapping(var sectionPairs) = last.value.kind,
-            case .mapping(let moreEntries) = b.documents[0].kind
+            a.roots.count == 1, b.roots.count == 1, c.roots.count <= 1,
+            case .mapping(let rootPairs) = a.roots[0].kind,
+            let last = rootPairs.last, last.key.scalar?.equals(plan.sectionKey) == true,
+            case .mapping(let sectionPairs) = last.value.kind,
+            case .mapping(let moreEntries) = b.roots[0].kind
         else { return nil }
-        var tail: [Node.Pair] = []
-        if let rest = c.documents.first, !rest.isNull {
+        var tail: NodeRef.Pairs?
+        if let rest = c.roots.first, !rest.isNull {
             guard case .mapping(let pairs) = rest.kind else { return nil }
             tail = pairs
         }
-        // Join: the section gains B's entries, the root gains C's keys; duplicates across the
-        // cut are reported exactly as a serial parse would report them.
         // In A the entries before the cut end where A's text ends (column 1 of the cut line); in
         // one text they end where the next entry's key starts. Give them the serial position.
         let cutLine = Int32(plan.linesBeforeCut + 1)
         if let lastEntry = sectionPairs.last {
-            let patched = endingAt(lastEntry.value, Mark(line: cutLine, column: 1), becomes: Mark(line: cutLine, column: Int32(plan.indent + 1)))
-            sectionPairs[sectionPairs.count - 1] = Node.Pair(key: lastEntry.key, value: patched)
+            movingEnd(of: lastEntry.value, from: Mark(line: cutLine, column: 1), to: Mark(line: cutLine, column: Int32(plan.indent + 1)))
         }
-        sectionPairs += moreEntries
-        c.removeDuplicates(&sectionPairs)
-        let section = Node(.mapping(sectionPairs), range: SourceRange(file: file, start: last.value.range.start, end: b.documents[0].range.end))
-        rootPairs[rootPairs.count - 1] = Node.Pair(key: last.key, value: section)
-        rootPairs += tail
-        c.removeDuplicates(&rootPairs)
-        guard c.problems.isEmpty else { return nil }
-        let end = c.documents.first.map { $0.isNull ? section.range.end : $0.range.end } ?? section.range.end
-        return [Node(.mapping(rootPairs), range: SourceRange(file: file, start: a.documents[0].range.start, end: end))]
+        // Join in A's tree: the section gains B's entries, the root gains C's keys. Each side's
+        // entries are unique (its builder checked them); a key on both sides of the cut leaves
+        // the file to the serial parse, which reports it. (The views of A's children are
+        // copied before A's tree grows.)
+        var sectionKeys: [KeyBytes: Int]
+        if let indexed = a.indexedKeys, indexed.mapping == last.value.index {
+            sectionKeys = indexed.keys
+        } else {
+            sectionKeys = [:]
+            for (i, pair) in sectionPairs.enumerated() { sectionKeys[KeyBytes(pair.key.scalar!.bytes)] = i }
+        }
+        if moreEntries.contains(where: { sectionKeys[KeyBytes($0.key.scalar!.bytes)] != nil }) { return nil }
+        var section: [NodeRef] = []
+        section.reserveCapacity(2 * (sectionPairs.count + moreEntries.count))
+        for pair in sectionPairs { section.append(pair) }
+        for pair in moreEntries { section.append(pair) }
+        var root: [NodeRef] = []
+        for pair in rootPairs.dropLast() { root.append(pair) }
+        let sectionStart = last.value.range.start
+        let tree = a.tree
+        tree.retain(b.tree)
+        tree.retain(c.tree)
+        let joined = tree.appendMapping(section, range: SourceRange(file: file, start: sectionStart, end: b.roots[0].range.end))
+        root.append(NodeRef.Pair(key: last.key, value: joined))
+        if let tail { for pair in tail { root.append(pair) } }
+        var duplicates: [Problem] = []
+        Builder.removeDuplicates(&root, from: 0, problems: &duplicates)
+        guard duplicates.isEmpty else { return nil }
+        let end = c.roots.first.map { $0.isNull ? joined.range.end : $0.range.end } ?? joined.range.end
+        let document = tree.appendMapping(root, range: SourceRange(file: file, start: a.roots[0].range.start, end: end))
+        return [Node(document, owner: tree)]
     }
 
     /// Moves the end of `node`, and of every descendant that ends with it, from one mark to
-    /// another. (Not only the last child: merge keys append their pairs after the written ones.)
-    /// Only collections move: they end where the next token starts, while a block scalar
-    /// ends at the start of the line after its content in both parses.
-    static func endingAt(_ node: Node, _ old: Mark, becomes new: Mark) -> Node {
-        guard node.range.end == old, node.scalar == nil else { return node }
-        var result = node
-        result.range.end = new
+    /// another, in place (A's tree is not shared yet, and no alias can share a node that ends
+    /// at the cut: it would have to follow it). Not only the last child moves: merge keys
+    /// append their pairs after the written ones. Only collections move: they end where the
+    /// next token starts, while a block scalar ends at the start of the line after its content
+    /// in both parses.
+    static func movingEnd(of node: NodeRef, from old: Mark, to new: Mark) {
+        guard node.range.end == old, node.scalar == nil else { return }
+        node.update { $0.endMark = new }
         switch node.kind {
         case .mapping(let pairs):
-            result.kind = .mapping(pairs.map { Node.Pair(key: $0.key, value: endingAt($0.value, old, becomes: new)) })
+            for pair in pairs { movingEnd(of: pair.value, from: old, to: new) }
         case .sequence(let items):
-            result.kind = .sequence(items.map { endingAt($0, old, becomes: new) })
+            for item in items { movingEnd(of: item, from: old, to: new) }
         case .scalar:
             break
         }
-        return result
+    }
+
+    /// `bytes[start...].firstIndex(of: byte)` with memchr: the plan scans the whole file on one core.
+    static func firstIndex(of byte: UInt8, in bytes: [UInt8], from start: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard start < buffer.count, let base = buffer.baseAddress,
+                let found = memchr(base + start, Int32(byte), buffer.count - start)
+            else { return nil }
+            return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+        }
     }
 
     /// Finds the cut: the largest top-level block section, and an entry line near the middle.
@@ -106,7 +135,7 @@ enum ParallelLoad {
         let newline = UInt8(ascii: "\n")
         // Line arithmetic below counts "\n" only, and libyaml ends an unterminated last line
         // with a virtual break: keep to files whose every line ends with "\n" alone.
-        guard bytes.last == newline, !bytes.contains(UInt8(ascii: "\r")) else { return nil }
+        guard bytes.last == newline, firstIndex(of: UInt8(ascii: "\r"), in: bytes, from: 0) == nil else { return nil }
         // Top-level lines: (offset, line number); a file with directives or several documents
         // is left to the serial parser.
         var sections: [(key: String, start: Int, line: Int)] = []
@@ -131,7 +160,7 @@ enum ParallelLoad {
             } else if first != UInt8(ascii: " ") && first != UInt8(ascii: "#") && first != newline && first != UInt8(ascii: "\r") {
                 return nil
             }
-            guard let next = bytes[lineStart...].firstIndex(of: newline) else { break }
+            guard let next = firstIndex(of: newline, in: bytes, from: lineStart) else { break }
             lineStart = next + 1
             line += 1
         }

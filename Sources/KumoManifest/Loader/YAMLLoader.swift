@@ -22,7 +22,7 @@ public struct LoadLimits: Sendable {
     public static let `default` = LoadLimits()
 }
 
-/// Turns libyaml's event stream into ``Node`` trees that keep every node's source range.
+/// Turns libyaml's event stream into trees of ``Node``s that keep every node's source range.
 ///
 /// Anchors, aliases and merge keys (`<<`) are resolved here; duplicate keys, tabs used as
 /// indentation, invalid UTF-8, over-deep nesting and alias bombs are reported as diagnostics.
@@ -51,22 +51,34 @@ public enum YAMLLoader {
     }
 }
 
+/// A scalar's text as a hashable key (for duplicate and merge checks); valid while its tree lives.
+struct KeyBytes: Hashable, @unchecked Sendable {
+    let bytes: UnsafeBufferPointer<UInt8>
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    static func == (a: KeyBytes, b: KeyBytes) -> Bool { ScalarRef.same(a.bytes, b.bytes) }
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes: UnsafeRawBufferPointer(bytes)) }
+}
+
 struct Problem: Sendable {
     var id: String
     var message: String
     var range: SourceRange
 }
 
+/// Builds one ``Tree`` from libyaml's events for a span of a file.
 struct Builder: Sendable {
-    /// An open mapping or list; children are appended in place (`stack[top].pairs.append`).
+    /// An open mapping or list. Its children wait on `pending` from `childStart` on (a
+    /// mapping's as key, value, key, value, …) and move to the tree as one run when it closes.
     struct Frame {
         var isMapping: Bool
         var start: Mark
         var anchor: String?
-        var pairs: [Node.Pair] = []
-        var items: [Node] = []
-        var pendingKey: Node?
-        var merges: [(Node, SourceRange)] = []
+        var childStart: Int
+        /// A mapping that has read a key and waits for its value.
+        var awaitingValue = false
+        /// Set while the awaited value belongs to a merge key `<<` (written at this range).
+        var mergeKey: SourceRange?
+        var merges: [(NodeRef, SourceRange)] = []
         /// Nodes in this subtree, counting alias expansions, for the alias budget.
         var size = 1
         /// Levels of nesting below this collection, counting what aliases paste in.
@@ -84,10 +96,17 @@ struct Builder: Sendable {
     /// Set when a merge key applied at the root or one level below (where chunks are joined).
     var shallowMerge = false
     var problems: [Problem] = []
+    /// The nodes built so far; `roots` are its documents.
+    private(set) var tree = Tree()
+    private(set) var roots: [NodeRef] = []
     var stack: [Frame] = []
-    var anchors: [String: (node: Node, size: Int, height: Int)] = [:]
-    var documents: [Node] = []
-    var root: Node?
+    var pending: [NodeRef] = []
+    var anchors: [String: (node: NodeRef, size: Int, height: Int)] = [:]
+    var root: NodeRef?
+    /// The keys of the last large mapping built (without merge keys), for the two-core parse
+    /// to find keys repeated across its cut without hashing them again. (They point into the
+    /// text buffer: valid for the mapping that closes a chunk, after which no text is added.)
+    var indexedKeys: (mapping: Int32, keys: [KeyBytes: Int])?
     var eventNodes = 0
     var aliasNodes = 0
 
@@ -97,6 +116,9 @@ struct Builder: Sendable {
         self.limits = limits
         self.span = 0..<bytes.count
     }
+
+    /// The documents parsed, as nodes that keep the tree alive.
+    var documents: [Node] { roots.map { Node($0, owner: tree) } }
 
     static func shortTag(_ uri: String) -> String {
         uri.hasPrefix("tag:yaml.org,2002:") ? "!!" + uri.dropFirst("tag:yaml.org,2002:".count) : uri
@@ -123,6 +145,7 @@ struct Builder: Sendable {
         Mark(line: Int32(truncatingIfNeeded: m.line + 1 + lineOffset), column: Int32(truncatingIfNeeded: m.column + 1))
     }
 
+    @discardableResult
     mutating func run() -> [Node] {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
@@ -134,21 +157,23 @@ struct Builder: Sendable {
         if span.lowerBound == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
             span = 3..<span.upperBound
         }
-        return bytes.withUnsafeBufferPointer { buffer -> [Node] in
+        tree = Tree(expectedBytes: span.count)
+        bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress.map { $0 + span.lowerBound }, span.count)
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             var event = yaml_event_t()
             while true {
                 guard yaml_parser_parse(&parser, &event) == 1 else {
                     reportParserError(parser)
-                    return documents
+                    return
                 }
                 let done = event.type == YAML_STREAM_END_EVENT
                 let ok = handle(&event)
                 yaml_event_delete(&event)
-                if done || !ok { return documents }
+                if done || !ok { return }
             }
         }
+        return documents
     }
 
     /// Handles one event; returns false to stop parsing.
@@ -158,12 +183,10 @@ struct Builder: Sendable {
             anchors.removeAll(keepingCapacity: true)
             root = nil
         case YAML_DOCUMENT_END_EVENT:
-            if let root { documents.append(root) }
+            if let root { roots.append(root) }
             root = nil
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
-            let text = data.length == 0 ? "" : String(
-                decoding: UnsafeRawBufferPointer(start: data.value, count: data.length), as: UTF8.self)
             let style: Scalar.Style
             switch data.style {
             case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -180,7 +203,8 @@ struct Builder: Sendable {
                     fail("unsupported-tag", "unsupported tag '\(Builder.shortTag(uri))'; manifests may use only !!str, !!int, !!float, !!bool and !!null", range(event.start_mark, event.end_mark))
                 }
             }
-            let node = Node(.scalar(Scalar(text: text, style: style, tag: tag)), range: range(event.start_mark, event.end_mark))
+            let text = UnsafeRawBufferPointer(start: data.value, count: data.length)
+            let node = tree.appendScalar(text, style: style, tag: tag, range: range(event.start_mark, event.end_mark))
             eventNodes += 1
             if let anchor = data.anchor { anchors[String(cString: anchor)] = (node, 1, 0) }
             return add(node, size: 1, height: 0)
@@ -197,15 +221,16 @@ struct Builder: Sendable {
                 fail("alias-budget", "aliases expand to more than \(budget) nodes (an alias bomb?); expansion stopped at '*\(name)'", r)
                 return false
             }
-            // The alias's root reports the alias's position; its children keep the anchor's.
-            var node = target.node
-            node.range = r
             // An alias pastes its anchor's whole depth here; the nesting limit applies to it too.
             if depthOffset + stack.count + target.height > limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels once alias '*\(name)' is expanded", r)
                 return false
             }
-            return add(node, size: target.size, height: target.height)
+            // The alias's root reports the alias's position; its children are the anchor's.
+            var record = target.node.record
+            record.startMark = r.start
+            record.endMark = r.end
+            return add(tree.append(record, file: file), size: target.size, height: target.height)
         case YAML_SEQUENCE_START_EVENT:
             if depthOffset + stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
@@ -213,7 +238,7 @@ struct Builder: Sendable {
             }
             checkCollectionTag(event.data.sequence_start.tag, expected: "seq", event)
             let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
-            stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor))
+            stack.append(Frame(isMapping: false, start: mark(event.start_mark), anchor: anchor, childStart: pending.count))
         case YAML_MAPPING_START_EVENT:
             if depthOffset + stack.count >= limits.maxDepth {
                 fail("too-deep", "nesting is deeper than \(limits.maxDepth) levels", range(event.start_mark, event.end_mark))
@@ -221,21 +246,24 @@ struct Builder: Sendable {
             }
             checkCollectionTag(event.data.mapping_start.tag, expected: "map", event)
             let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
-            stack.append(Frame(isMapping: true, start: mark(event.start_mark), anchor: anchor))
+            stack.append(Frame(isMapping: true, start: mark(event.start_mark), anchor: anchor, childStart: pending.count))
         case YAML_SEQUENCE_END_EVENT:
             let frame = stack.removeLast()
-            let node = Node(.sequence(frame.items), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            let node = tree.appendSequence(pending[frame.childStart...], range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            pending.removeSubrange(frame.childStart...)
             eventNodes += 1
             if let anchor = frame.anchor { anchors[anchor] = (node, frame.size, frame.height + 1) }
             return add(node, size: frame.size, height: frame.height + 1)
         case YAML_MAPPING_END_EVENT:
-            var frame = stack.removeLast()
-            removeDuplicates(&frame.pairs)
+            let frame = stack.removeLast()
+            let keys = Builder.removeDuplicates(&pending, from: frame.childStart, problems: &problems)
             if !frame.merges.isEmpty {
-                applyMerges(&frame.pairs, frame.merges)
+                Builder.applyMerges(&pending, from: frame.childStart, frame.merges, problems: &problems)
                 if stack.count <= 1 { shallowMerge = true }
             }
-            let node = Node(.mapping(frame.pairs), range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            let node = tree.appendMapping(pending[frame.childStart...], range: SourceRange(file: file, start: frame.start, end: mark(event.end_mark)))
+            if let keys, frame.merges.isEmpty { indexedKeys = (node.index, keys) }
+            pending.removeSubrange(frame.childStart...)
             eventNodes += 1
             if let anchor = frame.anchor { anchors[anchor] = (node, frame.size, frame.height + 1) }
             return add(node, size: frame.size, height: frame.height + 1)
@@ -245,7 +273,7 @@ struct Builder: Sendable {
         return true
     }
 
-    mutating func add(_ node: Node, size: Int, height: Int) -> Bool {
+    mutating func add(_ node: NodeRef, size: Int, height: Int) -> Bool {
         guard !stack.isEmpty else {
             root = node
             return true
@@ -254,86 +282,103 @@ struct Builder: Sendable {
         stack[top].size += size
         if height > stack[top].height { stack[top].height = height }
         guard stack[top].isMapping else {
-            stack[top].items.append(node)
+            pending.append(node)
             return true
         }
-        if let key = stack[top].pendingKey {
-            stack[top].pendingKey = nil
-            if let s = key.scalar, (s.style == .plain && s.text == "<<" && s.tag == nil) || s.tag == .merge {
+        if stack[top].awaitingValue {
+            stack[top].awaitingValue = false
+            if let mergeKey = stack[top].mergeKey {
+                stack[top].mergeKey = nil
                 // Several sources go in one `<<: [*a, *b]`; a second `<<` key is a duplicate key.
                 if let first = stack[top].merges.first {
-                    fail("duplicate-key", "duplicate key '<<' (first defined at line \(first.1.start.line), column \(first.1.start.column)); merge several mappings with <<: [*a, *b]", key.range)
+                    fail("duplicate-key", "duplicate key '<<' (first defined at line \(first.1.start.line), column \(first.1.start.column)); merge several mappings with <<: [*a, *b]", mergeKey)
                     return true
                 }
-                stack[top].merges.append((node, key.range))
+                stack[top].merges.append((node, mergeKey))
             } else {
-                stack[top].pairs.append(Node.Pair(key: key, value: node))
+                pending.append(node)
             }
         } else {
-            guard case .scalar = node.kind else {
+            guard let s = node.scalar else {
                 fail("complex-key", "mapping keys must be scalars, not \(node.typeDescription)", node.range)
                 return false
             }
-            stack[top].pendingKey = node
+            stack[top].awaitingValue = true
+            if (s.style == .plain && s.tag == nil && s.equals("<<")) || s.tag == .merge {
+                stack[top].mergeKey = node.range
+            } else {
+                pending.append(node)
+            }
         }
         return true
     }
 
-    /// Reports repeated keys and keeps only the first of each, so later checks see one value.
-    mutating func removeDuplicates(_ pairs: inout [Node.Pair]) {
-        if pairs.count < 2 { return }
+    /// Reports repeated keys among the pairs `children[start...]` (key, value, key, value, …)
+    /// and keeps only the first of each, so later checks see one value. Returns the keys'
+    /// index when it built one (for a large mapping).
+    @discardableResult
+    static func removeDuplicates(_ children: inout [NodeRef], from start: Int, problems: inout [Problem]) -> [KeyBytes: Int]? {
+        let count = (children.count - start) / 2
+        if count < 2 { return nil }
+        var index: [KeyBytes: Int]?
         var duplicates: [Int] = []
-        if pairs.count <= 12 {
-            for i in 1..<pairs.count {
-                let key = pairs[i].key.scalar!.text
-                for j in 0..<i where pairs[j].key.scalar!.text == key {
-                    duplicate(pairs[i].key, first: pairs[j].key)
+        @inline(__always) func key(_ i: Int) -> ScalarRef { children[start + 2 * i].scalar! }
+        if count <= 12 {
+            for i in 1..<count {
+                let k = key(i).bytes
+                for j in 0..<i where ScalarRef.same(key(j).bytes, k) {
+                    problems.append(duplicate(children[start + 2 * i], first: children[start + 2 * j]))
                     duplicates.append(i)
                     break
                 }
             }
         } else {
-            var seen: [String: Int] = [:]
-            seen.reserveCapacity(pairs.count)
-            for (i, pair) in pairs.enumerated() {
-                let key = pair.key.scalar!.text
-                if let j = seen[key] {
-                    duplicate(pair.key, first: pairs[j].key)
+            var seen: [KeyBytes: Int] = [:]
+            seen.reserveCapacity(count)
+            for i in 0..<count {
+                let k = KeyBytes(key(i).bytes)
+                if let j = seen[k] {
+                    problems.append(duplicate(children[start + 2 * i], first: children[start + 2 * j]))
                     duplicates.append(i)
                 } else {
-                    seen[key] = i
+                    seen[k] = i
                 }
             }
+            index = seen
         }
-        for i in duplicates.reversed() { pairs.remove(at: i) }
+        for i in duplicates.reversed() { children.removeSubrange((start + 2 * i)..<(start + 2 * i + 2)) }
+        return index
     }
 
-    mutating func duplicate(_ key: Node, first: Node) {
-        fail(
-            "duplicate-key",
+    static func duplicate(_ key: NodeRef, first: NodeRef) -> Problem {
+        Problem(
+            id: "duplicate-key", message:
             "duplicate key '\(key.scalar!.text.truncatedForMessage)' (first defined at line \(first.range.start.line), column \(first.range.start.column))",
-            key.range)
+            range: key.range)
     }
 
-    /// Applies `<<` merge keys: keys written in the mapping win; earlier merge sources win over later ones.
-    mutating func applyMerges(_ pairs: inout [Node.Pair], _ merges: [(Node, SourceRange)]) {
-        var present = Set(pairs.map { $0.key.scalar!.text })
+    /// Applies `<<` merge keys to the pairs `children[start...]`: keys written in the mapping
+    /// win; earlier merge sources win over later ones.
+    static func applyMerges(_ children: inout [NodeRef], from start: Int, _ merges: [(NodeRef, SourceRange)], problems: inout [Problem]) {
+        var present = Set<KeyBytes>()
+        for i in stride(from: start, to: children.count, by: 2) { present.insert(KeyBytes(children[i].scalar!.bytes)) }
         for (value, keyRange) in merges {
-            var sources: [Node] = []
+            var sources: [NodeRef] = []
             switch value.kind {
             case .mapping: sources = [value]
-            case .sequence(let items): sources = items
+            case .sequence(let items): sources = Array(items)
             case .scalar:
-                fail("bad-merge", "a merge key '<<' needs a mapping or a list of mappings, got \(value.typeDescription)", keyRange)
+                problems.append(Problem(id: "bad-merge", message: "a merge key '<<' needs a mapping or a list of mappings, got \(value.typeDescription)", range: keyRange))
                 continue
             }
             for source in sources {
                 guard case .mapping(let sourcePairs) = source.kind else {
-                    fail("bad-merge", "a merge key '<<' needs a mapping or a list of mappings, got \(source.typeDescription)", source.range)
+                    problems.append(Problem(id: "bad-merge", message: "a merge key '<<' needs a mapping or a list of mappings, got \(source.typeDescription)", range: source.range))
                     continue
                 }
-                for pair in sourcePairs where present.insert(pair.key.scalar!.text).inserted {
-                    pairs.append(pair)
+                for pair in sourcePairs where present.insert(KeyBytes(pair.key.scalar!.bytes)).inserted {
+                    children.append(pair.key)
+                    children.append(pair.value)
                 }
             }
         }

@@ -48,7 +48,7 @@ struct CodeChecker: Sendable {
     }
 
     /// Returns the path relative to the project directory, or reports why it is unusable.
-    mutating func check(_ code: String, at node: Node, _ path: KeyPath, _ ctx: String, reader: inout Reader) -> String? {
+    mutating func check(_ code: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, reader: inout Reader) -> String? {
         let file = node.range.file
         let result: Result<String, CodeProblem>
         if let cached = cache[file]?[code] {
@@ -63,7 +63,7 @@ struct CodeChecker: Sendable {
         case .success(let relative):
             return relative
         case .failure(let problem):
-            reader.error(problem.id, "'code' in \(ctx): \(problem.message)", node, path)
+            reader.error(problem.id, "'code' in \(ctx()): \(problem.message)", node, path())
             return nil
         }
     }

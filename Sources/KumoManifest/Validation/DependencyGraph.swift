@@ -2,25 +2,25 @@
 struct DependencyGraph {
     struct Edge {
         var to: String
-        var node: Node?
+        var node: NodeRef?
         var path: KeyPath?
     }
 
     struct Cycle {
         var addresses: [String]
-        var node: Node?
+        var node: NodeRef?
         var path: KeyPath?
     }
 
     private(set) var edges: [String: [Edge]] = [:]
-    private var declarations: [String: Node] = [:]
+    private var declarations: [String: NodeRef] = [:]
 
-    mutating func declare(_ address: String, at node: Node) {
+    mutating func declare(_ address: String, at node: NodeRef) {
         declarations[address] = node
         if edges[address] == nil { edges[address] = [] }
     }
 
-    mutating func add(_ from: String, _ to: String, at node: Node?, path: KeyPath?) {
+    mutating func add(_ from: String, _ to: String, at node: NodeRef?, path: KeyPath?) {
         edges[from, default: []].append(Edge(to: to, node: node, path: path))
     }
 

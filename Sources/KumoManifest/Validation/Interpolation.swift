@@ -23,7 +23,7 @@ struct InterpolationContext: Sendable {
 extension Reader {
     /// Resolves `${var:…}`, `${env:…}`, `${secret:…}`, `${service:…}`, `${port}` and `$${`.
     mutating func interpolate(
-        _ text: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+        _ text: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, allow: InterpolationAllowance
     ) -> Text? {
         guard text.utf8.contains(UInt8(ascii: "$")) else { return Text(text) }
         var parts: [Text.Part] = []
@@ -45,12 +45,12 @@ extension Reader {
             }
             let body = after.dropFirst(2)
             guard let close = body.firstIndex(of: "}") else {
-                error("bad-interpolation", "unterminated '${' in \(quoteValue(text)); write '$${' for a literal '${'", node, path)
+                error("bad-interpolation", "unterminated '${' in \(quoteValue(text)); write '$${' for a literal '${'", node, path())
                 return nil
             }
             let reference = String(body[..<close])
             rest = body[body.index(after: close)...]
-            guard let resolved = resolveReference(reference, at: node, path, allow: allow) else {
+            guard let resolved = resolveReference(reference, at: node, path(), allow: allow) else {
                 ok = false
                 continue
             }
@@ -71,18 +71,18 @@ extension Reader {
     private func quoteValue(_ text: String) -> String { "'\(text.truncatedForMessage)'" }
 
     private mutating func resolveReference(
-        _ reference: String, at node: Node, _ path: KeyPath, allow: InterpolationAllowance
+        _ reference: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, allow: InterpolationAllowance
     ) -> Text? {
         let trimmed = reference.trimmingSpaces
         if trimmed == "port" {
             guard allow.contains(.port) else {
-                error("bad-interpolation", "'${port}' is only available in a service's command, environment and healthcheck", node, path)
+                error("bad-interpolation", "'${port}' is only available in a service's command, environment and healthcheck", node, path())
                 return nil
             }
             return Text(parts: [.port])
         }
         guard let colon = trimmed.firstIndex(of: ":") else {
-            error("bad-interpolation", "unknown reference '${\(reference)}'; expected ${var:NAME}, ${env:NAME}, ${secret:NAME}, ${service:NAME.url} or ${port}", node, path)
+            error("bad-interpolation", "unknown reference '${\(reference)}'; expected ${var:NAME}, ${env:NAME}, ${secret:NAME}, ${service:NAME.url} or ${port}", node, path())
             return nil
         }
         let kind = String(trimmed[..<colon]).trimmingSpaces
@@ -91,11 +91,11 @@ extension Reader {
         case "var":
             if context.brokenVariables.contains(argument) { return nil }
             guard let value = context.variables[argument] else {
-                error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", node, path)
+                error("unresolved-variable", "variable '\(argument)' is not defined\(Suggestion.suffix(argument, in: context.variables.keys)) (define it under 'variables' or pass --var \(argument)=VALUE)", node, path())
                 return nil
             }
             if value.isSensitive && !allow.contains(.secret) {
-                error("secret-not-allowed", "variable '\(argument)' holds a secret, and secrets are only allowed in environment values and commands", node, path)
+                error("secret-not-allowed", "variable '\(argument)' holds a secret, and secrets are only allowed in environment values and commands", node, path())
                 return nil
             }
             return value
@@ -108,50 +108,50 @@ extension Reader {
                 if raw.count >= 2, let first = raw.first, first == "'" || first == "\"", raw.last == first {
                     fallback = String(raw.dropFirst().dropLast())
                 } else {
-                    error("bad-interpolation", "the fallback in '${env:\(argument)}' must be quoted: ${env:\(name), 'value'}", node, path)
+                    error("bad-interpolation", "the fallback in '${env:\(argument)}' must be quoted: ${env:\(name), 'value'}", node, path())
                     return nil
                 }
             }
             guard Reader.isEnvironmentName(name) else {
-                error("bad-interpolation", "'\(name)' is not a valid environment variable name in '${env:\(argument)}'", node, path)
+                error("bad-interpolation", "'\(name)' is not a valid environment variable name in '${env:\(argument)}'", node, path())
                 return nil
             }
             if let value = context.environment[name] { return Text(value) }
             if let fallback { return Text(fallback) }
-            error("unresolved-env", "environment variable '\(name)' is not set and '${env:\(name)}' has no fallback (write ${env:\(name), 'default'})", node, path)
+            error("unresolved-env", "environment variable '\(name)' is not set and '${env:\(name)}' has no fallback (write ${env:\(name), 'default'})", node, path())
             return nil
         case "secret":
             guard Reader.isEnvironmentName(argument) else {
-                error("bad-interpolation", "'\(argument)' is not a valid secret name", node, path)
+                error("bad-interpolation", "'\(argument)' is not a valid secret name", node, path())
                 return nil
             }
             guard allow.contains(.secret) else {
-                error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", node, path)
+                error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", node, path())
                 return nil
             }
             if context.environment[argument] == nil {
                 let message = "secret '\(argument)' is not set in the environment"
                 if context.secretsRequired {
-                    error("missing-secret", message, node, path)
+                    error("missing-secret", message, node, path())
                     return nil
                 }
-                warning("missing-secret", message + "; the runtime will need it", node, path)
+                warning("missing-secret", message + "; the runtime will need it", node, path())
             }
             return Text(parts: [.secret(argument)])
         case "service":
             let pieces = argument.split(separator: ".", maxSplits: 1).map(String.init)
             let properties = ["url", "host", "port"]
             guard pieces.count == 2, properties.contains(pieces[1]) else {
-                error("bad-interpolation", "'${service:\(argument)}' must be ${service:NAME.url}, ${service:NAME.host} or ${service:NAME.port}", node, path)
+                error("bad-interpolation", "'${service:\(argument)}' must be ${service:NAME.url}, ${service:NAME.host} or ${service:NAME.port}", node, path())
                 return nil
             }
             guard allow.contains(.service) else {
-                error("bad-interpolation", "'${service:…}' is not allowed here", node, path)
+                error("bad-interpolation", "'${service:…}' is not allowed here", node, path())
                 return nil
             }
             let name = pieces[0]
             guard let entry = context.servicePorts[name] else {
-                error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", node, path)
+                error("unresolved-reference", "unknown service '\(name)' in '${service:\(argument)}'\(Suggestion.suffix(name, in: context.servicePorts.keys))", node, path())
                 return nil
             }
             if context.servicesWithInvalidPort.contains(name) {
@@ -159,7 +159,7 @@ extension Reader {
                 return nil
             }
             guard let port = entry else {
-                error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", node, path)
+                error("unresolved-reference", "service '\(name)' has no 'port', so '${service:\(argument)}' has no value", node, path())
                 return nil
             }
             serviceReferences.insert(name)
@@ -170,7 +170,7 @@ extension Reader {
             }
         default:
             let kinds = ["var", "env", "secret", "service"]
-            error("bad-interpolation", "unknown reference kind '\(kind)' in '${\(reference)}'\(Suggestion.suffix(kind, in: kinds))", node, path)
+            error("bad-interpolation", "unknown reference kind '\(kind)' in '${\(reference)}'\(Suggestion.suffix(kind, in: kinds))", node, path())
             return nil
         }
     }

@@ -1,20 +1,18 @@
 import Foundation
 
-/// The functions one worker read: its own reader (and diagnostics), code checker and routes.
+/// What one worker found while reading functions, besides the functions themselves: its own
+/// reader (and diagnostics), code checker and routes.
 struct FunctionBatch: Sendable {
     var reader: Reader
     var codeChecker: CodeChecker
-    var functions: [Function] = []
     var routes: [HTTPRoute] = []
     var references: [String: Set<String>] = [:]
 
-    mutating func read(_ entry: ProjectAssembler.Entry, defaults: Node?) {
-        let path = KeyPath("functions", entry.name)
+    mutating func read(_ entry: ProjectAssembler.Entry, defaults: NodeRef?) -> Function? {
         reader.serviceReferences = []
-        if let fn = reader.function(entry.name, entry.value, path, defaults: defaults?.pairs ?? [], routes: &routes, codeChecker: &codeChecker) {
-            functions.append(fn)
-        }
+        let fn = reader.function(entry.name, entry.value, KeyPath("functions", entry.name), defaults: defaults?.pairs, routes: &routes, codeChecker: &codeChecker)
         if !reader.serviceReferences.isEmpty { references[entry.name] = reader.serviceReferences }
+        return fn
     }
 }
 
@@ -23,8 +21,8 @@ struct ProjectAssembler {
     /// A named entry of a section, from whichever document declared it.
     struct Entry: Sendable {
         var name: String
-        var key: Node
-        var value: Node
+        var key: NodeRef
+        var value: NodeRef
     }
 
     var reader: Reader
@@ -34,15 +32,15 @@ struct ProjectAssembler {
     var timings: [(String, Double)] = []
     let options: LoadOptions
 
-    var versionNodes: [Node] = []
-    var projectNodes: [Node] = []
+    var versionNodes: [NodeRef] = []
+    var projectNodes: [NodeRef] = []
     var sections: [String: [Entry]] = [:]
     /// Section → name → the key that first declared it, to name both places of a duplicate.
-    var firstDeclaration: [String: [String: Node]] = [:]
+    var firstDeclaration: [String: [String: NodeRef]] = [:]
     var variableStages: [String: [Entry]] = [:]
-    var stageKeys: [String: Node] = [:]
-    var variablesKey: Node?
-    var firstDocument: Node?
+    var stageKeys: [String: NodeRef] = [:]
+    var variablesKey: NodeRef?
+    var firstDocument: NodeRef?
     var defaults: [String: Entry] = [:]
     var settings: [String: [String: Entry]] = [:]
 
@@ -57,7 +55,7 @@ struct ProjectAssembler {
 
     static let kindNames = ["functions": "function", "services": "service", "scaling": "scaling policy", "rules": "rule", "usage": "usage entry"]
 
-    mutating func assemble(_ documents: [Node]) -> Project? {
+    mutating func assemble(_ documents: [NodeRef]) -> Project? {
         var lap = clock.now
         func phase(_ name: String) {
             let now = clock.now
@@ -81,17 +79,17 @@ struct ProjectAssembler {
 
         // Defaults: checked once on their own, then merged quietly under each resource.
         var routes: [HTTPRoute] = []
-        var functionDefaults: Node?
-        var serviceDefaults: Node?
+        var functionDefaults: NodeRef?
+        var serviceDefaults: NodeRef?
         let reportedBefore = reader.sink.diagnostics.count
         if let d = defaults["function"] {
             var scratch: [HTTPRoute] = []
             _ = reader.function("", d.value, KeyPath("defaults", "function"), partial: true, routes: &scratch, codeChecker: &codeChecker)
-            functionDefaults = filtered(d.value, keys: Function.keys)
+            functionDefaults = d.value
         }
         if let d = defaults["service"] {
             _ = reader.service("", d.value, KeyPath("defaults", "service"), partial: true, codeChecker: &codeChecker)
-            serviceDefaults = filtered(d.value, keys: Service.keys)
+            serviceDefaults = d.value
         }
         reader.reportedInDefaults = Set(reader.sink.diagnostics[reportedBefore...].map(Reader.Reported.init))
 
@@ -104,14 +102,15 @@ struct ProjectAssembler {
         let template = reader
         let checker = codeChecker
         let defaults = functionDefaults
-        let functionBatches = ProjectAssembler.inParallel(functionEntries.count, minimum: 2_000) { range in
+        let functionBatches = ProjectAssembler.inParallel(functionEntries.count, minimum: 2_000, filling: &functions) { range, output in
             var batch = FunctionBatch(reader: template, codeChecker: checker)
             batch.reader.sink = DiagnosticSink(files: template.sink.files)
-            for entry in functionEntries[range] { batch.read(entry, defaults: defaults) }
+            for entry in functionEntries[range] {
+                if let fn = batch.read(entry, defaults: defaults) { output.append(fn) }
+            }
             return batch
         }
         for batch in functionBatches {
-            functions += batch.functions
             routes += batch.routes
             functionReferences.merge(batch.references) { $1 }
             reader.sink.append(contentsOf: batch.reader.sink.diagnostics)
@@ -124,7 +123,7 @@ struct ProjectAssembler {
         for entry in entries("services") {
             let path = KeyPath("services", entry.name)
             reader.serviceReferences = []
-            let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs ?? [], codeChecker: &codeChecker)
+            let read = reader.service(entry.name, entry.value, path, defaults: serviceDefaults?.pairs, codeChecker: &codeChecker)
             let address = "service.\(entry.name)"
             graph.declare(address, at: entry.key)
             // A service may name its own address (for callbacks): that orders nothing.
@@ -165,27 +164,24 @@ struct ProjectAssembler {
         var rules: [Rule] = []
         let ruleEntries = entries("rules")
         let ruleTemplate = reader
-        let ruleBatches = ProjectAssembler.inParallel(ruleEntries.count, minimum: 2_000) { range in
+        var ruleResults: [(Rule, references: [TargetReference])?] = []
+        let ruleDiagnostics = ProjectAssembler.inParallel(ruleEntries.count, minimum: 2_000, filling: &ruleResults) { range, output in
             var batchReader = ruleTemplate
             batchReader.sink = DiagnosticSink(files: ruleTemplate.sink.files)
-            let read = ruleEntries[range].map { entry in batchReader.rule(entry.name, entry.value, KeyPath("rules", entry.name)) }
-            return (read, batchReader.sink.diagnostics)
+            for entry in ruleEntries[range] { output.append(batchReader.rule(entry.name, entry.value, KeyPath("rules", entry.name))) }
+            return batchReader.sink.diagnostics
         }
-        var ruleResults: [(Rule, references: [TargetReference])?] = []
-        for (read, diagnostics) in ruleBatches {
-            ruleResults += read
-            reader.sink.append(contentsOf: diagnostics)
-        }
-        for (entry, read) in zip(ruleEntries, ruleResults) {
-            let path = KeyPath("rules", entry.name)
-            guard let (rule, references) = read else { continue }
+        for diagnostics in ruleDiagnostics { reader.sink.append(contentsOf: diagnostics) }
+        for (index, entry) in ruleEntries.enumerated() {
+            // Moved out, not copied: the results are not needed afterwards.
+            guard let (rule, references) = ruleResults[index].take() else { continue }
             var ok = true
-            for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath, from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
+            for reference in references where !checkReference(reference.address, at: reference.node, reference.keyPath(in: KeyPath("rules", entry.name)), from: "rule '\(entry.name)'", functions: functionNames, services: serviceNames) {
                 ok = false
             }
             for target in rule.targets where target.kind == .service {
                 if let service = services.first(where: { $0.name == target.name }), service.port == nil {
-                    reader.sink.error("invalid-target", "rule '\(entry.name)' targets service '\(target.name)', which has no 'port' to deliver events to", at: references.first { $0.address == target.address }?.node.range, path: path / "targets")
+                    reader.sink.error("invalid-target", "rule '\(entry.name)' targets service '\(target.name)', which has no 'port' to deliver events to", at: references.first { $0.address == target.address }?.node.range, path: KeyPath("rules", entry.name, "targets"))
                     ok = false
                 }
             }
@@ -219,10 +215,8 @@ struct ProjectAssembler {
     /// Runs `work` over `0..<count` split into one range per core (a single range below
     /// `minimum`), and returns the results in range order.
     static func inParallel<Result: Sendable>(_ count: Int, minimum: Int, _ work: @Sendable (Range<Int>) -> Result) -> [Result] {
-        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        guard count >= minimum, cores > 1 else { return [work(0..<count)] }
-        let size = (count + cores - 1) / cores
-        let ranges = stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
+        let ranges = ranges(count, minimum: minimum)
+        guard ranges.count > 1 else { return [work(0..<count)] }
         var results = [Result?](repeating: nil, count: ranges.count)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = DisjointSlots(buffer)
@@ -231,6 +225,43 @@ struct ProjectAssembler {
             }
         }
         return results.map { $0! }
+    }
+
+    /// Like ``inParallel(_:minimum:_:)``, where each worker also produces at most one element
+    /// per index of its range: it appends them to its part of `elements`, which is built in
+    /// place (in range order, without gaps) instead of being copied together from each part.
+    static func inParallel<Element, Result: Sendable>(
+        _ count: Int, minimum: Int, filling elements: inout [Element],
+        _ work: @Sendable (Range<Int>, inout ParallelOutput<Element>) -> Result
+    ) -> [Result] {
+        elements = []
+        guard count > 0 else { return [] }
+        var results: [Result] = []
+        elements = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            let slots = DisjointSlots(buffer)
+            let outcomes = inParallel(count, minimum: minimum) { range in
+                var output = slots.output(for: range)
+                let result = work(range, &output)
+                return (result, output)
+            }
+            // Close the gaps left by indices that produced nothing.
+            initialized = 0
+            for (result, output) in outcomes {
+                let end = buffer.baseAddress! + initialized
+                if output.base != end { end.moveInitialize(from: output.base, count: output.count) }
+                initialized += output.count
+                results.append(result)
+            }
+        }
+        return results
+    }
+
+    /// One range per core (at most 8), or a single range below `minimum`.
+    static func ranges(_ count: Int, minimum: Int) -> [Range<Int>] {
+        let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard count >= minimum, cores > 1 else { return [0..<count] }
+        let size = (count + cores - 1) / cores
+        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
 
     /// Resources in name order. Manifests are often written in order already; checking that
@@ -248,7 +279,7 @@ struct ProjectAssembler {
 
     // MARK: Collecting documents
 
-    mutating func collect(_ document: Node) {
+    mutating func collect(_ document: NodeRef) {
         if document.isNull { return }
         firstDocument = firstDocument ?? document
         guard case .mapping(let pairs) = document.kind else {
@@ -267,12 +298,15 @@ struct ProjectAssembler {
                 // index of names is needed only once a second document adds to this section.
                 let needsIndex = sections[key] != nil
                 if needsIndex && firstDeclaration[key] == nil {
-                    var index: [String: Node] = [:]
+                    var index: [String: NodeRef] = [:]
                     for entry in sections[key]! { index[entry.name] = entry.key }
                     firstDeclaration[key] = index
                 }
                 let entries = reader.namedEntries(pair.value, path, "'\(key)'")
-                sections[key, default: []].reserveCapacity((sections[key]?.count ?? 0) + entries.count)
+                // Filled outside the dictionary: a section may hold a hundred thousand entries.
+                var section = sections.removeValue(forKey: key) ?? []
+                defer { sections[key] = section }
+                section.reserveCapacity(section.count + (pair.value.pairs?.count ?? 0))
                 for entry in entries {
                     let name = entry.key.scalar!.text
                     if needsIndex {
@@ -286,7 +320,7 @@ struct ProjectAssembler {
                         reader.sink.error("invalid-name", "\(kind) name '\(name.truncatedForMessage)' must start with a letter and hold only letters, digits, '-' and '_' (at most 64)", at: entry.key.range, path: path / name)
                         continue
                     }
-                    sections[key, default: []].append(Entry(name: name, key: entry.key, value: entry.value))
+                    section.append(Entry(name: name, key: entry.key, value: entry.value))
                 }
             case "variables":
                 variablesKey = variablesKey ?? pair.key
@@ -306,7 +340,7 @@ struct ProjectAssembler {
                 }
             case "defaults":
                 guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: ["function", "service"]) else { continue }
-                for entry in pair.value.pairs ?? [] {
+                for entry in pair.value.pairs ?? .empty {
                     let kind = entry.key.scalar!.text
                     guard fields.has(kind) else { continue }
                     if let first = defaults[kind] {
@@ -318,7 +352,7 @@ struct ProjectAssembler {
             case "estimates", "pricing":
                 let keys = key == "estimates" ? ["functions", "services", "rules"] : ["region", "functions", "services"]
                 guard let fields = reader.mapping(pair.value, path, "'\(key)'", keys: keys) else { continue }
-                for entry in pair.value.pairs ?? [] {
+                for entry in pair.value.pairs ?? .empty {
                     let sub = entry.key.scalar!.text
                     guard fields.has(sub) else { continue }
                     if let first = settings[key]?[sub] {
@@ -334,7 +368,7 @@ struct ProjectAssembler {
         }
     }
 
-    func location(_ node: Node) -> String {
+    func location(_ node: NodeRef) -> String {
         "\(reader.sink.files.path(node.range.file)):\(node.range.start.line):\(node.range.start.column)"
     }
 
@@ -489,20 +523,22 @@ struct ProjectAssembler {
     }
 
     /// A service's `port` node: its own, or the one from `defaults.service`.
-    func portNode(of entry: Entry) -> Node? {
+    func portNode(of entry: Entry) -> NodeRef? {
         entry.value["port"] ?? defaults["service"]?.value["port"]
     }
 
-    mutating func checkReference(_ address: String, at node: Node, _ path: KeyPath, from: String, functions: Set<String>, services: Set<String>) -> Bool {
-        let parts = address.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2, !parts[1].isEmpty else {
-            reader.error("invalid-reference", "\(from) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path)
+    mutating func checkReference(_ address: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, from: @autoclosure () -> String, functions: Set<String>, services: Set<String>) -> Bool {
+        // `kind.name`, split at the first dot.
+        guard let dot = address.firstIndex(of: "."), address.index(after: dot) != address.endIndex else {
+            reader.error("invalid-reference", "\(from()) refers to '\(address)', which names no resource; expected an address such as service.api or function.createOrder", node, path())
             return false
         }
-        let names = parts[0] == "function" ? functions : services
-        if names.contains(parts[1]) { return true }
-        let suggestion = Suggestion.closest(to: parts[1], in: names)
-        reader.error("unresolved-reference", "\(from) refers to unknown \(parts[0]) '\(parts[1])'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path)
+        let kind = address[..<dot]
+        let name = String(address[address.index(after: dot)...])
+        let names = kind == "function" ? functions : services
+        if names.contains(name) { return true }
+        let suggestion = Suggestion.closest(to: name, in: names)
+        reader.error("unresolved-reference", "\(from()) refers to unknown \(kind) '\(name)'\(suggestion.map { "; did you mean '\($0)'?" } ?? "")", node, path())
         return false
     }
 
@@ -530,25 +566,32 @@ struct ProjectAssembler {
     }
 
     mutating func checkRoutes(_ routes: [HTTPRoute]) {
-        // (method, shape) → the route that claimed it; ANY claims and collides with every method.
-        struct RouteKey: Hashable {
-            var method: String
-            var shape: String
+        // Shape → the route that claimed it, per method (in `Function.httpMethods` order); ANY
+        // claims and collides with every method. One lookup per route.
+        struct Claims {
+            var routes = InlineArray<8, Int32>(repeating: -1)
+
+            /// The route already holding `method` (ANY: any method, in order), or nil after
+            /// claiming it for `route`.
+            mutating func claim(_ method: Int, for route: Int) -> Int? {
+                let any = Function.httpMethods.count - 1
+                if method == any {
+                    for i in 0...any where routes[i] >= 0 { return Int(routes[i]) }
+                } else if routes[method] >= 0 || routes[any] >= 0 {
+                    return Int(routes[method] >= 0 ? routes[method] : routes[any])
+                }
+                routes[method] = Int32(route)
+                return nil
+            }
         }
-        var seen: [RouteKey: Int] = [:]
+        precondition(Function.httpMethods.count == 8 && Function.httpMethods.last == "ANY")
+        var seen: [String: Claims] = [:]
         seen.reserveCapacity(routes.count)
         for (index, route) in routes.enumerated() {
-            let rivals = route.method == "ANY" ? Function.httpMethods : [route.method, "ANY"]
-            var claimant: Int?
-            for method in rivals {
-                if let other = seen[RouteKey(method: method, shape: route.shape)] { claimant = other; break }
-            }
-            if let other = claimant.map({ routes[$0] }) {
-                let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
-                reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
-                continue
-            }
-            seen[RouteKey(method: route.method, shape: route.shape)] = index
+            let method = Function.httpMethods.firstIndex(of: route.method)!
+            guard let other = seen[route.shape, default: Claims()].claim(method, for: index).map({ routes[$0] }) else { continue }
+            let place = "\(reader.sink.files.path(other.range.file)):\(other.range.start.line):\(other.range.start.column)"
+            reader.sink.error("route-conflict", "http trigger \(route.method) \(route.path) of function '\(route.function)' conflicts with \(other.method) \(other.path) of function '\(other.function)' at \(place)", at: route.range, path: route.keyPath)
         }
     }
 
@@ -578,28 +621,33 @@ struct ProjectAssembler {
 
     // MARK: Defaults
 
-    func filtered(_ node: Node, keys: [String]) -> Node? {
-        guard case .mapping(let pairs) = node.kind else { return nil }
-        return Node(.mapping(pairs.filter { keys.contains($0.key.scalar!.text) }), range: node.range)
-    }
-
-    /// Deep-merges `over` onto `base`: scalars override, mappings merge, lists replace.
-    static func merged(_ base: Node?, _ over: Node) -> Node {
+    /// Deep-merges `over` onto `base` into `tree`: scalars override, mappings merge, lists
+    /// replace. Only the merged mappings are new nodes; their other children are the originals.
+    static func merged(_ base: NodeRef?, _ over: NodeRef, into tree: Tree) -> NodeRef {
         guard let base, case .mapping(let basePairs) = base.kind, case .mapping(let overPairs) = over.kind else { return over }
-        var used = [Bool](repeating: false, count: basePairs.count)
-        var result: [Node.Pair] = []
-        result.reserveCapacity(basePairs.count + overPairs.count)
-        for pair in overPairs {
-            let key = pair.key.scalar!.text
-            if let i = basePairs.firstIndex(where: { $0.key.scalar!.text == key }) {
-                used[i] = true
-                result.append(Node.Pair(key: pair.key, value: merged(basePairs[i].value, pair.value)))
-            } else {
-                result.append(pair)
+        // Built on the stack: every function merges its environment with the defaults'.
+        return withUnsafeTemporaryAllocation(of: NodeRef.self, capacity: 2 * (basePairs.count + overPairs.count)) { result in
+            withUnsafeTemporaryAllocation(of: Bool.self, capacity: basePairs.count) { used in
+                used.initialize(repeating: false)
+                var count = 0
+                func add(_ key: NodeRef, _ value: NodeRef) {
+                    result.initializeElement(at: count, to: key)
+                    result.initializeElement(at: count + 1, to: value)
+                    count += 2
+                }
+                for pair in overPairs {
+                    let key = pair.key.scalar!.bytes
+                    if let i = basePairs.firstIndex(where: { ScalarRef.same($0.key.scalar!.bytes, key) }) {
+                        used[i] = true
+                        add(pair.key, merged(basePairs[i].value, pair.value, into: tree))
+                    } else {
+                        add(pair.key, pair.value)
+                    }
+                }
+                for (i, pair) in basePairs.enumerated() where !used[i] { add(pair.key, pair.value) }
+                return tree.appendMapping(result[..<count], range: over.range)
             }
         }
-        for (i, pair) in basePairs.enumerated() where !used[i] { result.append(pair) }
-        return Node(.mapping(result), range: over.range)
     }
 
     // MARK: Settings

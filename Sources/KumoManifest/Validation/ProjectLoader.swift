@@ -161,7 +161,7 @@ public enum ProjectLoader {
         }
         let parsed = clock.now
         var assembler = ProjectAssembler(sink: sink, root: root, options: options)
-        let project = assembler.assemble(documents)
+        let project = assembler.assemble(documents.map(\.ref))
         let diagnostics = assembler.reader.sink.diagnostics
         let failed = diagnostics.contains { $0.severity == .error }
         var result = LoadResult(project: failed ? nil : project, diagnostics: diagnostics, files: files)

@@ -7,8 +7,9 @@ extension Function {
     /// Variables the runtime sets for every worker (the Lambda-standard ones); users may not set them.
     static func isReservedEnvironment(_ name: String) -> Bool {
         let utf8 = name.utf8
+        // Every reserved name starts with one of these: most names are rejected on one byte.
+        guard let first = utf8.first, first == UInt8(ascii: "_") || first == UInt8(ascii: "A") || first == UInt8(ascii: "L") || first == UInt8(ascii: "K") else { return false }
         if utf8.starts(with: "AWS_LAMBDA_".utf8) || utf8.starts(with: "KUMO_".utf8) { return true }
-        guard let first = utf8.first, first == UInt8(ascii: "_") || first == UInt8(ascii: "A") || first == UInt8(ascii: "L") else { return false }
         return name == "_HANDLER" || name == "AWS_EXECUTION_ENV" || name == "LAMBDA_TASK_ROOT"
             || name == "LAMBDA_RUNTIME_DIR" || name == "_X_AMZN_TRACE_ID"
     }
@@ -17,6 +18,9 @@ extension Function {
 }
 
 /// A function's http trigger as read, with its position, for the route-conflict check.
+///
+/// Every function with an http trigger has one, so it holds only what the check compares; the
+/// key path of a conflict is built when one is reported.
 struct HTTPRoute: Sendable {
     var function: String
     var method: String
@@ -24,98 +28,103 @@ struct HTTPRoute: Sendable {
     /// The path with parameter names erased (computed by the worker that read it).
     var shape: String
     var range: SourceRange
-    var keyPath: KeyPath
+    /// The index of the trigger in the function's `events`.
+    var event: Int
+
+    var keyPath: KeyPath {
+        KeyPath([.key("functions"), .key(function), .key("events"), .index(event), .key("http")])
+    }
 }
 
 extension Reader {
     /// Reads a function. `partial` reads `defaults.function`: no required keys, no cross-checks.
-    mutating func function(_ name: String, _ node: Node, _ path: KeyPath, partial: Bool = false, defaults: [Node.Pair] = [], routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
-        let ctx = partial ? "defaults.function" : "function '\(name)'"
-        guard let f = mapping(node, path, ctx, keys: Function.keys, defaults: defaults) else { return nil }
+    mutating func function(_ name: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath, partial: Bool = false, defaults: NodeRef.Pairs? = nil, routes: inout [HTTPRoute], codeChecker: inout CodeChecker) -> Function? {
+        func ctx() -> String { partial ? "defaults.function" : "function '\(name)'" }
+        guard let f = mapping(node, path(), ctx(), keys: Function.keys, defaults: defaults) else { return nil }
         var ok = true
         var runtime: FunctionRuntime?
         if let n = f["runtime"] {
-            runtime = choice(n, path / "runtime", ctx, as: FunctionRuntime.self)
+            runtime = choice(n, path() / "runtime", ctx(), as: FunctionRuntime.self)
             if runtime == nil { ok = false }
         } else if !partial {
-            _ = required(f, "runtime", path, ctx, because: " (python3, node, provided or exec)")
+            _ = required(f, "runtime", path(), ctx(), because: " (python3, node, provided or exec)")
             ok = false
         }
         var fn = Function(
             name: name, runtime: runtime ?? .python3, command: [], memory: Function.defaultMemory,
             timeout: Function.defaultTimeout, environment: [:], concurrency: Function.defaultConcurrency,
             minInstances: 0, idleTimeout: Function.defaultIdleTimeout, events: [], range: node.range)
-        if let n = f["description"] { fn.description = string(n, path / "description", ctx) }
+        if let n = f["description"] { fn.description = string(n, path() / "description", ctx()) }
         if let n = f["handler"] {
-            if let h = string(n, path / "handler", ctx) {
+            if let h = string(n, path() / "handler", ctx()) {
                 fn.handler = h
                 if runtime == .python3 || runtime == .node, !Reader.isHandler(h) {
-                    error("invalid-value", "'handler' in \(ctx): expected module.function (such as app.handler), got '\(h.truncatedForMessage)'", n, path / "handler")
+                    error("invalid-value", "'handler' in \(ctx()): expected module.function (such as app.handler), got '\(h.truncatedForMessage)'", n, path() / "handler")
                     ok = false
                 }
             } else { ok = false }
         }
         if let n = f["code"] {
-            if let c = string(n, path / "code", ctx), let resolved = codeChecker.check(c, at: n, path / "code", ctx, reader: &self) {
+            if let c = string(n, path() / "code", ctx()), let resolved = codeChecker.check(c, at: n, path() / "code", ctx(), reader: &self) {
                 fn.code = resolved
             } else { ok = false }
         }
         if let n = f["command"] {
-            if let c = command(n, path / "command", ctx, allow: [.secret]) { fn.command = c } else { ok = false }
+            if let c = command(n, path() / "command", ctx(), allow: [.secret]) { fn.command = c } else { ok = false }
         }
         if let n = f["memory"] {
-            if let v = size(n, path / "memory", ctx, in: Function.memoryRange) { fn.memory = v } else { ok = false }
+            if let v = size(n, path() / "memory", ctx(), in: Function.memoryRange) { fn.memory = v } else { ok = false }
         }
         if let n = f["timeout"] {
-            if let v = duration(n, path / "timeout", ctx, in: Function.timeoutRange) { fn.timeout = v } else { ok = false }
+            if let v = duration(n, path() / "timeout", ctx(), in: Function.timeoutRange) { fn.timeout = v } else { ok = false }
         }
         if let n = f["environment"] {
-            fn.environment = environment(n, path / "environment", ctx, allow: [.secret], reserved: Function.isReservedEnvironment)
+            fn.environment = environment(n, path() / "environment", ctx(), allow: [.secret], reserved: Function.isReservedEnvironment)
         }
         if let n = f["concurrency"] {
-            if let v = int(n, path / "concurrency", ctx, in: Function.concurrencyRange) { fn.concurrency = v } else { ok = false }
+            if let v = int(n, path() / "concurrency", ctx(), in: Function.concurrencyRange) { fn.concurrency = v } else { ok = false }
         }
         if let n = f["minInstances"] {
-            if let v = int(n, path / "minInstances", ctx, in: Function.minInstancesRange) {
+            if let v = int(n, path() / "minInstances", ctx(), in: Function.minInstancesRange) {
                 fn.minInstances = v
                 if !partial, v > fn.concurrency {
-                    error("out-of-range", "'minInstances' in \(ctx): \(v) warm instances exceed the concurrency cap of \(fn.concurrency)", n, path / "minInstances")
+                    error("out-of-range", "'minInstances' in \(ctx()): \(v) warm instances exceed the concurrency cap of \(fn.concurrency)", n, path() / "minInstances")
                     ok = false
                 }
             } else { ok = false }
         }
         if let n = f["idleTimeout"] {
-            if let v = duration(n, path / "idleTimeout", ctx, in: Duration.seconds(1)...Duration.hours(24)) { fn.idleTimeout = v } else { ok = false }
+            if let v = duration(n, path() / "idleTimeout", ctx(), in: Duration.seconds(1)...Duration.hours(24)) { fn.idleTimeout = v } else { ok = false }
         }
         if let n = f["events"] {
-            if let events = functionEvents(n, path / "events", ctx, function: name, routes: &routes) { fn.events = events } else { ok = false }
+            if let events = functionEvents(n, path() / "events", ctx(), function: name, routes: &routes) { fn.events = events } else { ok = false }
         }
         if let n = f["invokeConfig"] {
-            if let v = invokeConfig(n, path / "invokeConfig", ctx) { fn.invokeConfig = v } else { ok = false }
+            if let v = invokeConfig(n, path() / "invokeConfig", ctx()) { fn.invokeConfig = v } else { ok = false }
         }
         if !partial, let runtime {
             switch runtime {
             case .python3, .node:
-                if fn.handler == nil, required(f, "handler", path, ctx, because: " (runtime \(runtime.rawValue) needs module.function)") == nil { ok = false }
-                if fn.code == nil, f["code"] == nil { _ = required(f, "code", path, ctx, because: " (the directory holding the handler)"); ok = false }
+                if fn.handler == nil, required(f, "handler", path(), ctx(), because: " (runtime \(runtime.rawValue) needs module.function)") == nil { ok = false }
+                if fn.code == nil, f["code"] == nil { _ = required(f, "code", path(), ctx(), because: " (the directory holding the handler)"); ok = false }
                 if let n = f["command"] {
-                    error("unused-key", "'command' in \(ctx) is not used by runtime \(runtime.rawValue); it runs 'handler'", n, path / "command")
+                    error("unused-key", "'command' in \(ctx()) is not used by runtime \(runtime.rawValue); it runs 'handler'", n, path() / "command")
                     ok = false
                 }
             case .provided:
                 if f["command"] == nil {
                     if f["code"] == nil {
-                        _ = required(f, "code", path, ctx, because: " (runtime provided runs code/bootstrap, or give 'command')")
+                        _ = required(f, "code", path(), ctx(), because: " (runtime provided runs code/bootstrap, or give 'command')")
                         ok = false
                     } else if let code = fn.code, let n = f["code"], !codeChecker.isExecutable(code + "/bootstrap") {
-                        error("missing-bootstrap", "runtime provided needs an executable 'bootstrap' in '\(code)' for \(ctx), or a 'command'", n, path / "code")
+                        error("missing-bootstrap", "runtime provided needs an executable 'bootstrap' in '\(code)' for \(ctx()), or a 'command'", n, path() / "code")
                         ok = false
                     }
                 }
             case .exec:
-                if f["command"] == nil { _ = required(f, "command", path, ctx, because: " (runtime exec runs it once per invocation)"); ok = false }
+                if f["command"] == nil { _ = required(f, "command", path(), ctx(), because: " (runtime exec runs it once per invocation)"); ok = false }
                 if let n = f["handler"] {
-                    error("unused-key", "'handler' in \(ctx) is not used by runtime exec; it runs 'command'", n, path / "handler")
+                    error("unused-key", "'handler' in \(ctx()) is not used by runtime exec; it runs 'command'", n, path() / "handler")
                     ok = false
                 }
             }
@@ -151,48 +160,48 @@ extension Reader {
         return length > 0 && !(length == 2 && dots == 2)
     }
 
-    private mutating func functionEvents(_ node: Node, _ path: KeyPath, _ ctx: String, function: String, routes: inout [HTTPRoute]) -> [FunctionEvent]? {
-        guard let items = list(node, path, ctx) else { return nil }
+    private mutating func functionEvents(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, function: String, routes: inout [HTTPRoute]) -> [FunctionEvent]? {
+        guard let items = list(node, path(), ctx()) else { return nil }
         var events: [FunctionEvent] = []
         var ok = true
         for (i, item) in items.enumerated() {
-            let p = path / i
-            guard let e = mapping(item, p, "the events of \(ctx)", keys: ["http", "schedule"]) else { ok = false; continue }
+            func p() -> KeyPath { path() / i }
+            guard let e = mapping(item, p(), "the events of \(ctx())", keys: ["http", "schedule"]) else { ok = false; continue }
             guard e.count == 1 else {
                 if e.count == 0, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
-                error("invalid-event", "an event of \(ctx) must have exactly one of 'http' or 'schedule'", item, p)
+                error("invalid-event", "an event of \(ctx()) must have exactly one of 'http' or 'schedule'", item, p())
                 ok = false
                 continue
             }
             if let h = e["http"] {
-                let hp = p / "http"
-                guard let http = mapping(h, hp, "the http trigger of \(ctx)", keys: ["method", "path"]) else { ok = false; continue }
+                func hp() -> KeyPath { p() / "http" }
+                guard let http = mapping(h, hp(), "the http trigger of \(ctx())", keys: ["method", "path"]) else { ok = false; continue }
                 var method: String?
                 var route: String?
-                if let m = required(http, "method", hp, "the http trigger of \(ctx)") {
-                    if let text = string(m, hp / "method", ctx) {
+                if let m = required(http, "method", hp(), "the http trigger of \(ctx())") {
+                    if let text = string(m, hp() / "method", ctx()) {
                         if Function.httpMethods.contains(text) {
                             method = text
                         } else {
-                            error("invalid-value", "'method' in \(ctx): expected one of \(Function.httpMethods.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: Function.httpMethods))", m, hp / "method")
+                            error("invalid-value", "'method' in \(ctx()): expected one of \(Function.httpMethods.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: Function.httpMethods))", m, hp() / "method")
                         }
                     }
                 }
-                if let r = required(http, "path", hp, "the http trigger of \(ctx)") {
-                    if let text = string(r, hp / "path", ctx) {
+                if let r = required(http, "path", hp(), "the http trigger of \(ctx())") {
+                    if let text = string(r, hp() / "path", ctx()) {
                         if let problem = Reader.routeProblem(text) {
-                            error("invalid-route", "'path' in \(ctx): \(problem)", r, hp / "path")
+                            error("invalid-route", "'path' in \(ctx()): \(problem)", r, hp() / "path")
                         } else {
                             route = text
-                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, shape: ProjectAssembler.routeShape(text), range: h.range, keyPath: hp)) }
+                            if let method { routes.append(HTTPRoute(function: function, method: method, path: text, shape: ProjectAssembler.routeShape(text), range: h.range, event: i)) }
                         }
                     }
                 }
                 if let method, let route { events.append(.http(method: method, path: route)) } else { ok = false }
             } else if let s = e["schedule"] {
-                guard let text = string(s, p / "schedule", ctx) else { ok = false; continue }
-                if let problem = ScheduleExpression.problem(in: text) {
-                    error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx): \(problem)", s, p / "schedule")
+                guard let text = string(s, p() / "schedule", ctx()) else { ok = false; continue }
+                if let problem = scheduleProblem(text) {
+                    error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem)", s, p() / "schedule")
                     ok = false
                 } else {
                     events.append(.schedule(text))
@@ -200,6 +209,14 @@ extension Reader {
             }
         }
         return ok ? events : nil
+    }
+
+    /// `ScheduleExpression.problem(in:)`, remembered: a large project repeats a few schedules.
+    private mutating func scheduleProblem(_ text: String) -> String? {
+        if let known = knownSchedules[text] { return known }
+        let problem = ScheduleExpression.problem(in: text)
+        knownSchedules[text] = .some(problem)
+        return problem
     }
 
     /// Checks an http route: `/`, literal segments, `{param}`, and a final greedy `{proxy+}`.
@@ -269,18 +286,18 @@ extension Reader {
         return !inParameter && parameters <= 1 && (segmentLength > 0 || path == "/")
     }
 
-    private mutating func invokeConfig(_ node: Node, _ path: KeyPath, _ ctx: String) -> InvokeConfig? {
-        guard let f = mapping(node, path, "the invokeConfig of \(ctx)", keys: ["maximumRetryAttempts", "maximumEventAge", "onFailure"]) else { return nil }
+    private mutating func invokeConfig(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> InvokeConfig? {
+        guard let f = mapping(node, path(), "the invokeConfig of \(ctx())", keys: ["maximumRetryAttempts", "maximumEventAge", "onFailure"]) else { return nil }
         var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: .discard)
         var ok = true
         if let n = f["maximumRetryAttempts"] {
-            if let v = int(n, path / "maximumRetryAttempts", ctx, in: 0...2) { config.maximumRetryAttempts = v } else { ok = false }
+            if let v = int(n, path() / "maximumRetryAttempts", ctx(), in: 0...2) { config.maximumRetryAttempts = v } else { ok = false }
         }
         if let n = f["maximumEventAge"] {
-            if let v = duration(n, path / "maximumEventAge", ctx, in: Duration.seconds(60)...Duration.hours(6)) { config.maximumEventAge = v } else { ok = false }
+            if let v = duration(n, path() / "maximumEventAge", ctx(), in: Duration.seconds(60)...Duration.hours(6)) { config.maximumEventAge = v } else { ok = false }
         }
         if let n = f["onFailure"] {
-            if let v = choice(n, path / "onFailure", ctx, as: InvokeConfig.OnFailure.self) { config.onFailure = v } else { ok = false }
+            if let v = choice(n, path() / "onFailure", ctx(), as: InvokeConfig.OnFailure.self) { config.onFailure = v } else { ok = false }
         }
         return ok ? config : nil
     }

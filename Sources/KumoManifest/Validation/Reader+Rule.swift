@@ -7,32 +7,37 @@ extension Rule {
 /// A rule target as read, with the node naming it, for the reference check.
 struct TargetReference: Sendable {
     var address: String
-    var node: Node
-    var keyPath: KeyPath
+    var node: NodeRef
+    /// Where the name is within its rule: `targets[target].field`.
+    var target: Int
+    var field: String
+
+    /// The key path of the name, given its rule's.
+    func keyPath(in rule: KeyPath) -> KeyPath { rule / "targets" / target / field }
 }
 
 extension Reader {
-    mutating func rule(_ name: String, _ node: Node, _ path: KeyPath) -> (Rule, references: [TargetReference])? {
-        let ctx = "rule '\(name)'"
-        guard let f = mapping(node, path, ctx, keys: Rule.keys) else { return nil }
+    mutating func rule(_ name: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) -> (Rule, references: [TargetReference])? {
+        func ctx() -> String { "rule '\(name)'" }
+        guard let f = mapping(node, path(), ctx(), keys: Rule.keys) else { return nil }
         var ok = true
         var references: [TargetReference] = []
         var rule = Rule(name: name, enabled: true, pattern: .object([]), targets: [], retryPolicy: .default, deadLetter: false, range: node.range)
-        if let n = f["description"] { rule.description = string(n, path / "description", ctx) }
+        if let n = f["description"] { rule.description = string(n, path() / "description", ctx()) }
         if let n = f["enabled"] {
-            if let v = bool(n, path / "enabled", ctx) { rule.enabled = v } else { ok = false }
+            if let v = bool(n, path() / "enabled", ctx()) { rule.enabled = v } else { ok = false }
         }
-        if let n = required(f, "pattern", path, ctx, because: " (an EventBridge event pattern)") {
-            if let p = eventPattern(n, path / "pattern", ctx) { rule.pattern = p } else { ok = false }
+        if let n = required(f, "pattern", path(), ctx(), because: " (an EventBridge event pattern)") {
+            if let p = eventPattern(n, path() / "pattern", ctx()) { rule.pattern = p } else { ok = false }
         } else { ok = false }
-        if let n = required(f, "targets", path, ctx) {
-            if let items = list(n, path / "targets", ctx) {
+        if let n = required(f, "targets", path(), ctx()) {
+            if let items = list(n, path() / "targets", ctx()) {
                 if items.isEmpty {
-                    error("empty-list", "'targets' in \(ctx): expected at least one target", n, path / "targets")
+                    error("empty-list", "'targets' in \(ctx()): expected at least one target", n, path() / "targets")
                     ok = false
                 }
                 for (i, item) in items.enumerated() {
-                    if let (target, ref) = ruleTarget(item, path / "targets" / i, ctx) {
+                    if let (target, ref) = ruleTarget(item, path() / "targets" / i, index: i, ctx()) {
                         rule.targets.append(target)
                         references.append(ref)
                     } else { ok = false }
@@ -40,18 +45,18 @@ extension Reader {
             } else { ok = false }
         } else { ok = false }
         if let n = f["retryPolicy"] {
-            let p = path / "retryPolicy"
-            if let r = mapping(n, p, "the retryPolicy of \(ctx)", keys: ["maximumRetryAttempts", "maximumEventAge"]) {
+            func p() -> KeyPath { path() / "retryPolicy" }
+            if let r = mapping(n, p(), "the retryPolicy of \(ctx())", keys: ["maximumRetryAttempts", "maximumEventAge"]) {
                 if let a = r["maximumRetryAttempts"] {
-                    if let v = int(a, p / "maximumRetryAttempts", ctx, in: 0...185) { rule.retryPolicy.maximumRetryAttempts = v } else { ok = false }
+                    if let v = int(a, p() / "maximumRetryAttempts", ctx(), in: 0...185) { rule.retryPolicy.maximumRetryAttempts = v } else { ok = false }
                 }
                 if let a = r["maximumEventAge"] {
-                    if let v = duration(a, p / "maximumEventAge", ctx, in: Duration.seconds(60)...Duration.hours(24)) { rule.retryPolicy.maximumEventAge = v } else { ok = false }
+                    if let v = duration(a, p() / "maximumEventAge", ctx(), in: Duration.seconds(60)...Duration.hours(24)) { rule.retryPolicy.maximumEventAge = v } else { ok = false }
                 }
             } else { ok = false }
         }
         if let n = f["deadLetter"] {
-            if let v = bool(n, path / "deadLetter", ctx) { rule.deadLetter = v } else { ok = false }
+            if let v = bool(n, path() / "deadLetter", ctx()) { rule.deadLetter = v } else { ok = false }
         }
         // A resource with errors is still returned: cross-checks (references, ports, cycles)
         // then report their problems too, so every error surfaces in one run.
@@ -59,79 +64,79 @@ extension Reader {
         return (rule, references)
     }
 
-    private mutating func ruleTarget(_ node: Node, _ path: KeyPath, _ ctx: String) -> (RuleTarget, TargetReference)? {
-        let tctx = "a target of \(ctx)"
-        guard let f = mapping(node, path, tctx, keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
+    private mutating func ruleTarget(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, index: Int, _ ctx: @autoclosure () -> String) -> (RuleTarget, TargetReference)? {
+        func tctx() -> String { "a target of \(ctx())" }
+        guard let f = mapping(node, path(), tctx(), keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
         let kinds = ["function", "service"].filter { f.has($0) }
         guard kinds.count == 1, let kindName = kinds.first, let kind = RuleTarget.Kind(rawValue: kindName), let nameNode = f[kindName] else {
-            error("invalid-target", "\(tctx) needs exactly one of 'function' or 'service'", node, path)
+            error("invalid-target", "\(tctx()) needs exactly one of 'function' or 'service'", node, path())
             return nil
         }
-        guard let name = string(nameNode, path / kindName, ctx) else { return nil }
+        guard let name = string(nameNode, path() / kindName, ctx()) else { return nil }
         var target = RuleTarget(kind: kind, name: name)
         var ok = true
         if let n = f["path"] {
             if kind == .function {
-                error("unused-key", "'path' in \(tctx) only applies to service targets", n, path / "path")
+                error("unused-key", "'path' in \(tctx()) only applies to service targets", n, path() / "path")
                 ok = false
-            } else if let p = string(n, path / "path", ctx) {
+            } else if let p = string(n, path() / "path", ctx()) {
                 if p.hasPrefix("/") { target.path = p } else {
-                    error("invalid-value", "'path' in \(tctx): expected a path starting with '/', got '\(p.truncatedForMessage)'", n, path / "path")
+                    error("invalid-value", "'path' in \(tctx()): expected a path starting with '/', got '\(p.truncatedForMessage)'", n, path() / "path")
                     ok = false
                 }
             } else { ok = false }
         }
         let inputs = ["inputTransformer", "input", "inputPath"].filter { f.has($0) }
         if inputs.count > 1 {
-            error("invalid-target", "\(tctx) may use only one of 'inputTransformer', 'input' or 'inputPath', got \(inputs.map { "'\($0)'" }.joined(separator: " and "))", node, path)
+            error("invalid-target", "\(tctx()) may use only one of 'inputTransformer', 'input' or 'inputPath', got \(inputs.map { "'\($0)'" }.joined(separator: " and "))", node, path())
             ok = false
         }
         if let n = f["input"] {
-            if let s = string(n, path / "input", ctx) {
+            if let s = string(n, path() / "input", ctx()) {
                 if Reader.isJSON(s) { target.input = s } else {
-                    error("invalid-value", "'input' in \(tctx): expected a JSON text, got '\(s.truncatedForMessage)'", n, path / "input")
+                    error("invalid-value", "'input' in \(tctx()): expected a JSON text, got '\(s.truncatedForMessage)'", n, path() / "input")
                     ok = false
                 }
             } else { ok = false }
         }
         if let n = f["inputPath"] {
-            if let s = string(n, path / "inputPath", ctx), s.hasPrefix("$") { target.inputPath = s } else {
-                error("invalid-value", "'inputPath' in \(tctx): expected a JSONPath starting with '$'", n, path / "inputPath")
+            if let s = string(n, path() / "inputPath", ctx()), s.hasPrefix("$") { target.inputPath = s } else {
+                error("invalid-value", "'inputPath' in \(tctx()): expected a JSONPath starting with '$'", n, path() / "inputPath")
                 ok = false
             }
         }
         if let n = f["inputTransformer"] {
-            if let t = inputTransformer(n, path / "inputTransformer", tctx) { target.inputTransformer = t } else { ok = false }
+            if let t = inputTransformer(n, path() / "inputTransformer", tctx()) { target.inputTransformer = t } else { ok = false }
         }
         guard ok else { return nil }
-        return (target, TargetReference(address: target.address, node: nameNode, keyPath: path / kindName))
+        return (target, TargetReference(address: target.address, node: nameNode, target: index, field: kindName))
     }
 
-    private mutating func inputTransformer(_ node: Node, _ path: KeyPath, _ ctx: String) -> RuleTarget.InputTransformer? {
-        let ictx = "the inputTransformer of \(ctx)"
-        guard let f = mapping(node, path, ictx, keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
+    private mutating func inputTransformer(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> RuleTarget.InputTransformer? {
+        func ictx() -> String { "the inputTransformer of \(ctx())" }
+        guard let f = mapping(node, path(), ictx(), keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
         var ok = true
         var map: [String: String] = [:]
         // Placeholders declared in the map, valid or not: a bad JSONPath is reported once, at the map.
         var declared: Set<String> = []
         if let n = f["inputPathsMap"] {
-            let entries = namedEntries(n, path / "inputPathsMap", ictx)
+            let entries = namedEntries(n, path() / "inputPathsMap", ictx())
             if entries.count > 100 {
-                error("out-of-range", "\(ictx): at most 100 entries in inputPathsMap, got \(entries.count)", n, path / "inputPathsMap")
+                error("out-of-range", "\(ictx()): at most 100 entries in inputPathsMap, got \(entries.count)", n, path() / "inputPathsMap")
                 ok = false
             }
             for pair in entries {
                 let key = pair.key.scalar!.text
-                let p = path / "inputPathsMap" / key
+                func p() -> KeyPath { path() / "inputPathsMap" / key }
                 declared.insert(key)
                 guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), !key.hasPrefix("aws.") else {
-                    error("invalid-name", "'\(key.truncatedForMessage)' in \(ictx) is not a valid placeholder name (letters, digits, '_', '-', not starting with 'aws.')", pair.key, p)
+                    error("invalid-name", "'\(key.truncatedForMessage)' in \(ictx()) is not a valid placeholder name (letters, digits, '_', '-', not starting with 'aws.')", pair.key, p())
                     ok = false
                     continue
                 }
-                guard let value = string(pair.value, p, ictx) else { ok = false; continue }
+                guard let value = string(pair.value, p(), ictx()) else { ok = false; continue }
                 guard value.hasPrefix("$") else {
-                    error("invalid-value", "'\(key)' in \(ictx): expected a JSONPath starting with '$', got '\(value.truncatedForMessage)'", pair.value, p)
+                    error("invalid-value", "'\(key)' in \(ictx()): expected a JSONPath starting with '$', got '\(value.truncatedForMessage)'", pair.value, p())
                     ok = false
                     continue
                 }
@@ -139,11 +144,11 @@ extension Reader {
             }
         }
         var template = ""
-        if let n = required(f, "inputTemplate", path, ictx) {
-            if let t = string(n, path / "inputTemplate", ictx) {
+        if let n = required(f, "inputTemplate", path(), ictx()) {
+            if let t = string(n, path() / "inputTemplate", ictx()) {
                 template = t
                 for placeholder in Reader.placeholders(in: t) where !declared.contains(placeholder) && !Rule.predefinedPlaceholders.contains(placeholder) {
-                    error("unresolved-reference", "placeholder '<\(placeholder)>' in \(ictx) is not defined in inputPathsMap\(Suggestion.suffix(placeholder, in: map.keys))", n, path / "inputTemplate")
+                    error("unresolved-reference", "placeholder '<\(placeholder)>' in \(ictx()) is not defined in inputPathsMap\(Suggestion.suffix(placeholder, in: map.keys))", n, path() / "inputTemplate")
                     ok = false
                 }
             } else { ok = false }

@@ -2,39 +2,45 @@
 ///
 /// Built for every mapping read, so it allocates nothing in the common case: a fixed table maps
 /// each known key to its pair (in the mapping or in its defaults).
-struct Fields: Sendable {
+struct Fields {
     static let capacity = 16
     /// Slot encoding: 0 absent; n > 0 `pairs[n - 1]`; n < 0 `defaults[-n - 1]`;
-    /// n >= `mergedBase` `merged[n - mergedBase]` (a mapping present in both, deep-merged).
+    /// n >= `mergedBase` node `n - mergedBase` of the reader's overlay (a mapping present in
+    /// both, deep-merged).
     private static let mergedBase: Int32 = 1 << 30
 
-    var node: Node
+    var node: NodeRef
     let keys: [String]
-    private let pairs: [Node.Pair]
-    private let defaults: [Node.Pair]
+    private let pairs: NodeRef.Pairs?
+    private let defaults: NodeRef.Pairs?
+    private let overlay: Tree?
     private var slots = InlineArray<16, Int32>(repeating: 0)
-    private var merged: [Node] = []
     /// How many known keys the mapping itself has (values from defaults not counted).
     private(set) var count = 0
 
     /// `defaults` are the pairs of a `defaults.function`/`defaults.service` mapping: they fill the
-    /// keys the mapping lacks, and a mapping-valued key present in both is deep-merged.
-    init(node: Node, keys: [String], pairs: [Node.Pair], defaults: [Node.Pair] = []) {
+    /// keys the mapping lacks, and a mapping-valued key present in both is deep-merged into
+    /// `overlay` (which must outlive these fields).
+    init(node: NodeRef, keys: [String], pairs: NodeRef.Pairs?, defaults: NodeRef.Pairs? = nil, overlay: Tree? = nil) {
         precondition(keys.count <= Fields.capacity, "a schema of more than \(Fields.capacity) keys")
         self.node = node
         self.keys = keys
         self.pairs = pairs
         self.defaults = defaults
-        for (i, pair) in defaults.enumerated() {
-            guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
-            slots[index] = -Int32(i) - 1
+        self.overlay = overlay
+        if let defaults {
+            for (i, pair) in defaults.enumerated() {
+                guard let index = Fields.index(of: pair.key.scalar!, in: keys) else { continue }
+                slots[index] = -Int32(i) - 1
+            }
         }
+        guard let pairs else { return }
         for (i, pair) in pairs.enumerated() {
-            guard case .scalar(let key) = pair.key.kind, let index = Fields.index(of: key.text, in: keys) else { continue }
+            guard let index = Fields.index(of: pair.key.scalar!, in: keys) else { continue }
             let previous = slots[index]
-            if previous < 0, case .mapping = defaults[Int(-previous - 1)].value.kind, case .mapping = pair.value.kind {
-                merged.append(ProjectAssembler.merged(defaults[Int(-previous - 1)].value, pair.value))
-                slots[index] = Fields.mergedBase + Int32(merged.count - 1)
+            if previous < 0, let defaults, let overlay, defaults[Int(-previous - 1)].value.isMapping, pair.value.isMapping {
+                let merged = ProjectAssembler.merged(defaults[Int(-previous - 1)].value, pair.value, into: overlay)
+                slots[index] = Fields.mergedBase + merged.index
             } else {
                 slots[index] = Int32(i) + 1
             }
@@ -42,17 +48,24 @@ struct Fields: Sendable {
         }
     }
 
-    subscript(key: String) -> Node? {
+    subscript(key: String) -> NodeRef? {
         guard let index = Fields.index(of: key, in: keys) else { return nil }
         let slot = slots[index]
         if slot == 0 { return nil }
-        if slot >= Fields.mergedBase { return merged[Int(slot - Fields.mergedBase)] }
-        return slot > 0 ? pairs[Int(slot - 1)].value : defaults[Int(-slot - 1)].value
+        if slot >= Fields.mergedBase { return NodeRef(storage: overlay!.storage, index: slot - Fields.mergedBase) }
+        return slot > 0 ? pairs![Int(slot - 1)].value : defaults![Int(-slot - 1)].value
     }
 
     func has(_ key: String) -> Bool {
         guard let index = Fields.index(of: key, in: keys) else { return false }
         return slots[index] != 0
+    }
+
+    /// The index of a mapping's key among `keys`, compared as bytes.
+    @inline(__always)
+    static func index(of key: ScalarRef, in keys: [String]) -> Int? {
+        for (i, candidate) in keys.enumerated() where key.equals(candidate) { return i }
+        return nil
     }
 
     /// `keys.firstIndex(of:)`, comparing lengths first: unequal strings compare slowly.
@@ -67,7 +80,9 @@ struct Fields: Sendable {
 /// Reads typed values from nodes, collecting a diagnostic for every problem it meets.
 ///
 /// Scalars are typed by the field that reads them: a string field takes `no` or `0755` as text,
-/// a number field refuses a quoted `"12"`. Every message names the key and what was expected.
+/// a number field refuses a quoted `"12"`. Every message names the key and what was expected;
+/// the context a message names (`ctx`, such as "function 'createOrder'") and the key path are
+/// autoclosures, so they are built only for a message.
 struct Reader: Sendable {
     var sink: DiagnosticSink
     var context: InterpolationContext
@@ -78,6 +93,11 @@ struct Reader: Sendable {
     /// resource reads the same default value, the same problem is not reported again.
     /// (Problems that depend on the resource, like a handler for its runtime, still are.)
     var reportedInDefaults: Set<Reported> = []
+    /// Schedule expressions already checked, and their problem if any.
+    var knownSchedules: [String: String?] = [:]
+    /// Where mappings merged with `defaults` are built (see ``Fields``). Their nodes last until
+    /// the next resource with defaults is read; only their children (original nodes) are kept.
+    var overlay = Tree()
     /// Errors withheld because the defaults read already reported them.
     var quietErrors = 0
 
@@ -113,60 +133,63 @@ struct Reader: Sendable {
         !reportedInDefaults.isEmpty && reportedInDefaults.contains(Reported(file: sink.files.path(range.file), start: range.start, id: id))
     }
 
-    mutating func error(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
+    mutating func error(_ id: String, _ message: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) {
         if isQuiet(node.range, id) {
             quietErrors += 1
             return
         }
-        sink.error(id, message, at: node.range, path: path)
+        sink.error(id, message, at: node.range, path: path())
     }
 
-    mutating func warning(_ id: String, _ message: String, _ node: Node, _ path: KeyPath) {
+    mutating func warning(_ id: String, _ message: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) {
         if isQuiet(node.range, id) { return }
-        sink.warning(id, message, at: node.range, path: path)
+        sink.warning(id, message, at: node.range, path: path())
     }
 
-    static func keyName(_ path: KeyPath) -> String {
-        for component in path.components.reversed() {
+    static func keyName(_ path: @autoclosure () -> KeyPath) -> String {
+        for component in path().components.reversed() {
             if case .key(let key) = component { return key }
         }
         return "value"
     }
 
-    mutating func mismatch(_ node: Node, _ path: KeyPath, _ ctx: String, expected: String, got: String? = nil) {
-        error("type-mismatch", "'\(Reader.keyName(path))' in \(ctx): expected \(expected), got \(got ?? node.typeDescription)", node, path)
+    mutating func mismatch(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, expected: String, got: String? = nil) {
+        error("type-mismatch", "'\(Reader.keyName(path()))' in \(ctx()): expected \(expected), got \(got ?? node.typeDescription)", node, path())
     }
 
     // MARK: Structure
 
     /// Checks a mapping's keys against `keys`; unknown keys (not starting with `x-`) are errors.
-    mutating func mapping(_ node: Node, _ path: KeyPath, _ ctx: String, keys: [String], defaults: [Node.Pair] = []) -> Fields? {
+    mutating func mapping(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, keys: [String], defaults: NodeRef.Pairs? = nil) -> Fields? {
         guard case .mapping(let pairs) = node.kind else {
-            if node.isNull { return Fields(node: node, keys: keys, pairs: [], defaults: defaults) }
-            mismatch(node, path, ctx, expected: "a mapping")
+            if node.isNull { return Fields(node: node, keys: keys, pairs: nil, defaults: defaults) }
+            mismatch(node, path(), ctx(), expected: "a mapping")
             return nil
         }
-        let fields = Fields(node: node, keys: keys, pairs: pairs, defaults: defaults)
+        // Merged mappings go to this reader's own overlay (copies of a reader share one until
+        // they merge), emptied for each resource: a merged mapping is read with its resource.
+        if defaults != nil {
+            if isKnownUniquelyReferenced(&overlay) { overlay.removeAll() } else { overlay = Tree() }
+        }
+        let fields = Fields(node: node, keys: keys, pairs: pairs, defaults: defaults, overlay: defaults == nil ? nil : overlay)
         if fields.count != pairs.count {
             for pair in pairs {
                 let key = pair.key.scalar!.text
                 if !keys.contains(key) && !Reader.isExtensionKey(key) {
-                    error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx)\(Suggestion.suffix(key, in: keys))", pair.key, path / key)
+                    error("unknown-key", "unknown key '\(key.truncatedForMessage)' in \(ctx())\(Suggestion.suffix(key, in: keys))", pair.key, path() / key)
                 }
             }
         }
         return fields
     }
 
-    /// A mapping whose keys are names chosen by the user; returns its pairs.
-    mutating func namedEntries(_ node: Node, _ path: KeyPath, _ ctx: String) -> [Node.Pair] {
+    /// A mapping whose keys are names chosen by the user; returns its pairs, `x-` keys left out.
+    mutating func namedEntries(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> LazyFilterSequence<NodeRef.Pairs> {
         guard case .mapping(let pairs) = node.kind else {
-            if node.isNull { return [] }
-            mismatch(node, path, ctx, expected: "a mapping of names to entries")
-            return []
+            if !node.isNull { mismatch(node, path(), ctx(), expected: "a mapping of names to entries") }
+            return NodeRef.Pairs.empty.lazy.filter { _ in true }
         }
-        guard pairs.contains(where: { Reader.isExtensionKey($0.key.scalar!.text) }) else { return pairs }
-        return pairs.filter { !Reader.isExtensionKey($0.key.scalar!.text) }
+        return pairs.lazy.filter { !Reader.isExtensionKey($0.key.scalar!) }
     }
 
     /// Keys starting with `x-` are ignored everywhere (a place for anchors, as in Compose).
@@ -176,19 +199,24 @@ struct Reader: Sendable {
         return bytes.next() == UInt8(ascii: "x") && bytes.next() == UInt8(ascii: "-")
     }
 
-    mutating func list(_ node: Node, _ path: KeyPath, _ ctx: String) -> [Node]? {
+    @inline(__always)
+    static func isExtensionKey(_ key: ScalarRef) -> Bool {
+        key.hasPrefix(UInt8(ascii: "x"), UInt8(ascii: "-"))
+    }
+
+    mutating func list(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> NodeRef.Items? {
         switch node.kind {
         case .sequence(let items): return items
         default:
-            if node.isNull { return [] }
-            mismatch(node, path, ctx, expected: "a list")
+            if node.isNull { return .empty }
+            mismatch(node, path(), ctx(), expected: "a list")
             return nil
         }
     }
 
-    mutating func required(_ fields: Fields, _ key: String, _ path: KeyPath, _ what: String, because: String = "") -> Node? {
+    mutating func required(_ fields: Fields, _ key: String, _ path: @autoclosure () -> KeyPath, _ what: String, because: String = "") -> NodeRef? {
         if let value = fields[key] { return value }
-        error("missing-key", "\(what) is missing required key '\(key)'\(because)", fields.node, path)
+        error("missing-key", "\(what) is missing required key '\(key)'\(because)", fields.node, path())
         return nil
     }
 
@@ -196,77 +224,77 @@ struct Reader: Sendable {
 
     /// The scalar's text after interpolation, and whether it was written as a string.
     private mutating func scalarText(
-        _ node: Node, _ path: KeyPath, _ ctx: String, expected: String, allow: InterpolationAllowance = .values
+        _ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, expected: String, allow: InterpolationAllowance = .values
     ) -> (text: String, quoted: Bool)? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx, expected: expected)
+            mismatch(node, path(), ctx(), expected: expected)
             return nil
         }
-        guard scalar.text.utf8.contains(UInt8(ascii: "$")) else {
+        guard scalar.contains(UInt8(ascii: "$")) else {
             return (scalar.text, scalar.style != .plain || scalar.tag == .str)
         }
-        guard let text = interpolate(scalar.text, at: node, path, allow: allow) else { return nil }
+        guard let text = interpolate(scalar.text, at: node, path(), allow: allow) else { return nil }
         guard let literal = text.literal else {
-            error("secret-not-allowed", "'\(Reader.keyName(path))' in \(ctx): secrets and '${port}' are only allowed in environment values and commands", node, path)
+            error("secret-not-allowed", "'\(Reader.keyName(path()))' in \(ctx()): secrets and '${port}' are only allowed in environment values and commands", node, path())
             return nil
         }
         // An interpolated value takes the type of the field, however it was quoted.
         return (literal, false)
     }
 
-    mutating func string(_ node: Node, _ path: KeyPath, _ ctx: String) -> String? {
+    mutating func string(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> String? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx, expected: "a string")
+            mismatch(node, path(), ctx(), expected: "a string")
             return nil
         }
         if let tag = scalar.tag, tag != .str {
-            mismatch(node, path, ctx, expected: "a string", got: "a value tagged !!\(tag)")
+            mismatch(node, path(), ctx(), expected: "a string", got: "a value tagged !!\(tag)")
             return nil
         }
-        return scalarText(node, path, ctx, expected: "a string")?.text
+        return scalarText(node, path(), ctx(), expected: "a string")?.text
     }
 
     /// A string that may hold secrets and, where allowed, `${port}`.
-    mutating func text(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance) -> Text? {
+    mutating func text(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> Text? {
         guard case .scalar(let scalar) = node.kind, !scalar.isNull else {
-            mismatch(node, path, ctx, expected: "a string")
+            mismatch(node, path(), ctx(), expected: "a string")
             return nil
         }
-        return interpolate(scalar.text, at: node, path, allow: allow.union(.values))
+        return interpolate(scalar.text, at: node, path(), allow: allow.union(.values))
     }
 
-    mutating func int(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
-        guard let (text, quoted) = scalarText(node, path, ctx, expected: "an integer") else { return nil }
+    mutating func int(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil, unit: String = "") -> Int? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "an integer") else { return nil }
         guard !quoted, node.scalar?.tag == nil || node.scalar?.tag == .int, let value = Reader.parseInt(text) else {
-            mismatch(node, path, ctx, expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            mismatch(node, path(), ctx(), expected: "an integer", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a value from \(range.lowerBound) to \(range.upperBound)\(unit), got \(value)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a value from \(range.lowerBound) to \(range.upperBound)\(unit), got \(value)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func number(_ node: Node, _ path: KeyPath, _ ctx: String, minimum: Double? = nil, exclusiveMinimum: Bool = false, maximum: Double? = nil) -> Double? {
-        guard let (text, quoted) = scalarText(node, path, ctx, expected: "a number") else { return nil }
+    mutating func number(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, minimum: Double? = nil, exclusiveMinimum: Bool = false, maximum: Double? = nil) -> Double? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "a number") else { return nil }
         guard !quoted, let value = Reader.parseNumber(text) else {
-            mismatch(node, path, ctx, expected: "a number", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
+            mismatch(node, path(), ctx(), expected: "a number", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : nil)
             return nil
         }
         if let minimum, exclusiveMinimum ? value <= minimum : value < minimum {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a number \(exclusiveMinimum ? "greater than" : "of at least") \(Reader.format(minimum)), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a number \(exclusiveMinimum ? "greater than" : "of at least") \(Reader.format(minimum)), got \(text)", node, path())
             return nil
         }
         if let maximum, value > maximum {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a number of at most \(Reader.format(maximum)), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a number of at most \(Reader.format(maximum)), got \(text)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func bool(_ node: Node, _ path: KeyPath, _ ctx: String) -> Bool? {
-        guard let (text, quoted) = scalarText(node, path, ctx, expected: "true or false") else { return nil }
+    mutating func bool(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> Bool? {
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "true or false") else { return nil }
         if !quoted {
             switch text {
             case "true", "True", "TRUE": return true
@@ -274,28 +302,28 @@ struct Reader: Sendable {
             default: break
             }
         }
-        mismatch(node, path, ctx, expected: "true or false", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : "'\(text.truncatedForMessage)'")
+        mismatch(node, path(), ctx(), expected: "true or false", got: quoted ? "the string \"\(text.truncatedForMessage)\"" : "'\(text.truncatedForMessage)'")
         return nil
     }
 
-    mutating func duration(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Duration>? = nil) -> Duration? {
-        guard let (text, _) = scalarText(node, path, ctx, expected: "a duration such as 250ms, 10s, 5m or 1h") else { return nil }
+    mutating func duration(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Duration>? = nil) -> Duration? {
+        guard let (text, _) = scalarText(node, path(), ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h") else { return nil }
         guard let value = Duration(parsing: text) else {
             let hint = Reader.parseInt(text) != nil ? " (add a unit: '\(text)s')" : ""
-            mismatch(node, path, ctx, expected: "a duration such as 250ms, 10s, 5m or 1h\(hint)")
+            mismatch(node, path(), ctx(), expected: "a duration such as 250ms, 10s, 5m or 1h\(hint)")
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a duration from \(range.lowerBound) to \(range.upperBound), got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a duration from \(range.lowerBound) to \(range.upperBound), got \(text)", node, path())
             return nil
         }
         return value
     }
 
     /// A size in MB: `512`, `512Mi`, `1Gi`, `1.5G`.
-    mutating func size(_ node: Node, _ path: KeyPath, _ ctx: String, in range: ClosedRange<Int>? = nil) -> Int? {
+    mutating func size(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in range: ClosedRange<Int>? = nil) -> Int? {
         let expected = "a size in MB such as 512, 512Mi or 1Gi"
-        guard let (text, quoted) = scalarText(node, path, ctx, expected: expected) else { return nil }
+        guard let (text, quoted) = scalarText(node, path(), ctx(), expected: expected) else { return nil }
         var value: Int?
         if !quoted, let plain = Reader.parseInt(text) {
             value = plain
@@ -311,82 +339,82 @@ struct Reader: Sendable {
             }
         }
         guard let value else {
-            mismatch(node, path, ctx, expected: expected)
+            mismatch(node, path(), ctx(), expected: expected)
             return nil
         }
         if let range, !range.contains(value) {
-            error("out-of-range", "'\(Reader.keyName(path))' in \(ctx): expected a size from \(range.lowerBound) to \(range.upperBound) MB, got \(text)", node, path)
+            error("out-of-range", "'\(Reader.keyName(path()))' in \(ctx()): expected a size from \(range.lowerBound) to \(range.upperBound) MB, got \(text)", node, path())
             return nil
         }
         return value
     }
 
-    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: KeyPath, _ ctx: String, as: E.Type) -> E? where E.RawValue == String {
-        guard let text = string(node, path, ctx) else { return nil }
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, as: E.Type) -> E? where E.RawValue == String {
+        guard let text = string(node, path(), ctx()) else { return nil }
         if let value = E(rawValue: text) { return value }
         let options = E.allCases.map(\.rawValue)
-        error("invalid-value", "'\(Reader.keyName(path))' in \(ctx): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path)
+        error("invalid-value", "'\(Reader.keyName(path()))' in \(ctx()): expected one of \(options.joined(separator: ", ")), got '\(text.truncatedForMessage)'\(Suggestion.suffix(text, in: options))", node, path())
         return nil
     }
 
-    mutating func stringList(_ node: Node, _ path: KeyPath, _ ctx: String, nonEmpty: Bool = true) -> [String]? {
-        guard let items = list(node, path, ctx) else { return nil }
+    mutating func stringList(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, nonEmpty: Bool = true) -> [String]? {
+        guard let items = list(node, path(), ctx()) else { return nil }
         if nonEmpty && items.isEmpty {
-            error("empty-list", "'\(Reader.keyName(path))' in \(ctx): expected a non-empty list", node, path)
+            error("empty-list", "'\(Reader.keyName(path()))' in \(ctx()): expected a non-empty list", node, path())
             return nil
         }
         var result: [String] = []
         var ok = true
         for (i, item) in items.enumerated() {
-            if let s = string(item, path / i, ctx) { result.append(s) } else { ok = false }
+            if let s = string(item, path() / i, ctx()) { result.append(s) } else { ok = false }
         }
         return ok ? result : nil
     }
 
     /// An argv list: strings (numbers are taken as their text), secrets and `${port}` where allowed.
-    mutating func command(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance) -> [Text]? {
-        guard let items = list(node, path, ctx) else { return nil }
+    mutating func command(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> [Text]? {
+        guard let items = list(node, path(), ctx()) else { return nil }
         if items.isEmpty {
-            error("empty-list", "'\(Reader.keyName(path))' in \(ctx): expected a non-empty argv list such as [\"python3\", \"app.py\"]", node, path)
+            error("empty-list", "'\(Reader.keyName(path()))' in \(ctx()): expected a non-empty argv list such as [\"python3\", \"app.py\"]", node, path())
             return nil
         }
         var result: [Text] = []
         var ok = true
         for (i, item) in items.enumerated() {
-            if let t = text(item, path / i, ctx, allow: allow) { result.append(t) } else { ok = false }
+            if let t = text(item, path() / i, ctx(), allow: allow) { result.append(t) } else { ok = false }
         }
         if ok, let first = result.first?.literal, first.isEmpty {
-            error("invalid-value", "'\(Reader.keyName(path))' in \(ctx): the program (first element) is empty", items[0], path / 0)
+            error("invalid-value", "'\(Reader.keyName(path()))' in \(ctx()): the program (first element) is empty", items[0], path() / 0)
             return nil
         }
         return ok ? result : nil
     }
 
     /// `environment:` — names to strings, numbers or booleans (kept as text).
-    mutating func environment(_ node: Node, _ path: KeyPath, _ ctx: String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
-        let entries = namedEntries(node, path, ctx)
+    mutating func environment(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance, reserved: (String) -> Bool) -> [String: Text] {
+        let entries = namedEntries(node, path(), ctx())
         var result: [String: Text] = [:]
         result.reserveCapacity(entries.count)
         for pair in entries {
             let name = pair.key.scalar!.text
-            let p = path / name
+            func p() -> KeyPath { path() / name }
             guard Reader.isEnvironmentName(name) else {
-                error("invalid-name", "environment variable name '\(name.truncatedForMessage)' in \(ctx) must match [A-Za-z_][A-Za-z0-9_]*", pair.key, p)
+                error("invalid-name", "environment variable name '\(name.truncatedForMessage)' in \(ctx()) must match [A-Za-z_][A-Za-z0-9_]*", pair.key, p())
                 continue
             }
             if reserved(name) {
-                error("reserved-name", "environment variable '\(name)' in \(ctx) is reserved: the runtime sets it", pair.key, p)
+                error("reserved-name", "environment variable '\(name)' in \(ctx()) is reserved: the runtime sets it", pair.key, p())
                 continue
             }
             guard case .scalar(let scalar) = pair.value.kind else {
-                mismatch(pair.value, p, ctx, expected: "a string, number or boolean")
+                mismatch(pair.value, p(), ctx(), expected: "a string, number or boolean")
                 continue
             }
             if scalar.isNull {
-                mismatch(pair.value, p, ctx, expected: "a string, number or boolean")
+                mismatch(pair.value, p(), ctx(), expected: "a string, number or boolean")
                 continue
             }
-            if let t = text(pair.value, p, ctx, allow: allow) { result[name] = t }
+            if let t = text(pair.value, p(), ctx(), allow: allow) { result[name] = t }
         }
         return result
     }

@@ -40,7 +40,10 @@ public enum ScheduleExpression {
         let name: String
         let range: ClosedRange<Int>
         let names: [String]
-        let specials: Set<Character>
+        /// The special characters the field allows, as ASCII bytes.
+        let specials: [UInt8]
+
+        func allows(_ special: Unicode.Scalar) -> Bool { specials.contains(UInt8(ascii: special)) }
     }
 
     private static let months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -49,9 +52,9 @@ public enum ScheduleExpression {
     private static let fields: [Field] = [
         Field(name: "minutes", range: 0...59, names: [], specials: []),
         Field(name: "hours", range: 0...23, names: [], specials: []),
-        Field(name: "day-of-month", range: 1...31, names: [], specials: ["?", "L", "W"]),
+        Field(name: "day-of-month", range: 1...31, names: [], specials: Array("?LW".utf8)),
         Field(name: "month", range: 1...12, names: months, specials: []),
-        Field(name: "day-of-week", range: 1...7, names: days, specials: ["?", "L", "#"]),
+        Field(name: "day-of-week", range: 1...7, names: days, specials: Array("?L#".utf8)),
         Field(name: "year", range: 1970...2199, names: [], specials: []),
     ]
 
@@ -81,17 +84,17 @@ public enum ScheduleExpression {
         if text == "*" { return nil }
         // Most fields are valid: build the message only when one is not.
         var bad: String { "invalid \(field.name) field '\(text)'" }
-        if text == "?" { return field.specials.contains("?") ? nil : "\(bad): '?' is only allowed in day-of-month and day-of-week" }
+        if text == "?" { return field.allows("?") ? nil : "\(bad): '?' is only allowed in day-of-month and day-of-week" }
         if let n = number(Substring(text)), field.range.contains(n) { return nil }
         for element in text.split(separator: ",", omittingEmptySubsequences: false) {
             if element.isEmpty { return "\(bad): empty list element" }
-            if field.specials.contains("L") {
+            if field.allows("L") {
                 if field.name == "day-of-month", element == "L" || element == "LW" { continue }
                 if field.name == "day-of-week", element == "L" { continue }
                 if field.name == "day-of-week", element.hasSuffix("L"), value(element.dropLast(), field) != nil { continue }
             }
-            if field.specials.contains("W"), element.hasSuffix("W"), let n = number(element.dropLast()), field.range.contains(n) { continue }
-            if field.specials.contains("#") {
+            if field.allows("W"), element.hasSuffix("W"), let n = number(element.dropLast()), field.range.contains(n) { continue }
+            if field.allows("#") {
                 let hash = element.split(separator: "#", omittingEmptySubsequences: false)
                 if hash.count == 2 {
                     if value(hash[0], field) != nil, let k = number(hash[1]), (1...5).contains(k) { continue }
