@@ -25,6 +25,8 @@ int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const env
     }
     posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    /* Nothing else of the parent's: no sockets, pipes or files it happens to have open. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (dir != NULL) {
         posix_spawn_file_actions_addchdir_np(&actions, dir);
     }
@@ -55,6 +57,9 @@ int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *co
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    /* A daemon must hold none of its starter's descriptors, or whoever waits for the
+       starter's output (or for its exit, through an inherited socket) waits forever. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (dir != NULL) {
         posix_spawn_file_actions_addchdir_np(&actions, dir);
     }

@@ -13,6 +13,9 @@ public struct Planner: Sendable {
         public var cost: Bool
         /// Coefficients fitted by `kumo calibrate`; they replace the manifest's and built-in ones.
         public var calibrated: Estimates?
+        /// `--refresh`: applied resources the runtime does not run as recorded, with why; each
+        /// is applied again even when the manifest did not change.
+        public var drift: [String: String] = [:]
 
         public init(targets: [String] = [], parallelism: Int = 10, rollout: Bool = true, cost: Bool = true, calibrated: Estimates? = nil) {
             self.targets = targets
@@ -146,6 +149,10 @@ public struct Planner: Sendable {
         }
         if change.action == .noop && !change.fields.isEmpty {
             change.action = .update
+        }
+        if let drift = options.drift[resource.address] {
+            if change.action == .noop { change.action = .update }
+            change.reasons.append("drift: \(drift)")
         }
         if change.action == .update || (change.action == .replace && forcing.isEmpty) {
             let changed = Array(Set(change.fields.filter { !$0.forcesReplacement }.map { FieldDiff.reasonLabel($0.path) })).sorted()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KumoManifest
 import KumoPlan
+import KumoRuntime
 import KumoState
 
 /// Options `plan` and `diff` share.
@@ -49,8 +50,11 @@ extension Kumo {
         @Flag(help: "Exit 2 when there are changes, 0 when there are none.")
         var detailedExitcode = false
 
+        @Flag(help: "Compare the running runtime with the state first, show the drift, and plan to repair it.")
+        var refresh = false
+
         func run() async throws {
-            let result = try runPlan(project: project, planning: planning, stateOptions: stateOptions, output: output, rollout: true)
+            let result = try await runPlan(project: project, planning: planning, stateOptions: stateOptions, output: output, rollout: true, refresh: refresh)
             let plan = result.plan
             if json {
                 Console.out(plan.jsonValue(kumoVersion: Kumo.version).json() + "\n")
@@ -96,7 +100,7 @@ extension Kumo {
         var detailedExitcode = false
 
         func run() async throws {
-            let result = try runPlan(project: project, planning: planning, stateOptions: stateOptions, output: output, rollout: false)
+            let result = try await runPlan(project: project, planning: planning, stateOptions: stateOptions, output: output, rollout: false)
             let plan = result.plan
             switch format {
             case .text: Console.out(PlanRenderer(color: output.color(for: 1)).text(plan))
@@ -163,7 +167,7 @@ struct PlanRun {
 }
 
 /// Loads the project, reports its diagnostics, and plans it against the state.
-func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: StateOptions, output: OutputOptions, rollout: Bool) throws -> PlanRun {
+func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: StateOptions, output: OutputOptions, rollout: Bool, refresh: Bool = false) async throws -> PlanRun {
     let loaded = project.load()
     guard let resolved = loaded.project else {
         loaded.report(color: output.color(for: 2))
@@ -171,11 +175,51 @@ func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: S
     }
     if !loaded.warnings.isEmpty { loaded.report(color: output.color(for: 2)) }
     let statePath = stateOptions.path(projectDirectory: resolved.directory)
-    let planning = Planning(statePath: statePath, options: Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true))
+    var options = Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true)
+    if refresh {
+        let current = (try? StateStore.open(path: statePath, create: false)?.snapshot()) ?? .empty
+        options.drift = await Refresh.drift(projectDirectory: resolved.directory, state: current)
+        Console.out(Refresh.describe(options.drift))
+    }
+    let planning = Planning(statePath: statePath, options: options)
     do {
         let result = try planning.plan(project: resolved, environment: ProcessInfo.processInfo.environment)
         return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath, projectDirectory: resolved.directory)
     } catch let error as CustomStringConvertible & Error {
         throw fail(error.description)
+    }
+}
+
+/// `kumo plan --refresh`: what the running runtime holds, against what the state records.
+enum Refresh {
+    static func drift(projectDirectory: String, state: StateSnapshot) async -> [String: String] {
+        guard !state.resources.isEmpty else { return [:] }
+        guard let info = RuntimeInfo.load(projectDirectory: projectDirectory), let status = try? await RuntimeClient(info: info).status() else {
+            return Dictionary(uniqueKeysWithValues: state.resources.keys.map { ($0, "the runtime is not running") })
+        }
+        var live: [String: ConfigValue] = [:]
+        for item in status["resources"]?.arrayValue ?? [] { if let address = item["address"]?.stringValue { live[address] = item } }
+        var drift: [String: String] = [:]
+        for (address, record) in state.resources where record.status == .applied {
+            guard let item = live[address], item["state"]?.stringValue != "failed" else {
+                drift[address] = "missing from the runtime"
+                continue
+            }
+            if let hash = item["spec_hash"]?.stringValue, hash != record.specHash {
+                drift[address] = "the runtime runs another spec (\(Hashing.short(hash)), state has \(Hashing.short(record.specHash)))"
+            } else if (item["code_hash"]?.stringValue) != record.codeHash {
+                drift[address] = "the runtime runs other code (\(item["code_hash"]?.stringValue.map(Hashing.short) ?? "none"), state has \(record.codeHash.map(Hashing.short) ?? "none"))"
+            } else if let ready = item["detail"]?["replicas_ready"]?.intValue, let total = item["detail"]?["replicas"]?.intValue, ready < total {
+                drift[address] = "\(ready) of \(total) replicas ready"
+            }
+        }
+        return drift
+    }
+
+    static func describe(_ drift: [String: String]) -> String {
+        guard !drift.isEmpty else { return "Refreshed: the runtime matches the state.\n\n" }
+        var out = "Drift: the runtime differs from the state for \(drift.count) resource\(drift.count == 1 ? "" : "s"):\n"
+        for address in drift.keys.sorted() { out += "  ! \(address): \(drift[address]!)\n" }
+        return out + "\n"
     }
 }

@@ -8,7 +8,8 @@ int kumo_pipe_cloexec(int fds[2]);
 
 /// Starts `path` with `argv` and exactly `envp`, in a new process group, with default signal
 /// handling and an empty signal mask, in directory `dir` (NULL: the current one), with the
-/// given descriptors as its standard input, output and error (-1 for stdin: /dev/null).
+/// given descriptors as its standard input, output and error (-1 for stdin: /dev/null), and
+/// no other descriptor of the parent.
 /// Returns 0 and stores the pid, or an errno value.
 int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                const char *dir, int stdin_fd, int stdout_fd, int stderr_fd);
