@@ -41,10 +41,17 @@ public struct RuntimeInfo: Sendable, Equatable {
         guard let text = try? String(contentsOfFile: path(projectDirectory: projectDirectory), encoding: .utf8),
               let value = try? ConfigValue(json: text), let pid = value["pid"]?.intValue, let control = value["control_port"]?.intValue,
               let gateway = value["gateway_port"]?.intValue, let token = value["token"]?.stringValue else { return nil }
-        guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return nil }
+        guard RuntimeInfo.isRunning(pid_t(pid)) else { return nil }
         return RuntimeInfo(pid: pid_t(pid), controlPort: control, gatewayPort: gateway, token: token,
                            projectDirectory: value["project_dir"]?.stringValue ?? projectDirectory, statePath: value["state_path"]?.stringValue ?? "",
                            startedAt: value["started_at"]?.stringValue ?? "", version: value["version"]?.stringValue ?? "")
+    }
+
+    /// True while `pid` runs (a zombie, killed but not yet reaped, does not count).
+    public static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
     func write() throws {
@@ -151,10 +158,11 @@ public actor Runtime {
         let info = RuntimeInfo(pid: getpid(), controlPort: control.port, gatewayPort: gateway.port, token: token,
                                projectDirectory: options.projectDirectory, statePath: options.statePath,
                                startedAt: FunctionPool.timestamp(), version: options.version)
-        try info.write()
         self.info = info
         logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gateway.port)")
         await reconcile()
+        // Clients find the runtime only once it serves what the state says is applied.
+        try info.write()
         return info
     }
 

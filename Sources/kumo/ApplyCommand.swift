@@ -31,9 +31,14 @@ extension Kumo {
         @Flag(help: "Do not ask for confirmation.")
         var autoApprove = false
 
+        @Flag(help: "Compare the runtime with the state first and repair any drift.")
+        var refresh = false
+
         func run() async throws {
-            let ok = try await ApplyFlow(project: project, planning: planning, stateOptions: stateOptions, lockOptions: lockOptions, output: output,
-                                         autoApprove: autoApprove, destroy: false).run(planFile: planFile)
+            var flow = ApplyFlow(project: project, planning: planning, stateOptions: stateOptions, lockOptions: lockOptions, output: output,
+                                 autoApprove: autoApprove, destroy: false)
+            flow.refresh = refresh
+            let ok = try await flow.run(planFile: planFile)
             Console.exit(failure: !ok)
         }
     }
@@ -141,6 +146,7 @@ struct ApplyFlow {
     var autoApprove: Bool
     var destroy: Bool
     var loaded: LoadResult?
+    var refresh = false
 
     /// The project directory without loading manifests (destroy and down work from the state).
     func projectDirectory() -> String {
@@ -203,6 +209,10 @@ struct ApplyFlow {
             plan = saved.plan
         } else {
             var options = Planner.Options(targets: planning.targets, parallelism: planning.parallelism)
+            if refresh {
+                options.drift = await Refresh.drift(projectDirectory: directory, state: current)
+                Console.out(Refresh.describe(options.drift))
+            }
             if let calibrated = try? store.calibration(), !calibrated.isEmpty {
                 options.calibrated = Calibration.merge(desired.estimates, calibrated: calibrated)
             }

@@ -155,11 +155,11 @@ func startDaemon(directory: String, statePath: String, gatewayPort: Int) throws 
 func stopRuntime(_ info: RuntimeInfo) async throws {
     try? await RuntimeClient(info: info).shutdown()
     let deadline = Date().addingTimeInterval(30)
-    while kill(info.pid, 0) == 0 && Date() < deadline {
+    while RuntimeInfo.isRunning(info.pid) && Date() < deadline {
         var status: Int32 = 0
         if waitpid(info.pid, &status, WNOHANG) == info.pid { break }
         try await Task.sleep(for: .milliseconds(50))
         if Date() > deadline.addingTimeInterval(-20) { kill(info.pid, SIGTERM) }
     }
-    if kill(info.pid, 0) == 0 { kill(info.pid, SIGKILL) }
+    if RuntimeInfo.isRunning(info.pid) { kill(info.pid, SIGKILL) }
 }
