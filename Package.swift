@@ -72,19 +72,20 @@ let package = Package(
             dependencies: ["CYAML"],
             path: "Benchmarks/kumo-bench"
         ),
+        .target(name: "KumoTestSupport", path: "Tests/KumoTestSupport"),
         .testTarget(
             name: "KumoManifestTests",
-            dependencies: ["KumoManifest"],
+            dependencies: ["KumoManifest", "KumoTestSupport"],
             resources: []
         ),
         .testTarget(
             name: "KumoPlanTests",
-            dependencies: ["KumoManifest", "KumoPlan", "KumoState"]
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"]
         ),
         .testTarget(
             name: "KumoRuntimeTests",
             dependencies: [
-                "KumoManifest", "KumoPlan", "KumoState", "KumoRuntime",
+                "KumoManifest", "KumoPlan", "KumoState", "KumoRuntime", "KumoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

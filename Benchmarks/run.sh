@@ -34,7 +34,7 @@ SMALL=$DATA/m10k.yaml
 LARGE=$DATA/m100k.yaml
 RESULTS=Benchmarks/results.json
 
-log() { echo "==> $*" >&2; }
+source Benchmarks/lib.sh  # log, apt_install, ensure_hyperfine, time_cmd
 
 # --- 1. build ---------------------------------------------------------------------------------
 if [[ -z "${KUMO_BENCH:-}" ]]; then
@@ -74,16 +74,7 @@ done
 rm -f /tmp/kumo-bench-validate.$$
 
 # --- 3. tools ---------------------------------------------------------------------------------
-apt_install() {  # best effort; needs root and network
-    command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] || return 1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
-        || { apt-get update -qq >/dev/null 2>&1 \
-             && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
-}
-if ! command -v hyperfine >/dev/null; then
-    log "hyperfine missing; trying apt-get install hyperfine"
-    apt_install hyperfine || log "hyperfine unavailable; using the Python timing loop"
-fi
+ensure_hyperfine
 if [[ ! -x /usr/bin/time ]]; then
     log "/usr/bin/time missing; trying apt-get install time"
     apt_install time || log "/usr/bin/time unavailable; using Python getrusage"
@@ -93,42 +84,12 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # --- 4. timing --------------------------------------------------------------------------------
-# time_cmd NAME CMD...: writes $TMP/NAME.json = {"median": s, "runs": [...], "tool": ...}
-time_cmd() {
-    local name=$1; shift
-    if command -v hyperfine >/dev/null; then
-        local shell_opt=()
-        hyperfine --help 2>/dev/null | grep -q -- '--shell' && shell_opt=(-N)
-        local quoted
-        quoted=$(printf '%q ' "$@")
-        hyperfine "${shell_opt[@]}" --style basic --warmup 1 --runs "$RUNS" \
-            --export-json "$TMP/$name.hf.json" "$quoted" >&2
-        python3 - "$TMP/$name.hf.json" "$TMP/$name.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-json.dump({"median": r["median"], "runs": r["times"], "tool": "hyperfine"}, open(sys.argv[2], "w"))
-PY
-    else
-        python3 - "$RUNS" "$TMP/$name.json" "$@" <<'PY'
-import json, statistics, subprocess, sys, time
-runs, out, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-def once():
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t
-once()  # warm-up
-times = [once() for _ in range(runs)]
-print("  %s: median %.4f s over %d runs" % (" ".join(cmd), statistics.median(times), runs), file=sys.stderr)
-json.dump({"median": statistics.median(times), "runs": times, "tool": "python"}, open(out, "w"))
-PY
-    fi
-}
 
 log "timing kumo-bench scan $LARGE"
-time_cmd scan "$KUMO_BENCH" scan "$LARGE"
+time_cmd "$TMP" scan "$KUMO_BENCH" scan "$LARGE"
 "$KUMO_BENCH" scan "$LARGE" >"$TMP/scan-inproc.json"
 log "timing kumo validate $LARGE"
-time_cmd kumo "$KUMO" validate "$LARGE"
+time_cmd "$TMP" kumo "$KUMO" validate "$LARGE"
 
 # --- 5. memory --------------------------------------------------------------------------------
 # rss_kb FILE: peak RSS in KiB of `kumo validate FILE`

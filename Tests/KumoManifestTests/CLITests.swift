@@ -1,34 +1,13 @@
 import Foundation
+import KumoTestSupport
 import Testing
 
 /// Runs the built `kumo` binary as a user would.
 @Suite(.serialized) struct CLITests {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    static var binary: String { KumoTestSupport.binary }
 
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["KUMO_BIN"] { return path }
-        return Fixtures.packageRoot + "/.build/debug/kumo"
-    }
-
-    func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = arguments
-        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> KumoTestSupport.Output {
+        try KumoTestSupport.run(arguments, environment: environment)
     }
 
     static var examples: String { Fixtures.packageRoot + "/examples" }
@@ -134,22 +113,8 @@ import Testing
         }
     }
 
-    /// Runs kumo under a pseudo-terminal (util-linux `script`), where colour is allowed.
     func kumoOnTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let command = ([CLITests.binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        var env = ["PATH": "/usr/bin:/bin", "TERM": "xterm"]
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try KumoTestSupport.runOnTerminal(arguments, environment: environment)
     }
 
     @Test func colourOnlyOnATerminalAndNeverWhenAskedNotTo() throws {

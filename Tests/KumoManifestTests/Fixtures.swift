@@ -1,13 +1,10 @@
 import Foundation
 import KumoManifest
+import KumoTestSupport
 
 /// Locates the repository and its fixtures, and parses fixture headers and inline expectations.
 enum Fixtures {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static var packageRoot: String { KumoTestSupport.packageRoot }
 
     static var directory: String { packageRoot + "/Tests/Fixtures" }
 

@@ -2,70 +2,27 @@ import Foundation
 import KumoManifest
 import KumoPlan
 import KumoState
+import KumoTestSupport
 
 /// Paths, the real `kumo` binary, and the examples' desired states, for the planner's tests.
 enum Support {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-        }
-        fatalError("Package.swift not found above \(#filePath)")
-    }()
-
+    static var packageRoot: String { KumoTestSupport.packageRoot }
     static var examples: String { packageRoot + "/examples" }
     static var golden: String { packageRoot + "/Tests/Fixtures/plans" }
+    static var binary: String { KumoTestSupport.binary }
 
-    static var binary: String {
-        ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo"
-    }
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Starts `kumo` with only PATH and HOME in its environment (plus `environment`).
     static func start(_ arguments: [String], environment: [String: String] = [:], stdout: Pipe = Pipe(), stderr: Pipe = Pipe()) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        return process
+        return try KumoTestSupport.start(arguments, environment: env, stdout: stdout, stderr: stderr)
     }
 
-    static func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let out = Pipe(), err = Pipe()
-        let process = try start(arguments, environment: environment, stdout: out, stderr: err)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    static func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> KumoTestSupport.Output {
+        try KumoTestSupport.run(arguments, environment: environment)
     }
 
-    /// Runs kumo under a pseudo-terminal (util-linux `script`), where colour is allowed.
     static func kumoOnTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let command = ([binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        let out = Pipe()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        var env = ["PATH": "/usr/bin:/bin", "TERM": "xterm"]
-        env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try KumoTestSupport.runOnTerminal(arguments, environment: environment)
     }
 
     /// A fresh temporary directory.

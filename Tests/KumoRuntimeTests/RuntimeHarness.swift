@@ -2,30 +2,17 @@ import AsyncHTTPClient
 import Foundation
 import KumoManifest
 import KumoRuntime
+import KumoTestSupport
 import NIOCore
 import NIOHTTP1
 
 /// A project copied to a temporary directory, with a real runtime started by the real `kumo`.
 final class RuntimeHarness: @unchecked Sendable {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-        }
-        fatalError("Package.swift not found")
-    }()
-
-    static var binary: String { ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo" }
+    static var packageRoot: String { KumoTestSupport.packageRoot }
+    static var binary: String { KumoTestSupport.binary }
 
     let directory: String
     var environment: [String: String]
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
 
     /// Copies `source` (a directory under the package) to a fresh temporary directory.
     init(copying source: String, environment: [String: String] = [:]) throws {
@@ -46,20 +33,8 @@ final class RuntimeHarness: @unchecked Sendable {
     }
 
     @discardableResult
-    func kumo(_ arguments: [String], extra: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RuntimeHarness.binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment.merging(extra) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    func kumo(_ arguments: [String], extra: [String: String] = [:]) throws -> KumoTestSupport.Output {
+        try KumoTestSupport.run(arguments, environment: environment.merging(extra) { $1 }, directory: directory)
     }
 
     /// `kumo runtime start` on a free gateway port; returns the runtime's info.

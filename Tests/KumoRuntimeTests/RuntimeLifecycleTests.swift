@@ -130,12 +130,14 @@ import Testing
         #expect(try harness.kumo(["apply", "--auto-approve"]).status == 0)
         _ = try await harness.invoke("echo", "{}")
         let before = try await pids(harness)
-        #expect(!before.isEmpty)
+        let keeper = try await harness.detail("service.keeper")?["pids"]?.arrayValue?.compactMap(\.intValue) ?? []
+        #expect(!before.isEmpty && keeper.count == 1)
         kill(first.pid, SIGKILL)
         #expect(try await RuntimeHarness.waitUntil { kill(first.pid, 0) != 0 || RuntimeHarness.isZombie(first.pid) })
-        // The workers outlive the runtime for now (their own process groups)...
-        #expect(!RuntimeHarness.alive(before).isEmpty)
-        // ...until the next runtime starts and stops them.
+        // The service's replica outlives the runtime for now (its own process group; idle
+        // workers notice the Runtime API is gone and exit by themselves)...
+        #expect(RuntimeHarness.alive(keeper) == keeper, "the replica still runs")
+        // ...until the next runtime starts and stops it.
         _ = try harness.startRuntime()
         #expect(try await RuntimeHarness.waitUntil(timeout: 10) { RuntimeHarness.alive(before).isEmpty }, "orphans: \(RuntimeHarness.alive(before))")
         let log = try String(contentsOfFile: harness.directory + "/.kumo/logs/runtime.log", encoding: .utf8)

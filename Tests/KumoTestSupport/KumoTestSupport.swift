@@ -1,0 +1,68 @@
+import Foundation
+
+/// What every test target shares: where the package is, and the real `kumo` binary run as a
+/// user runs it (in a pipe, or on a pseudo-terminal).
+public enum KumoTestSupport {
+    public static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// The binary under test: `KUMO_BIN`, or the debug build.
+    public static var binary: String {
+        ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo"
+    }
+
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`.
+    public static func start(_ arguments: [String], environment: [String: String], directory: String? = nil, stdout: Pipe, stderr: Pipe) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        return process
+    }
+
+    /// Runs `kumo` to the end and returns its status and output.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Output {
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        let process = try start(arguments, environment: env, directory: directory, stdout: out, stderr: err)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Runs `kumo` under a pseudo-terminal (util-linux `script`), where colour is allowed.
+    public static func runOnTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let command = ([binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let out = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        var env = ["PATH": "/usr/bin:/bin", "TERM": "xterm"]
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
