@@ -297,11 +297,14 @@ public actor Runtime {
         }
         for (name, service) in services {
             let s = await service.status()
+            let m = await service.metrics
             let address = "service.\(name)"
             result.append(RuntimeResourceStatus(
                 address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,
                 detail: .object([("replicas_ready", .int(s.ready)), ("replicas", .int(s.total)), ("ports", .array(s.ports.map { .int($0) })),
-                                 ("pids", .array(s.pids.map { .int(Int($0)) })), ("last_error", s.lastError.map { .string($0) } ?? .null)])))
+                                 ("pids", .array(s.pids.map { .int(Int($0)) })), ("last_error", s.lastError.map { .string($0) } ?? .null),
+                                 ("requests_per_second", .double(m.requestsPerSecond)), ("in_flight", .int(m.inFlight)),
+                                 ("requests", .int(m.served)), ("failed_requests", .int(m.failed)), ("replica_detail", s.detail)])))
         }
         for address in registered.keys {
             let kind = ResourceKind.parse(address: address)?.kind ?? .rule

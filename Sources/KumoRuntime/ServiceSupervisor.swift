@@ -1,6 +1,11 @@
+import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import Hummingbird
 import KumoManifest
 import KumoPlan
+import NIOCore
+import NIOHTTP1
 
 /// A service as the runtime runs it: the applied spec with paths absolute and secrets resolved.
 public struct ServiceConfig: Sendable, Equatable {
@@ -14,7 +19,10 @@ public struct ServiceConfig: Sendable, Equatable {
     public var cpu: Double
     public var environment: [String: String]
     public var healthcheck: Health?
+    public var restart: Service.RestartPolicy
     public var stopGracePeriod: Swift.Duration
+    /// Everything but `replicas`: a change of it rolls the replicas; a change of only
+    /// `replicas` scales in place.
     public var revision: String
 
     public struct Health: Sendable, Equatable {
@@ -52,8 +60,11 @@ public struct ServiceConfig: Sendable, Equatable {
             healthcheck = Health(probe: probe, interval: duration(h["interval"], Healthcheck.defaultInterval), timeout: duration(h["timeout"], Healthcheck.defaultTimeout),
                                  retries: h["retries"]?.intValue ?? Healthcheck.defaultRetries, startPeriod: duration(h["startPeriod"], Healthcheck.defaultStartPeriod))
         }
+        restart = spec["restart"]?.stringValue.flatMap(Service.RestartPolicy.init(rawValue:)) ?? .no
         stopGracePeriod = duration(spec["stopGracePeriod"], Service.defaultStopGracePeriod)
-        revision = Hashing.sha256((spec.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
+        var shape = spec
+        if case .object(let pairs) = spec { shape = .object(pairs.filter { $0.0 != "replicas" }) }
+        revision = Hashing.sha256((shape.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
     }
 }
 
@@ -64,24 +75,53 @@ extension ManifestText {
     }
 }
 
-/// The replicas of one service: each a process from `command` on its own loopback port.
+/// The replicas of one service behind its stable front port.
+///
+/// Each replica is a process from `command` on its own loopback port. The front port (a
+/// reverse proxy with keep-alive) sends each request to the ready replica with the fewest
+/// requests in flight, never to one that is starting, draining or unhealthy. Health checks run
+/// all the time: a replica that fails `retries` checks in a row leaves the balancer and is
+/// restarted; one that exits is restarted by the `restart` policy with back-off (100 ms doubling
+/// to 1 min, reset after 10 s healthy). A new revision rolls replica by replica: start one new,
+/// wait until healthy, add it, drain an old one (no new requests, wait for its in-flight ones,
+/// SIGTERM, grace period, SIGKILL); a new replica that never gets healthy stops the rollout and
+/// the old ones keep serving.
 actor ServiceSupervisor {
     private(set) var config: ServiceConfig
     let logs: LogBook
     private var replicas: [Replica] = []
     private var nextReplica = 1
     private(set) var lastError: String?
-    private(set) var restarts = 0
+    private var front: HTTPServer?
+    private var monitor: Task<Void, Never>?
+    private var stopped = false
+    // Balancer metrics: requests per second and in flight (for the autoscaler).
+    private var served = 0
+    private var failedRequests = 0
+    private var windowStart = ContinuousClock.now
+    private var windowCount = 0
+    private var lastRate = 0.0
 
     final class Replica: @unchecked Sendable {
+        enum State: String { case starting, ready, unhealthy, draining, stopped }
         let index: Int
-        let port: Int
-        let process: ChildProcess
-        var healthy = false
-        init(index: Int, port: Int, process: ChildProcess) {
+        let revision: String
+        var port: Int
+        var process: ChildProcess?
+        var state = State.starting
+        var inFlight = 0
+        /// Counts launches, so the exit of a process that was already replaced is ignored.
+        var launches = 0
+        var failures = 0
+        var restarts = 0
+        var backoff: Swift.Duration = .milliseconds(100)
+        var healthySince: ContinuousClock.Instant?
+        var lastExit: String?
+        var recentErrors: [String] = []
+        init(index: Int, revision: String, port: Int) {
             self.index = index
+            self.revision = revision
             self.port = port
-            self.process = process
         }
     }
 
@@ -92,88 +132,323 @@ actor ServiceSupervisor {
 
     var address: String { "service.\(config.name)" }
 
-    /// Starts the replicas and returns once each is healthy (or started, without a healthcheck).
+    // MARK: Lifecycle
+
+    /// Opens the front port, starts the replicas and returns once each is healthy.
     func start() async throws {
-        for _ in 0..<config.replicas { try await startReplica() }
+        if let port = config.port {
+            do {
+                front = try await HTTPServer.start(port: port, label: "front") { [weak self] request, _ in
+                    guard let self else { return Response(status: .serviceUnavailable) }
+                    return try await self.proxy(request)
+                }
+            } catch {
+                throw FunctionConfig.Failure(description: "service \(config.name): cannot listen on 127.0.0.1:\(port): \(error)")
+            }
+        }
+        monitor = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                await self?.checkHealth()
+            }
+        }
+        for _ in 0..<config.replicas { _ = try await startReplica(revision: config.revision) }
     }
 
     func update(_ next: ServiceConfig) async throws {
-        let old = replicas
+        let previous = config
+        if next.revision == previous.revision {
+            config = next
+            try await scale(to: next.replicas)
+            return
+        }
         config = next
-        replicas = []
-        for replica in old { await stop(replica) }
-        try await start()
+        // Roll: one new replica up and healthy, then one old one drained, until none is old.
+        let old = replicas.filter { $0.revision != next.revision && $0.state != .stopped }
+        var added = 0
+        for replica in old {
+            let fresh: Replica
+            do { fresh = try await startReplica(revision: next.revision) } catch {
+                config = previous
+                lastError = "rollout failed, kept the previous version: \(error)"
+                logs.write(address, tag: "rollout", lastError!)
+                throw FunctionConfig.Failure(description: "service \(next.name): rollout failed, the previous replicas keep serving: \(error)")
+            }
+            added += 1
+            logs.write(address, tag: "rollout", "replica \(fresh.index) (new) is healthy; draining replica \(replica.index)")
+            await drain(replica)
+        }
+        while added < next.replicas { _ = try await startReplica(revision: next.revision); added += 1 }
+        try await scale(to: next.replicas)
     }
 
     func shutdown() async {
-        let all = replicas
+        stopped = true
+        monitor?.cancel()
+        front?.stop()
+        for replica in replicas where replica.state != .stopped { await drain(replica) }
         replicas = []
-        for replica in all { await stop(replica) }
     }
 
-    func status() -> (ready: Int, total: Int, ports: [Int], pids: [pid_t], lastError: String?) {
-        let live = replicas.filter { !$0.process.hasExited }
-        return (live.filter(\.healthy).count, config.replicas, live.map(\.port), live.map(\.process.pid), lastError)
+    private func scale(to count: Int) async throws {
+        var live = replicas.filter { $0.state != .stopped && $0.state != .draining }
+        while live.count < count {
+            live.append(try await startReplica(revision: config.revision))
+        }
+        while live.count > count, let last = live.popLast() { await drain(last) }
     }
 
-    private func startReplica() async throws {
-        let index = nextReplica
+    // MARK: Replicas
+
+    private func startReplica(revision: String) async throws -> Replica {
+        let replica = Replica(index: nextReplica, revision: revision, port: try ServiceSupervisor.freePort())
         nextReplica += 1
-        let port = try ServiceSupervisor.freePort()
-        let argv = config.command.map { $0.replacingOccurrences(of: "${port}", with: String(port)) }
-        var environment = config.environment
-        environment["PORT"] = String(port)
-        environment["PATH"] = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
-        let address = self.address
-        let logs = self.logs
-        let tag = "replica-\(index)"
-        let process = try ChildProcess(
-            argv: argv, environment: environment, directory: config.codeDirectory,
-            onLine: { _, line in logs.write(address, tag: tag, line) },
-            onExit: { status in logs.write(address, tag: tag, "replica \(index) exited: \(FunctionPool.describe(status))") })
-        Registry.shared.add(process, owner: address)
-        let replica = Replica(index: index, port: port, process: process)
         replicas.append(replica)
-        logs.write(address, tag: tag, "replica \(index) started on port \(port) (pid \(process.pid))")
+        try launch(replica)
         do {
             try await waitUntilHealthy(replica)
         } catch {
             lastError = "\(error)"
-            await stop(replica)
+            replica.state = .stopped
+            if let process = replica.process { await process.stop(grace: config.stopGracePeriod); Registry.shared.remove(process) }
             replicas.removeAll { $0 === replica }
             throw error
         }
-        replica.healthy = true
+        replica.state = .ready
+        replica.healthySince = .now
+        logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) ready on port \(replica.port)")
+        return replica
     }
+
+    private func launch(_ replica: Replica) throws {
+        let argv = config.command.map { $0.replacingOccurrences(of: "${port}", with: String(replica.port)) }
+        var environment = config.environment
+        environment["PORT"] = String(replica.port)
+        environment["PATH"] = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        let address = self.address
+        let logs = self.logs
+        let tag = "replica-\(replica.index)"
+        replica.state = .starting
+        replica.failures = 0
+        replica.launches += 1
+        let launch = replica.launches
+        let process = try ChildProcess(
+            argv: argv, environment: environment, directory: config.codeDirectory,
+            onLine: { [weak self] stream, line in
+                logs.write(address, tag: tag, line)
+                if stream == .stderr { Task { await self?.remember(line, for: replica) } }
+            },
+            onExit: { [weak self] status in
+                Task { await self?.exited(replica, launch: launch, status: status) }
+            })
+        replica.process = process
+        Registry.shared.add(process, owner: address)
+        logs.write(address, tag: tag, "replica \(replica.index) started on port \(replica.port) (pid \(process.pid))")
+    }
+
+    private func remember(_ line: String, for replica: Replica) {
+        replica.recentErrors.append(line)
+        if replica.recentErrors.count > 10 { replica.recentErrors.removeFirst() }
+    }
+
+    private func exited(_ replica: Replica, launch: Int, status: Int32) async {
+        guard launch == replica.launches else { return }
+        if let process = replica.process { Registry.shared.remove(process) }
+        let description = FunctionPool.describe(status)
+        replica.lastExit = description
+        logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) exited: \(description)")
+        guard !stopped, replica.state != .draining, replica.state != .stopped, replica.state != .starting else { return }
+        let clean = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
+        let restart = config.restart == .always || (config.restart == .onFailure && !clean)
+        guard restart else {
+            replica.state = .stopped
+            lastError = "replica \(replica.index) exited (\(description)) and restart is '\(config.restart.rawValue)'"
+            return
+        }
+        await restartReplica(replica, reason: description)
+    }
+
+    /// Restarts a replica in place after its back-off (100 ms doubling to 1 min).
+    private func restartReplica(_ replica: Replica, reason: String) async {
+        replica.state = .unhealthy
+        if let since = replica.healthySince, ContinuousClock.now - since > .seconds(10) { replica.backoff = .milliseconds(100) }
+        let delay = replica.backoff
+        replica.backoff = min(replica.backoff * 2, .seconds(60))
+        replica.restarts += 1
+        replica.healthySince = nil
+        logs.write(address, tag: "replica-\(replica.index)", "restarting replica \(replica.index) in \(FunctionPool.milliseconds(delay)) ms (\(reason))")
+        try? await Task.sleep(for: delay)
+        guard !stopped, replica.state == .unhealthy, replicas.contains(where: { $0 === replica }) else { return }
+        if let process = replica.process, !process.hasExited { await process.stop(grace: config.stopGracePeriod) }
+        do {
+            try launch(replica)
+        } catch {
+            lastError = "cannot restart replica \(replica.index): \(error)"
+        }
+    }
+
+    /// Every 100 ms: probe the replicas that are due, move them in and out of the balancer.
+    private func checkHealth() async {
+        guard !stopped else { return }
+        let limit = config.memoryMB * 1_048_576
+        for replica in replicas where replica.state == .ready || replica.state == .unhealthy || replica.state == .starting {
+            guard let process = replica.process, !process.hasExited else { continue }
+            let rss = process.residentBytes()
+            if rss > limit {
+                logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) uses \(rss / 1_048_576) MB, over its memory limit of \(config.memoryMB) MB: killed")
+                lastError = "replica \(replica.index) exceeded its memory limit of \(config.memoryMB) MB"
+                process.signalGroup(SIGKILL)
+                continue
+            }
+            guard let health = config.healthcheck else {
+                if replica.state == .starting { replica.state = .ready; replica.healthySince = .now }
+                continue
+            }
+            let key = ObjectIdentifier(replica)
+            if let last = lastProbe[key], ContinuousClock.now - last < health.interval { continue }
+            lastProbe[key] = .now
+            let healthy = await HealthProbe.check(health.probe, port: replica.port, timeout: health.timeout, directory: config.codeDirectory)
+            if healthy {
+                replica.failures = 0
+                if replica.state != .ready {
+                    replica.state = .ready
+                    replica.healthySince = .now
+                    logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) is healthy again")
+                }
+                if let since = replica.healthySince, ContinuousClock.now - since > .seconds(10) { replica.backoff = .milliseconds(100) }
+            } else if replica.state == .ready {
+                replica.failures += 1
+                if replica.failures >= max(1, health.retries) {
+                    logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) failed \(replica.failures) health checks: out of the balancer, restarting")
+                    lastError = "replica \(replica.index) turned unhealthy"
+                    process.signalGroup(SIGKILL)
+                    await restartReplica(replica, reason: "unhealthy")
+                }
+            }
+        }
+    }
+    private var lastProbe: [ObjectIdentifier: ContinuousClock.Instant] = [:]
 
     private func waitUntilHealthy(_ replica: Replica) async throws {
         guard let health = config.healthcheck else {
-            // Without a healthcheck a replica counts as started once it is still running shortly after.
-            try await Task.sleep(for: .milliseconds(100))
-            if replica.process.hasExited { throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited at start") }
+            // Without a healthcheck a replica counts as started once it still runs shortly after.
+            try await Task.sleep(for: .milliseconds(150))
+            if replica.process?.hasExited ?? true { throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited at start (\(replica.lastExit ?? "?"))\(stderrTail(replica))") }
             return
         }
-        let deadline = ContinuousClock.now + health.startPeriod + health.interval * (health.retries + 1) + .seconds(5)
-        var failures = 0
         let started = ContinuousClock.now
+        let deadline = started + health.startPeriod + (health.interval + health.timeout) * (health.retries + 1) + .seconds(2)
         while ContinuousClock.now < deadline {
-            if replica.process.hasExited {
-                throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited before it was healthy")
+            if replica.process?.hasExited ?? true {
+                throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited before it was healthy (\(replica.lastExit ?? "?"))\(stderrTail(replica))")
             }
             if await HealthProbe.check(health.probe, port: replica.port, timeout: health.timeout, directory: config.codeDirectory) { return }
-            if ContinuousClock.now - started > health.startPeriod {
-                failures += 1
-                if failures > health.retries + 20 { break }
-            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) did not become healthy")
     }
 
-    private func stop(_ replica: Replica) async {
-        await replica.process.stop(grace: config.stopGracePeriod)
-        Registry.shared.remove(replica.process)
+    private func stderrTail(_ replica: Replica) -> String {
+        replica.recentErrors.isEmpty ? "" : ": " + replica.recentErrors.suffix(3).joined(separator: " | ")
+    }
+
+    /// Out of the balancer, in-flight requests finish, then SIGTERM, grace period, SIGKILL.
+    private func drain(_ replica: Replica) async {
+        replica.state = .draining
+        let deadline = ContinuousClock.now + config.stopGracePeriod
+        while replica.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if let process = replica.process {
+            await process.stop(grace: config.stopGracePeriod)
+            Registry.shared.remove(process)
+        }
+        replica.state = .stopped
+        replicas.removeAll { $0 === replica }
+        logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) stopped")
+    }
+
+    // MARK: The front port
+
+    /// The ready replica with the fewest requests in flight, waiting up to 5 s for one.
+    private func pick() async -> Replica? {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            if let best = replicas.filter({ $0.state == .ready }).min(by: { $0.inFlight < $1.inFlight }) {
+                best.inFlight += 1
+                return best
+            }
+            if ContinuousClock.now > deadline || stopped { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func finished(_ replica: Replica, ok: Bool) {
+        replica.inFlight -= 1
+        served += 1
+        if !ok { failedRequests += 1 }
+        windowCount += 1
+        let elapsed = ContinuousClock.now - windowStart
+        if elapsed >= .seconds(1) {
+            lastRate = Double(windowCount) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            windowCount = 0
+            windowStart = .now
+        }
+    }
+
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authorization", "proxy-authenticate", "host"]
+
+    nonisolated func proxy(_ request: Request) async throws -> Response {
+        let body = try await request.bytes(limit: 64 * 1024 * 1024)
+        var attempt = 0
+        while true {
+            guard let replica = await pick() else {
+                return .json(.serviceUnavailable, "{\"message\":\"no ready replica of service \(await config.name)\"}")
+            }
+            var outgoing = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(request.uri.path)\(request.uri.query.map { "?" + $0 } ?? "")")
+            outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+            for field in request.headers where !ServiceSupervisor.hopByHop.contains(field.name.canonicalName.lowercased()) {
+                outgoing.headers.add(name: field.name.canonicalName, value: field.value)
+            }
+            outgoing.headers.add(name: "X-Forwarded-For", value: "127.0.0.1")
+            outgoing.headers.add(name: "X-Forwarded-Host", value: request.head.authority ?? "")
+            outgoing.headers.add(name: "X-Forwarded-Proto", value: "http")
+            if !body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+            do {
+                let response = try await HTTPClient.shared.execute(outgoing, timeout: .seconds(300))
+                let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+                await finished(replica, ok: true)
+                var headers: HTTPFields = [:]
+                for header in response.headers where !ServiceSupervisor.hopByHop.contains(header.name.lowercased()) {
+                    if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+                }
+                return Response(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: bytes))
+            } catch {
+                await finished(replica, ok: false)
+                // A replica that went away before answering: once more, on another one.
+                attempt += 1
+                if attempt < 3 { continue }
+                return .json(.badGateway, "{\"message\":\"replica of \(await config.name) failed: \(error)\"}")
+            }
+        }
+    }
+
+    // MARK: Status
+
+    func status() -> (ready: Int, total: Int, ports: [Int], pids: [pid_t], lastError: String?, detail: ConfigValue) {
+        let live = replicas.filter { $0.state != .stopped }
+        let detail: ConfigValue = .array(live.map { r in
+            .object([
+                ("replica", .int(r.index)), ("state", .string(r.state.rawValue)), ("port", .int(r.port)),
+                ("pid", r.process.map { .int(Int($0.pid)) } ?? .null), ("in_flight", .int(r.inFlight)), ("restarts", .int(r.restarts)),
+                ("last_exit", r.lastExit.map { .string($0) } ?? .null),
+                ("recent_stderr", .array(r.recentErrors.suffix(5).map { .string($0) })),
+            ])
+        })
+        return (live.filter { $0.state == .ready }.count, config.replicas, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
+    }
+
+    var metrics: (requestsPerSecond: Double, inFlight: Int, served: Int, failed: Int) {
+        (lastRate, replicas.reduce(0) { $0 + $1.inFlight }, served, failedRequests)
     }
 
     static func freePort() throws -> Int {
@@ -199,7 +474,7 @@ enum HealthProbe {
         case .tcp:
             return tcpConnect(port: port, timeout: timeout)
         case .http(let path):
-            return await httpGet(port: port, path: path, timeout: timeout)
+            return httpGet(port: port, path: path, timeout: timeout)
         case .exec(let argv):
             let resolved = argv.map { $0.replacingOccurrences(of: "${port}", with: String(port)) }
             guard let process = try? ChildProcess(argv: resolved, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": String(port)],
@@ -211,24 +486,10 @@ enum HealthProbe {
         }
     }
 
-    static func tcpConnect(port: Int, timeout: Swift.Duration) -> Bool {
+    /// A loopback socket with send and receive timeouts, connected to `port`; -1 on failure.
+    static func connected(port: Int, timeout: Swift.Duration) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-    }
-
-    /// A minimal HTTP/1.1 GET over a blocking socket with timeouts: status 200–399 is healthy.
-    static func httpGet(port: Int, path: String, timeout: Swift.Duration) async -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return -1 }
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -236,14 +497,31 @@ enum HealthProbe {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return false }
+        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    static func tcpConnect(port: Int, timeout: Swift.Duration) -> Bool {
+        let fd = connected(port: port, timeout: timeout)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A minimal HTTP/1.1 GET: status 200–399 is healthy.
+    static func httpGet(port: Int, path: String, timeout: Swift.Duration) -> Bool {
+        let fd = connected(port: port, timeout: timeout)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: kumo-healthcheck\r\nConnection: close\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return false }
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n >= 12 else { return false }
-        let line = String(decoding: buffer[0..<n], as: UTF8.self)
-        let parts = line.split(separator: " ")
+        let parts = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else { return false }
         return (200..<400).contains(status)
     }

@@ -1,0 +1,41 @@
+"""A small HTTP server for the service tests: who answered, and a health check that a file can fail."""
+import http.server
+import json
+import os
+import sys
+import time
+
+PORT = int(sys.argv[sys.argv.index("--port") + 1])
+if os.environ.get("VERSION") == "broken":
+    sys.exit("this version exits at once")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/healthz":
+            failing = os.path.exists(f"unhealthy-{PORT}")
+            self.reply(500 if failing else 200, {"healthy": not failing})
+        elif self.path.startswith("/slow"):
+            time.sleep(0.2)
+            self.reply(200, self.who())
+        else:
+            self.reply(200, self.who())
+
+    def who(self):
+        return {"port": PORT, "pid": os.getpid(), "version": os.environ.get("VERSION")}
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
