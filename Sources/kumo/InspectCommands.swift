@@ -111,6 +111,13 @@ extension Kumo {
                 if let ready = detail["replicas_ready"]?.intValue { workers = "\(ready)/\(detail["replicas"]?.intValue ?? 0) ready" }
                 var notes: [String] = []
                 if let invocations = detail["invocations"]?.intValue, invocations > 0 { notes.append("\(invocations) calls, \(detail["errors"]?.intValue ?? 0) errors") }
+                let restarts = detail["replica_detail"]?.arrayValue?.compactMap { $0["restarts"]?.intValue }.reduce(0, +) ?? 0
+                if restarts > 0 { notes.append("\(restarts) restart\(restarts == 1 ? "" : "s")") }
+                for replica in detail["replica_detail"]?.arrayValue ?? [] where replica["state"]?.stringValue != "ready" {
+                    let exit = replica["last_exit"]?.stringValue.map { ", last exit: \($0)" } ?? ""
+                    let stderr = replica["recent_stderr"]?.arrayValue?.last?.stringValue.map { ", stderr: \($0)" } ?? ""
+                    notes.append("replica \(replica["replica"]?.intValue ?? 0) \(replica["state"]?.stringValue ?? "")\(exit)\(stderr)")
+                }
                 if let error = detail["last_error"]?.stringValue { notes.append("last error: \(error)") }
                 if let drift = row["drift"]?.stringValue { notes.append(drift) }
                 table.append([row["address"]?.stringValue ?? "", row["state"]?.stringValue ?? "", workers, notes.joined(separator: "; ")])
