@@ -11,7 +11,7 @@ public enum Hashing {
     /// The hash of a spec: SHA-256 of its canonical JSON (compact, keys sorted), so key order
     /// and formatting never count as a change.
     public static func specHash(_ spec: ConfigValue) -> String {
-        sha256(spec.compactJSON(sortedKeys: true).utf8)
+        sha256(spec.compactJSONBytes(sortedKeys: true))
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -115,7 +115,9 @@ public struct PlanRenderer: Sendable {
         var out = "Monthly cost (\(cost.pricing.region) list prices, USD): " + PlanRenderer.money(cost.before) + " → " + PlanRenderer.money(cost.after)
         out += " (" + PlanRenderer.signedMoney(cost.delta) + ")\n"
         let rows = plan.changes.compactMap { change -> (String, String, String)? in
-            guard let c = change.cost, change.action != .noop || (c.before ?? 0) > 0 || (c.after ?? 0) > 0 || c.after == nil else { return nil }
+            // Unchanged resources are listed only when they cost something; the ones whose cost
+            // depends on usage are counted below instead of listed one by one.
+            guard let c = change.cost, change.action != .noop || (c.before ?? 0) > 0 || (c.after ?? 0) > 0 else { return nil }
             let amounts: String
             switch (c.before, c.after) {
             case (let b?, let a?) where change.action != .noop && change.action != .create: amounts = PlanRenderer.money(b) + " → " + PlanRenderer.money(a)
@@ -131,7 +133,7 @@ public struct PlanRenderer: Sendable {
             out += "  " + address.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + amounts.padding(toLength: w1, withPad: " ", startingAt: 0) + "  " + note + "\n"
         }
         if cost.unknownAfter > 0 {
-            out += "  \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? "" : "s") without 'usage' not counted: cost depends on usage\n"
+            out += "  \(cost.unknownAfter) function\(cost.unknownAfter == 1 ? "" : "s") without 'usage' not counted: cost depends on usage at $\(Estimator.price(cost.pricing.perGbSecond)) per GB-second and $\(Estimator.price(cost.pricing.perMillionRequests)) per 1M requests\n"
         }
         return out
     }

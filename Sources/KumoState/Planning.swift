@@ -42,7 +42,15 @@ public struct Planning {
         let hasher = CodeHasher()
         let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
         let store = try StateStore.open(path: statePath, create: false)
-        var current = try store?.snapshot() ?? .empty
+        // A stored spec with the desired spec's hash is that spec: no need to decode it.
+        var known: [String: DesiredResource] = [:]
+        known.reserveCapacity(desired.resources.count)
+        for resource in desired.resources { known[resource.address] = resource }
+        let lookup = known
+        var current = try store?.snapshot { address, hash in
+            guard let resource = lookup[address], resource.specHash == hash else { return nil }
+            return resource.spec
+        } ?? .empty
         adjust?(&current)
         var options = self.options
         if let calibrated = try store?.calibration(), !calibrated.isEmpty {

@@ -138,7 +138,13 @@ public final class StateStore: Sendable {
         try read { db in try StateStore.snapshot(db) }
     }
 
-    static func snapshot(_ db: Database) throws -> StateSnapshot {
+    /// The snapshot, taking a stored spec from `known` instead of decoding it whenever `known`
+    /// has a spec with the same hash (the planner passes the desired specs: most are unchanged).
+    public func snapshot(reusing known: @escaping @Sendable (String, String) -> ConfigValue?) throws(StateError) -> StateSnapshot {
+        try read { db in try StateStore.snapshot(db, reusing: known) }
+    }
+
+    static func snapshot(_ db: Database, reusing known: @escaping @Sendable (String, String) -> ConfigValue? = { _, _ in nil }) throws -> StateSnapshot {
         var snapshot = StateSnapshot()
         if let row = try Row.fetchOne(db, sql: "SELECT lineage, serial FROM meta WHERE id = 1") {
             snapshot.lineage = row[0]
@@ -153,7 +159,7 @@ public final class StateStore: Sendable {
         }
         let stored = rows
         let decoded = Parallel.ranges(stored.count, minimum: 2_000) { range in
-            stored[range].map { row in Result { () throws(StateError) in try row.record() } }
+            stored[range].map { row in Result { () throws(StateError) in try row.record(known: known(row.address, row.specHash)) } }
         }
         snapshot.resources.reserveCapacity(rows.count)
         for batch in decoded {
@@ -172,11 +178,11 @@ public final class StateStore: Sendable {
         var secrets, dependencies, status: String
         var appliedSerial: Int
 
-        func record() throws(StateError) -> ResourceRecord {
+        func record(known: ConfigValue? = nil) throws(StateError) -> ResourceRecord {
             func damaged(_ what: String) -> StateError { StateError("the state is damaged: resource '\(address)' has an invalid \(what)") }
             guard let kind = ResourceKind(rawValue: kind) else { throw damaged("kind") }
             guard let status = ResourceRecord.Status(rawValue: status) else { throw damaged("status") }
-            guard let spec = try? ConfigValue(json: spec) else { throw damaged("spec") }
+            guard let spec = known ?? (try? ConfigValue(json: spec)) else { throw damaged("spec") }
             guard case .object(let secretPairs)? = try? ConfigValue(json: secrets) else { throw damaged("secrets") }
             guard case .array(let deps)? = try? ConfigValue(json: dependencies) else { throw damaged("dependencies") }
             var secretHashes: [String: String] = [:]

@@ -230,3 +230,21 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct CanonicalJSONTests {
+    /// The byte writer behind spec hashes escapes exactly as the string writer does, and the
+    /// parser reads back what it wrote.
+    @Test func bytesMatchTheStringWriterAndRoundTrip() throws {
+        let samples = ["plain", "quote \" and \\ backslash", "tab\tnew\nline\rcr", "\u{01}\u{1F}\u{7F}", "C1 \u{80}\u{85}\u{9F} end",
+                       "é ü ß", "line\u{2028}sep\u{2029}para", "€ \u{2027}\u{202A}", "emoji 🍵", "", "${secret:X} $${literal}"]
+        for sample in samples {
+            var expected = ""
+            ConfigValue.writeJSONString(sample, into: &expected)
+            #expect(ConfigValue.string(sample).compactJSON() == expected, "\(sample.debugDescription)")
+            #expect(try ConfigValue(json: expected) == .string(sample))
+        }
+        let nested: ConfigValue = .object([("b", .array([.int(1), .double(0.5), .null, .bool(true)])), ("a", .object([("z", .string("x")), ("y", .double(2))]))])
+        #expect(nested.compactJSON(sortedKeys: true) == "{\"a\":{\"y\":2,\"z\":\"x\"},\"b\":[1,0.5,null,true]}")
+        #expect(try ConfigValue(json: nested.compactJSON()) == nested)
+    }
+}

@@ -4,38 +4,83 @@ extension ConfigValue {
     /// One-line JSON. With `sortedKeys`, object keys are sorted by their UTF-8 bytes at every
     /// level, so equal values always give equal text (the input of a spec hash).
     public func compactJSON(sortedKeys: Bool = false) -> String {
-        var out = ""
+        String(decoding: compactJSONBytes(sortedKeys: sortedKeys), as: UTF8.self)
+    }
+
+    /// `compactJSON` as UTF-8 bytes, written without intermediate strings (spec hashes use it).
+    public func compactJSONBytes(sortedKeys: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         writeCompact(into: &out, sortedKeys: sortedKeys)
         return out
     }
 
-    private func writeCompact(into out: inout String, sortedKeys: Bool) {
+    private func writeCompact(into out: inout [UInt8], sortedKeys: Bool) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d.isFinite ? ConfigValue.formatDouble(d) : "null"
-        case .string(let s): ConfigValue.writeJSONString(s, into: &out)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
+        case .double(let d): out += (d.isFinite ? ConfigValue.formatDouble(d) : "null").utf8
+        case .string(let s): ConfigValue.writeJSONBytes(s, into: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.writeCompact(into: &out, sortedKeys: sortedKeys)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             let before: ((String, ConfigValue), (String, ConfigValue)) -> Bool = { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
             let inOrder = !sortedKeys || pairs.indices.dropFirst().allSatisfy { !before(pairs[$0], pairs[$0 - 1]) }
             let ordered = inOrder ? pairs : pairs.sorted(by: before)
             for (i, (key, value)) in ordered.enumerated() {
-                if i > 0 { out += "," }
-                ConfigValue.writeJSONString(key, into: &out)
-                out += ":"
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                ConfigValue.writeJSONBytes(key, into: &out)
+                out.append(UInt8(ascii: ":"))
                 value.writeCompact(into: &out, sortedKeys: sortedKeys)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// A JSON string as bytes, escaped exactly as `writeJSONString` escapes it.
+    static func writeJSONBytes(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var utf8 = s.utf8.makeIterator()
+        var pending: [UInt8] = []
+        func hex(_ value: UInt32) {
+            let digits = Array("0123456789abcdef".utf8)
+            out += "\\u".utf8
+            for shift in stride(from: 12, through: 0, by: -4) { out.append(digits[Int((value >> UInt32(shift)) & 0xF)]) }
+        }
+        while let byte = utf8.next() {
+            switch byte {
+            case UInt8(ascii: "\""): out += "\\\"".utf8
+            case UInt8(ascii: "\\"): out += "\\\\".utf8
+            case 0x0A: out += "\\n".utf8
+            case 0x0D: out += "\\r".utf8
+            case 0x09: out += "\\t".utf8
+            case 0..<0x20, 0x7F: hex(UInt32(byte))
+            case 0xC2:
+                // U+0080–U+009F (C1 controls) are escaped; other two-byte characters copied.
+                guard let next = utf8.next() else { out.append(byte); break }
+                if (0x80...0x9F).contains(next) { hex(UInt32(next)) } else { out.append(byte); out.append(next) }
+            case 0xE2:
+                // U+2028 and U+2029 (line and paragraph separators) are escaped.
+                pending = [byte]
+                if let second = utf8.next() {
+                    pending.append(second)
+                    if let third = utf8.next() {
+                        pending.append(third)
+                        if second == 0x80 && (third == 0xA8 || third == 0xA9) { hex(third == 0xA8 ? 0x2028 : 0x2029); continue }
+                    }
+                }
+                out += pending
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// The value at `key` of an object, nil for anything else.
