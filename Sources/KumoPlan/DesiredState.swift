@@ -18,7 +18,8 @@ public struct DesiredState: Sendable {
     public init(project: String, stage: String = "default", resources: [DesiredResource], secretValues: [String: String] = [:], estimates: Estimates = .builtIn, pricing: Pricing = .builtIn, usage: [String: Usage] = [:]) {
         self.project = project
         self.stage = stage
-        self.resources = resources.sorted { $0.address < $1.address }
+        let sorted = resources.indices.dropFirst().allSatisfy { resources[$0 - 1].address < resources[$0].address }
+        self.resources = sorted ? resources : resources.sorted { $0.address < $1.address }
         self.secretValues = secretValues
         self.estimates = estimates
         self.pricing = pricing
@@ -53,6 +54,17 @@ public struct DesiredState: Sendable {
                 secretNames: Set((function.command + function.environment.values).flatMap(\.secretNames)).sorted(),
                 dependencies: (references[function.address] ?? []).map { "service.\($0)" }.sorted())
         }
+        // In address order (function, rule, scaling, service), so no sort is needed.
+        resources += build(project.rules) { rule in
+            DesiredResource(
+                address: rule.address, kind: .rule, name: rule.name, spec: rule.configValue,
+                dependencies: Set(rule.targets.map(\.address)).sorted())
+        }
+        for policy in project.scaling {
+            resources.append(DesiredResource(
+                address: policy.address, kind: .scaling, name: policy.name, spec: policy.configValue,
+                dependencies: [policy.target]))
+        }
         for service in project.services {
             var texts = service.command + service.environment.values
             if case .exec(let argv)? = service.healthcheck?.probe { texts += argv }
@@ -60,16 +72,6 @@ public struct DesiredState: Sendable {
             resources.append(DesiredResource(
                 address: service.address, kind: .service, name: service.name, spec: service.configValue,
                 codeHash: service.code.map { codeHashes[$0]! }, secretNames: Set(texts.flatMap(\.secretNames)).sorted(), dependencies: dependencies.sorted()))
-        }
-        for policy in project.scaling {
-            resources.append(DesiredResource(
-                address: policy.address, kind: .scaling, name: policy.name, spec: policy.configValue,
-                dependencies: [policy.target]))
-        }
-        resources += build(project.rules) { rule in
-            DesiredResource(
-                address: rule.address, kind: .rule, name: rule.name, spec: rule.configValue,
-                dependencies: Set(rule.targets.map(\.address)).sorted())
         }
         let secretNames = Set(resources.flatMap(\.secretNames))
         var values: [String: String] = [:]

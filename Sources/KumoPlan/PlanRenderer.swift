@@ -87,9 +87,10 @@ public struct PlanRenderer: Sendable {
         case .noop:
             break
         }
-        let width = min(rows.map { $0.1.count }.max() ?? 0, 40)
+        let width = min(rows.map { $0.1.utf8.count }.max() ?? 0, 40)
         for (symbol, path, text) in rows {
-            let padded = path.count < width ? path + String(repeating: " ", count: width - path.count) : path
+            let length = path.utf8.count
+            let padded = length < width ? path + String(repeating: " ", count: width - length) : path
             out += "      " + paint(symbol, symbol == "+" ? .green : symbol == "-" ? .red : .yellow) + " " + padded + " = " + text + "\n"
         }
         return out

@@ -64,15 +64,14 @@ public struct Planner: Sendable {
 
         var desiredAddresses = Set<String>()
         desiredAddresses.reserveCapacity(desired.resources.count)
-        for resource in desired.resources {
-            desiredAddresses.insert(resource.address)
-            if let scope, !scope.contains(resource.address) { continue }
-            let record = current.resources[resource.address]
-            var change = diff(resource, record, secrets: desired.secretValues)
-            for name in resource.secretNames where desired.secretValues[name] == nil { missingSecrets.insert(name) }
-            change.dependencies = resource.dependencies
-            changes.append(change)
+        let resources = desired.resources
+        for i in resources.indices {
+            desiredAddresses.insert(resources[i].address)
+            if let scope, !scope.contains(resources[i].address) { continue }
+            changes.append(diff(resources[i], current.resources[resources[i].address], secrets: desired.secretValues))
+            for name in resources[i].secretNames where desired.secretValues[name] == nil { missingSecrets.insert(name) }
         }
+        let inOrder = changes.count
         for record in current.resources.values where !desiredAddresses.contains(record.address) {
             if let scope, !scope.contains(record.address) { continue }
             changes.append(ResourceChange(
@@ -80,7 +79,8 @@ public struct Planner: Sendable {
                 reasons: ["not in the manifest"], fields: [], before: record.spec, after: nil,
                 codeHashBefore: record.codeHash, codeHashAfter: nil, dependencies: record.dependencies, wave: 0))
         }
-        changes.sort { $0.address < $1.address }
+        // The desired resources come sorted; only deletes need placing.
+        if changes.count > inOrder { changes.sort { $0.address < $1.address } }
         for name in missingSecrets.sorted() {
             warnings.append("secret '\(name)' is not set in the environment: a change of its value cannot be seen, and apply will need it")
         }
