@@ -28,7 +28,12 @@ public struct PlanRenderer: Sendable {
         out += "Kumo will perform these actions (project \(plan.project), stage \(plan.stage)). Symbols:\n"
         for action in used { out += "  " + paint(action.symbol, color(for: action)) + " " + legend(action) + "\n" }
         out += "\n"
-        for change in actionable { out += block(change) + "\n" }
+        // Blocks are independent: a large plan renders them on every core.
+        let renderer = self
+        let blocks = Parallel.ranges(actionable.count, minimum: 400) { range in
+            actionable[range].reduce(into: "") { $0 += renderer.block($1) + "\n" }
+        }
+        for text in blocks { out += text }
         out += paint(plan.summary, .none, bold: true) + "\n"
         if let estimate = plan.estimate { out += "\n" + rolloutText(estimate) }
         if let cost = plan.cost { out += "\n" + costText(plan, cost) }

@@ -67,10 +67,17 @@ public struct Planner: Sendable {
         let resources = desired.resources
         for i in resources.indices {
             desiredAddresses.insert(resources[i].address)
-            if let scope, !scope.contains(resources[i].address) { continue }
-            changes.append(diff(resources[i], current.resources[resources[i].address], secrets: desired.secretValues))
             for name in resources[i].secretNames where desired.secretValues[name] == nil { missingSecrets.insert(name) }
         }
+        // Each resource's diff is independent of the others': compare on every core.
+        let planner = self
+        let diffs = Parallel.ranges(resources.count, minimum: 2_000) { range in
+            range.compactMap { i -> ResourceChange? in
+                if let scope, !scope.contains(resources[i].address) { return nil }
+                return planner.diff(resources[i], current.resources[resources[i].address], secrets: desired.secretValues)
+            }
+        }
+        for batch in diffs { changes += batch }
         let inOrder = changes.count
         for record in current.resources.values where !desiredAddresses.contains(record.address) {
             if let scope, !scope.contains(record.address) { continue }
