@@ -69,7 +69,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "kumo-bench",
-            dependencies: ["CYAML"],
+            dependencies: [
+                "CYAML",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Benchmarks/kumo-bench"
         ),
         .target(name: "KumoTestSupport", path: "Tests/KumoTestSupport"),

@@ -1,4 +1,4 @@
-// kumo-bench: reference measurements for Kumo's benchmarks (see Benchmarks/run.sh).
+// kumo-bench: reference measurements and load for Kumo's benchmarks.
 //
 //   kumo-bench scan FILE
 //
@@ -6,8 +6,29 @@
 // STREAM_END, deleting each one, and prints {"events": N, "bytes": B, "seconds": T}
 // where T is the time spent parsing (the file read is excluded). This is the floor the
 // product's `kumo validate` is compared against: raw libyaml tokenizing, no tree, no checks.
-
-import CYAML
+// (Benchmarks/run.sh.)
+//
+//   kumo-bench load URL [--concurrency N] (--duration S | --requests N) [--warmup S] [--warmup-requests N]
+//                       [--body JSON] [--method M] [--header NAME:VALUE]... [--expect BODY] [--threads T]
+//
+// N loops, each sending one request after another (POST by default) on its own keep-alive
+// HTTP/1.1 connection (AsyncHTTPClient, T event-loop threads, default 1), for S seconds or N
+// requests in all, after an uncounted warm-up; a request counts as an error unless it answers
+// 200 without X-Amz-Function-Error (and, with --expect, with exactly that body). Latency is from
+// sending the request to the last byte of the body. Prints one JSON object: count, errors,
+// warmup_count, seconds, rps, p50_ms, p90_ms, p99_ms, min_ms, max_ms, mean_ms, client_cpu_seconds
+// (the generator's own CPU time while measuring), statuses (of the measured requests), first_error.
+//
+//   kumo-bench first URL... [--warm URL] [--body JSON] [--expect BODY]
+//
+// Opens one keep-alive connection with 20 requests to each --warm URL, then sends one request to
+// each URL in turn and prints each one's latency: the cold-start probe (Benchmarks/runtime.sh).
+//
+//   kumo-bench serve PORTFILE [--pull]
+//
+// A Hummingbird server that echoes each request's body, or (--pull) a minimal broker that hands
+// each request to a worker over the Lambda Runtime API: the floors of the gateway latency on
+// Kumo's own server stack (see Serve.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -15,69 +36,25 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes to file descriptor 2 (the C `stderr` global is not concurrency-safe in Swift 6).
-func printError(_ message: String) {
-    var text = message + "\n"
-    text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
-}
-
-func fail(_ message: String) -> Never {
-    printError("kumo-bench: \(message)")
-    exit(1)
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-func readFile(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "rb") else { fail("cannot open \(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-        if n < chunk.count {
-            if ferror(f) != 0 { fail("cannot read \(path)") }
-            break
-        }
-    }
-    return bytes
-}
-
-/// Pulls every event of `bytes`; returns the event count.
-func scan(_ bytes: [UInt8]) -> Int {
-    var parser = yaml_parser_t()
-    guard yaml_parser_initialize(&parser) == 1 else { fail("yaml_parser_initialize failed") }
-    defer { yaml_parser_delete(&parser) }
-    var event = yaml_event_t()
-    var count = 0
-    bytes.withUnsafeBufferPointer { buffer in
-        yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-        while true {
-            guard yaml_parser_parse(&parser, &event) == 1 else {
-                let problem = parser.problem.map { String(cString: $0) } ?? "unknown error"
-                fail("parse error at line \(parser.problem_mark.line + 1), column \(parser.problem_mark.column + 1): \(problem)")
-            }
-            count += 1
-            let done = event.type == YAML_STREAM_END_EVENT
-            yaml_event_delete(&event)
-            if done { break }
-        }
-    }
-    return count
-}
-
 let args = CommandLine.arguments
-guard args.count == 3, args[1] == "scan" else {
-    printError("usage: kumo-bench scan FILE")
+switch args.count > 1 ? args[1] : "" {
+case "scan":
+    guard args.count == 3 else {
+        printError("usage: kumo-bench scan FILE")
+        exit(2)
+    }
+    let bytes = readFile(args[2])
+    let start = now()
+    let events = scan(bytes)
+    let seconds = now() - start
+    print("{\"events\": \(events), \"bytes\": \(bytes.count), \"seconds\": \(seconds)}")
+case "load":
+    print(await runLoad(LoadOptions.parse(args.dropFirst(2))))
+case "first":
+    print(await runFirst(LoadOptions.parse(args.dropFirst(2))))
+case "serve":
+    await runServe(args.dropFirst(2))
+default:
+    printError("usage: kumo-bench scan FILE\n" + LoadOptions.usage + "\n       kumo-bench serve PORTFILE [--pull]")
     exit(2)
 }
-let bytes = readFile(args[2])
-let start = now()
-let events = scan(bytes)
-let seconds = now() - start
-print("{\"events\": \(events), \"bytes\": \(bytes.count), \"seconds\": \(seconds)}")
