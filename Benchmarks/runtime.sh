@@ -177,6 +177,7 @@ PY
 # perf_start NAME / perf_stop NAME: with PERF=1, profile the runtime daemon in between.
 perf_start() {
     [[ "${PERF:-0}" == 1 ]] || return 0
+    rm -f "$DATA/runtime-perf-$1.data" "$DATA/runtime-perf-$1.data.old"  # perf would keep the last one as .old
     perf record -g -F 999 -p "$DAEMON" -o "$DATA/runtime-perf-$1.data" >/dev/null 2>"$TMP/perf-$1.err" &
     PERF_PID=$!
     sleep 0.5
