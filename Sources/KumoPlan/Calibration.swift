@@ -28,7 +28,8 @@ public enum Calibration {
         }
     }
 
-    /// Ordinary least squares; nil with fewer than two distinct round counts.
+    /// Ordinary least squares (through the origin when the intercept would be negative); nil
+    /// with fewer than two distinct round counts.
     public static func fit(_ samples: [Sample]) -> Fit? {
         guard Set(samples.map(\.rounds)).count >= 2 else { return nil }
         let n = Double(samples.count)
@@ -36,8 +37,13 @@ public enum Calibration {
         let sxx = samples.reduce(0) { $0 + $1.rounds * $1.rounds }, sxy = samples.reduce(0) { $0 + $1.rounds * $1.seconds }
         let denominator = n * sxx - sx * sx
         guard denominator != 0 else { return nil }
-        let each = (n * sxy - sx * sy) / denominator
-        let initial = (sy - each * sx) / n
+        var each = (n * sxy - sx * sy) / denominator
+        var initial = (sy - each * sx) / n
+        if initial < 0 {
+            // A start-up time cannot be negative: fit the line through the origin instead.
+            initial = 0
+            each = sxy / sxx
+        }
         let squared = samples.reduce(0) { $0 + pow2($1.seconds - (initial + each * $1.rounds)) }
         return Fit(initial: initial, each: each, samples: samples.count, rmse: (squared / n).squareRoot())
     }

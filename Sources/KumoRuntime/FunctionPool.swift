@@ -57,6 +57,8 @@ actor FunctionPool {
         var current: Invocation?
         var lastActive = ContinuousClock.now
         let started = ContinuousClock.now
+        /// Largest resident size seen by the maintenance loop, for REPORT lines.
+        var peakBytes = 0
         init(id: Int, revision: String) {
             self.id = id
             self.revision = revision
@@ -165,14 +167,16 @@ actor FunctionPool {
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvokeOutcome, Never>) in
             let invocation = Invocation(id: requestID, payload: payload, continuation: continuation)
             queue.append(invocation)
-            // Over the cap, a call waits up to the function's timeout for a free worker.
-            let timeout = config.timeout
-            invocation.timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                guard !Task.isCancelled else { return }
-                await self?.queueTimedOut(invocation)
-            }
             dispatch()
+            // Still waiting (no ready worker): wait up to the function's timeout for one.
+            if queue.contains(where: { $0 === invocation }) {
+                let timeout = config.timeout
+                invocation.timer = Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return }
+                    await self?.queueTimedOut(invocation)
+                }
+            }
         }
         switch outcome {
         case .success: break
@@ -281,7 +285,7 @@ actor FunctionPool {
         worker.current = nil
         worker.lastActive = .now
         let duration = ContinuousClock.now - invocation.started
-        let rss = (worker.process?.residentBytes() ?? 0) / 1_048_576
+        let rss = worker.peakBytes / 1_048_576
         logs.write(address, tag: requestID, "END RequestId: \(requestID)")
         logs.write(address, tag: requestID, "REPORT RequestId: \(requestID) Duration: \(FunctionPool.milliseconds(duration)) ms Memory Size: \(config.memoryMB) MB Max Memory Used: \(rss) MB")
         invocation.finish(outcome)
@@ -404,6 +408,7 @@ actor FunctionPool {
         for worker in workers.values where worker.state == .busy || worker.state == .idle {
             guard let process = worker.process else { continue }
             let rss = process.residentBytes()
+            worker.peakBytes = max(worker.peakBytes, rss)
             if rss > limit {
                 let message = "RequestId: \(worker.current?.id ?? "-") Error: Runtime exited with error: memory limit of \(config.memoryMB) MB exceeded (\(rss / 1_048_576) MB used)"
                 logs.write(address, tag: worker.current?.id ?? "worker-\(worker.id)", message)
@@ -547,7 +552,7 @@ actor FunctionPool {
             headers[.named("Lambda-Runtime-Aws-Request-Id")] = invocation.id
             headers[.named("Lambda-Runtime-Deadline-Ms")] = String(Int64(invocation.deadline.timeIntervalSince1970 * 1000))
             headers[.named("Lambda-Runtime-Invoked-Function-Arn")] = arnPrefix + config.name
-            headers[.named("Lambda-Runtime-Trace-Id")] = "Root=1-\(String(Int(Date().timeIntervalSince1970), radix: 16))-\(invocation.id.replacingOccurrences(of: "-", with: "").prefix(24));Sampled=0"
+            headers[.named("Lambda-Runtime-Trace-Id")] = "Root=1-\(String(Int(Date().timeIntervalSince1970), radix: 16))-\(String(invocation.id.utf8.filter { $0 != UInt8(ascii: "-") }.prefix(24).map { Character(Unicode.Scalar($0)) }));Sampled=0"
             return .json(.ok, invocation.payload, headers: headers)
         case (.post, 3, "invocation") where rest[2] == "response" || rest[2] == "error":
             let body = try await request.bytes()
@@ -594,9 +599,7 @@ actor FunctionPool {
     }
 
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        WallClock.iso8601()
     }
 }
 

@@ -119,10 +119,6 @@ struct Gateway: Sendable {
             query[key, default: []].append(value)
         }
         let now = Date()
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "dd/MMM/yyyy:HH:mm:ss Z"
         let text = String(decoding: body, as: UTF8.self)
         let isText = String(validating: body, as: UTF8.self) != nil
         var event: [(String, ConfigValue)] = [
@@ -151,7 +147,7 @@ struct Gateway: Sendable {
             ("requestId", .string(requestID)),
             ("routeKey", .string(routeKey)),
             ("stage", .string("$default")),
-            ("time", .string(formatter.string(from: now))),
+            ("time", .string(WallClock.apiGateway(now))),
             ("timeEpoch", .int(Int(now.timeIntervalSince1970 * 1000))),
         ])))
         if !parameters.isEmpty {

@@ -10,15 +10,12 @@ public final class LogBook: @unchecked Sendable {
     public let directory: String
     private let lock = NSLock()
     private var handles: [String: FileHandle] = [:]
-    private let formatter: ISO8601DateFormatter
     /// Also called with every line (`kumo up` prints them).
     private let echo: (@Sendable (String, String) -> Void)?
 
     public init(directory: String, echo: (@Sendable (String, String) -> Void)? = nil) {
         self.directory = directory
         self.echo = echo
-        formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -27,7 +24,7 @@ public final class LogBook: @unchecked Sendable {
     }
 
     public func write(_ address: String, tag: String, _ line: String) {
-        let text = "\(formatter.string(from: Date())) [\(tag)] \(line)\n"
+        let text = "\(WallClock.iso8601()) [\(tag)] \(line)\n"
         lock.lock()
         let handle: FileHandle? = handles[address] ?? {
             let path = LogBook.file(for: address, in: directory)

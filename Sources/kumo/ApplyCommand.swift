@@ -19,7 +19,7 @@ extension Kumo {
                 """
         )
 
-        @Argument(help: "A saved plan to apply instead of planning now.")
+        @Argument(help: "A saved plan to apply instead of planning now (a directory or YAML file here names the project).")
         var planFile: String?
 
         @OptionGroup var project: ProjectOptions
@@ -35,6 +35,17 @@ extension Kumo {
         var refresh = false
 
         func run() async throws {
+            // `kumo apply DIR` or `kumo apply kumo.yaml` names the project, not a saved plan.
+            var project = self.project
+            var planFile = self.planFile
+            if let candidate = planFile {
+                var isDirectory: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory)
+                if (exists && isDirectory.boolValue) || candidate.hasSuffix(".yaml") || candidate.hasSuffix(".yml") {
+                    project.paths.insert(candidate, at: 0)
+                    planFile = nil
+                }
+            }
             var flow = ApplyFlow(project: project, planning: planning, stateOptions: stateOptions, lockOptions: lockOptions, output: output,
                                  autoApprove: autoApprove, destroy: false)
             flow.refresh = refresh

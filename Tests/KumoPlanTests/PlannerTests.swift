@@ -248,3 +248,21 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(try ConfigValue(json: nested.compactJSON()) == nested)
     }
 }
+
+@Suite struct CalibrationTests {
+    @Test func leastSquaresFitsTheLine() throws {
+        let samples = [(1.0, 0.55), (2.0, 0.70), (5.0, 1.15), (10.0, 1.90)].map { Calibration.Sample(rounds: $0.0, seconds: $0.1) }
+        let fit = try #require(Calibration.fit(samples))
+        #expect(abs(fit.initial - 0.4) < 1e-9 && abs(fit.each - 0.15) < 1e-9)
+        #expect(fit.rmse < 1e-9 && fit.samples == 4)
+        #expect(fit.line.initial == Duration(milliseconds: 400) && fit.line.source == .calibrated)
+        #expect(Calibration.fit([Calibration.Sample(rounds: 1, seconds: 1), Calibration.Sample(rounds: 1, seconds: 2)]) == nil)
+    }
+
+    @Test func aNegativeStartUpIsFittedThroughTheOrigin() throws {
+        let samples = [(1.0, 0.1), (2.0, 0.5), (3.0, 0.9)].map { Calibration.Sample(rounds: $0.0, seconds: $0.1) }
+        let fit = try #require(Calibration.fit(samples))
+        #expect(fit.initial == 0)
+        #expect(abs(fit.each - (0.1 + 1.0 + 2.7) / 14) < 1e-9)
+    }
+}

@@ -3,6 +3,7 @@ import KumoManifest
 import KumoPlan
 import KumoRuntime
 import KumoState
+import KumoTestSupport
 import NIOHTTP1
 import Testing
 
@@ -73,6 +74,10 @@ import Testing
         let noTerminal = try harness.kumo(["apply"])
         #expect(noTerminal.status == 1 && noTerminal.stderr.contains("--auto-approve"))
         #expect(try snapshot(harness).resources.isEmpty)
+        // From elsewhere, the project named by its directory (not taken for a saved plan).
+        let elsewhere = try KumoTestSupport.run(["apply", harness.directory, "--auto-approve"], environment: harness.environment, directory: "/")
+        #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
+        #expect(try snapshot(harness).resources.count == 1)
     }
 
     /// Many functions with a warm worker each, applied one at a time, killed midway: the state
