@@ -1,3 +1,4 @@
+import Crypto
 import KumoManifest
 
 /// Everything the planner needs from a validated project: the resources in canonical form,
@@ -24,11 +25,20 @@ public struct DesiredState: Sendable {
         self.estimates = estimates
         self.pricing = pricing
         self.usage = usage
-        var text = "\(project)\n\(stage)\n"
+        var hasher = SHA256()
+        hasher.update(data: Array("\(project)\n\(stage)\n".utf8))
+        var line: [UInt8] = []
         for resource in self.resources {
-            text += "\(resource.address) \(resource.specHash) \(resource.codeHash ?? "-")\n"
+            line.removeAll(keepingCapacity: true)
+            line += resource.address.utf8
+            line.append(0x20)
+            line += resource.specHash.utf8
+            line.append(0x20)
+            line += (resource.codeHash ?? "-").utf8
+            line.append(0x0A)
+            hasher.update(data: line)
         }
-        self.manifestHash = Hashing.sha256(text.utf8)
+        self.manifestHash = "sha256:" + Hashing.hex(hasher.finalize())
     }
 
     /// Builds the desired state of a project. `environment` supplies `${secret:…}` values;

@@ -39,8 +39,15 @@ public struct Planning {
 
     /// Plans against the state file; `adjust` may change the snapshot first (`--refresh`).
     public func plan(project: Project, environment: [String: String], adjust: ((inout StateSnapshot) -> Void)? = nil) throws -> Result {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func phase(_ name: String) {
+            if environment["KUMO_PLAN_TIMINGS"] != nil { FileHandle.standardError.write(Data("\(name): \(clock.now - mark)\n".utf8)) }
+            mark = clock.now
+        }
         let hasher = CodeHasher()
         let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
+        phase("desired")
         let store = try StateStore.open(path: statePath, create: false)
         // A stored spec with the desired spec's hash is that spec: no need to decode it.
         var known: [String: DesiredResource] = [:]
@@ -51,12 +58,14 @@ public struct Planning {
             guard let resource = lookup[address], resource.specHash == hash else { return nil }
             return resource.spec
         } ?? .empty
+        phase("state")
         adjust?(&current)
         var options = self.options
         if let calibrated = try store?.calibration(), !calibrated.isEmpty {
             options.calibrated = Calibration.merge(desired.estimates, calibrated: calibrated)
         }
         let plan = try Planner(options: options).plan(desired: desired, current: current)
+        phase("plan")
         return Result(plan: plan, desired: desired, current: current)
     }
 }

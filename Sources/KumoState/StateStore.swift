@@ -154,12 +154,15 @@ public final class StateStore: Sendable {
         var rows: [StoredRow] = []
         let cursor = try Row.fetchCursor(db, sql: "SELECT address, kind, name, spec, spec_hash, code_hash, secrets, dependencies, status, applied_serial FROM resources")
         while let row = try cursor.next() {
-            rows.append(StoredRow(address: row[0], kind: row[1], name: row[2], spec: row[3], specHash: row[4], codeHash: row[5],
-                                  secrets: row[6], dependencies: row[7], status: row[8], appliedSerial: row[9]))
+            let address: String = row[0], specHash: String = row[4]
+            // A spec the caller already has is neither copied out of SQLite nor decoded.
+            let reused = known(address, specHash)
+            rows.append(StoredRow(address: address, kind: row[1], name: row[2], spec: reused == nil ? row[3] : "", reused: reused, specHash: specHash,
+                                  codeHash: row[5], secrets: row[6], dependencies: row[7], status: row[8], appliedSerial: row[9]))
         }
         let stored = rows
         let decoded = Parallel.ranges(stored.count, minimum: 2_000) { range in
-            stored[range].map { row in Result { () throws(StateError) in try row.record(known: known(row.address, row.specHash)) } }
+            stored[range].map { row in Result { () throws(StateError) in try row.record() } }
         }
         snapshot.resources.reserveCapacity(rows.count)
         for batch in decoded {
@@ -173,18 +176,20 @@ public final class StateStore: Sendable {
 
     /// One `resources` row before its JSON columns are decoded.
     struct StoredRow: Sendable {
-        var address, kind, name, spec, specHash: String
+        var address, kind, name, spec: String
+        var reused: ConfigValue?
+        var specHash: String
         var codeHash: String?
         var secrets, dependencies, status: String
         var appliedSerial: Int
 
-        func record(known: ConfigValue? = nil) throws(StateError) -> ResourceRecord {
+        func record() throws(StateError) -> ResourceRecord {
             func damaged(_ what: String) -> StateError { StateError("the state is damaged: resource '\(address)' has an invalid \(what)") }
             guard let kind = ResourceKind(rawValue: kind) else { throw damaged("kind") }
             guard let status = ResourceRecord.Status(rawValue: status) else { throw damaged("status") }
-            guard let spec = known ?? (try? ConfigValue(json: spec)) else { throw damaged("spec") }
-            guard case .object(let secretPairs)? = try? ConfigValue(json: secrets) else { throw damaged("secrets") }
-            guard case .array(let deps)? = try? ConfigValue(json: dependencies) else { throw damaged("dependencies") }
+            guard let spec = reused ?? (try? ConfigValue(json: spec)) else { throw damaged("spec") }
+            guard case .object(let secretPairs)? = secrets == "{}" ? .object([]) : try? ConfigValue(json: secrets) else { throw damaged("secrets") }
+            guard case .array(let deps)? = dependencies == "[]" ? .array([]) : try? ConfigValue(json: dependencies) else { throw damaged("dependencies") }
             var secretHashes: [String: String] = [:]
             for (name, value) in secretPairs { secretHashes[name] = value.stringValue }
             return ResourceRecord(
