@@ -165,6 +165,9 @@ extension StateStore {
             for timing in document.timings { try writer.record(timing) }
             writer.set(serial: incoming.serial, lineage: lineage)
         }
+        // A whole state went through the write-ahead log: fold it into the database now, so
+        // readers do not search a large log on every lookup.
+        try? queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         return .written(serial: serial)
     }
 }
