@@ -68,8 +68,9 @@ public struct Executor: Sendable {
                         let desired = byAddress[address]
                         let waveSize = sizes[change.kind] ?? 1
                         let number = index + 1
+                        let previous = before.resources[address]
                         group.addTask {
-                            await self.perform(change, desired: desired, secrets: secrets, lock: lock, journal: journal,
+                            await self.perform(change, desired: desired, previous: previous, secrets: secrets, lock: lock, journal: journal,
                                                wave: number, waveSize: waveSize, waveStart: waveStart, failures: failures)
                         }
                     }
@@ -91,7 +92,9 @@ public struct Executor: Sendable {
     }
 
     /// One action against the runtime, then its state write. Returns whether it succeeded.
-    private func perform(_ change: ResourceChange, desired: DesiredResource?, secrets: [String: String], lock: LockInfo, journal: Int64,
+    /// `previous` is the record before this apply: the lock keeps anyone else from writing it,
+    /// and an apply acts on each address once.
+    private func perform(_ change: ResourceChange, desired: DesiredResource?, previous: ResourceRecord?, secrets: [String: String], lock: LockInfo, journal: Int64,
                          wave: Int, waveSize: Int, waveStart: ContinuousClock.Instant, failures: Failures) async -> Bool {
         let address = change.address
         progress(.started(address: address, action: change.action))
@@ -118,7 +121,6 @@ public struct Executor: Sendable {
             failures.add(address, message)
             progress(.failed(address: address, action: change.action, error: message))
             // What the runtime holds now: an update or replacement may have stopped the old one.
-            let previous = (try? store.snapshot())?.resources[address]
             _ = try? store.write(under: lock) { writer in
                 if change.action == .update || change.action == .replace, var record = previous {
                     record.status = .tainted
@@ -130,7 +132,6 @@ public struct Executor: Sendable {
         let end = ContinuousClock.now
         let seconds = Executor.seconds(end - begun)
         do {
-            let previous = change.action == .delete ? nil : (try store.snapshot()).resources[address]
             try store.write(under: lock) { writer in
                 if change.action == .delete {
                     try writer.remove(address)

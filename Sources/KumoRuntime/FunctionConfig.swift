@@ -32,10 +32,7 @@ public struct FunctionConfig: Sendable, Equatable {
 
     public init(name: String, spec: ConfigValue, codeHash: String?, projectDirectory: String, secrets: [String: String]) throws {
         func string(_ key: String) -> String? { spec[key]?.stringValue }
-        func duration(_ key: String, _ fallback: KumoManifest.Duration) -> Swift.Duration {
-            let parsed = string(key).flatMap { KumoManifest.Duration(parsing: $0) } ?? fallback
-            return .milliseconds(parsed.milliseconds)
-        }
+        func duration(_ key: String, _ fallback: KumoManifest.Duration) -> Swift.Duration { SpecReading.duration(spec[key], fallback) }
         guard let runtimeName = string("runtime"), let runtime = FunctionRuntime(rawValue: runtimeName) else {
             throw Failure(description: "function '\(name)': unknown runtime")
         }
@@ -59,7 +56,21 @@ public struct FunctionConfig: Sendable, Equatable {
             guard let http = event["http"], let method = http["method"]?.stringValue, let path = http["path"]?.stringValue else { return nil }
             return Route(method: method.uppercased(), path: (try? ManifestText.resolve(path, secrets: [:])) ?? path)
         }
-        revision = Hashing.sha256((spec.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
+        revision = SpecReading.revision(spec, codeHash: codeHash, secrets: secrets)
+    }
+}
+
+/// What function and service configs read from an applied spec the same way.
+enum SpecReading {
+    /// A duration field (`250ms`, `10s`), or `fallback` when absent.
+    static func duration(_ value: ConfigValue?, _ fallback: KumoManifest.Duration) -> Swift.Duration {
+        .milliseconds((value?.stringValue.flatMap { KumoManifest.Duration(parsing: $0) } ?? fallback).milliseconds)
+    }
+
+    /// Changes whenever anything that shapes a process changes: the spec, the code or a
+    /// secret's value.
+    static func revision(_ spec: ConfigValue, codeHash: String?, secrets: [String: String]) -> String {
+        Hashing.sha256((spec.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
     }
 }
 

@@ -37,7 +37,7 @@ actor FunctionPool {
     private(set) var config: FunctionConfig
     let logs: LogBook
     let bootstraps: String
-    let arnPrefix: String
+    nonisolated let region: String
     private var workers: [Int: Worker] = [:]
     private var queue: [Invocation] = []
     private var nextWorkerID = 1
@@ -91,7 +91,7 @@ actor FunctionPool {
         self.config = config
         self.logs = logs
         self.bootstraps = bootstraps
-        arnPrefix = "arn:aws:lambda:\(region):000000000000:function:"
+        self.region = region
     }
 
     var address: String { "function.\(config.name)" }
@@ -534,9 +534,7 @@ actor FunctionPool {
         return env
     }
 
-    nonisolated var region: String {
-        String(arnPrefix.split(separator: ":")[3])
-    }
+    nonisolated var arnPrefix: String { "arn:aws:lambda:\(region):000000000000:function:" }
 
     private func handleRuntimeAPI(_ request: Request, workerID: Int) async throws -> Response {
         let path = request.uri.path

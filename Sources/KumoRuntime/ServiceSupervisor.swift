@@ -35,9 +35,7 @@ public struct ServiceConfig: Sendable, Equatable {
     }
 
     public init(name: String, spec: ConfigValue, codeHash: String?, projectDirectory: String, secrets: [String: String]) throws {
-        func duration(_ value: ConfigValue?, _ fallback: KumoManifest.Duration) -> Swift.Duration {
-            .milliseconds((value?.stringValue.flatMap { KumoManifest.Duration(parsing: $0) } ?? fallback).milliseconds)
-        }
+        let duration = SpecReading.duration
         self.name = name
         // Secrets now, `${port}` per replica.
         command = try (spec["command"]?.arrayValue ?? []).map { try ManifestText.resolveSecretsOnly($0.stringValue ?? "", secrets: secrets) }
@@ -64,7 +62,7 @@ public struct ServiceConfig: Sendable, Equatable {
         stopGracePeriod = duration(spec["stopGracePeriod"], Service.defaultStopGracePeriod)
         var shape = spec
         if case .object(let pairs) = spec { shape = .object(pairs.filter { $0.0 != "replicas" }) }
-        revision = Hashing.sha256((shape.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
+        revision = SpecReading.revision(shape, codeHash: codeHash, secrets: secrets)
     }
 }
 
