@@ -2,6 +2,15 @@
 
 log() { echo "==> $*" >&2; }
 
+# release_binary PRODUCT: builds PRODUCT in release mode into $SCRATCH (default .build-release,
+# never .build) and prints the binary's path.
+release_binary() {
+    local scratch=${SCRATCH:-.build-release}
+    log "building $1 (release, $scratch)"
+    swift build -c release --scratch-path "$scratch" --product "$1" >&2
+    echo "$scratch/release/$1"
+}
+
 apt_install() {  # best effort; needs root and network
     command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] || return 1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \

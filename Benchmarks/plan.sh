@@ -32,11 +32,7 @@ BASE=$DATA/m10k.yaml
 EDITED=$DATA/m10k-edited.yaml
 RESULTS=Benchmarks/plan-results.json
 
-if [[ -z "${KUMO:-}" ]]; then
-    log "building kumo (release, .build-release)"
-    swift build -c release --scratch-path .build-release --product kumo
-    KUMO=.build-release/release/kumo
-fi
+KUMO=${KUMO:-$(release_binary kumo)}
 
 mkdir -p "$DATA"
 if [[ ! -f "$BASE" || Benchmarks/generate.py -nt "$BASE" ]]; then

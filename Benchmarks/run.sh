@@ -37,16 +37,8 @@ RESULTS=Benchmarks/results.json
 source Benchmarks/lib.sh  # log, apt_install, ensure_hyperfine, time_cmd
 
 # --- 1. build ---------------------------------------------------------------------------------
-if [[ -z "${KUMO_BENCH:-}" ]]; then
-    log "building kumo-bench (release, $SCRATCH)"
-    swift build -c release --scratch-path "$SCRATCH" --product kumo-bench
-    KUMO_BENCH=$SCRATCH/release/kumo-bench
-fi
-if [[ -z "${KUMO:-}" ]]; then
-    log "building kumo (release, $SCRATCH)"
-    swift build -c release --scratch-path "$SCRATCH" --product kumo
-    KUMO=$SCRATCH/release/kumo
-fi
+KUMO_BENCH=${KUMO_BENCH:-$(release_binary kumo-bench)}
+KUMO=${KUMO:-$(release_binary kumo)}
 for bin in "$KUMO_BENCH" "$KUMO"; do
     [[ -x "$bin" ]] || { echo "run.sh: missing executable: $bin" >&2; exit 1; }
 done

@@ -73,16 +73,8 @@ FIXTURES=$ROOT/Benchmarks/runtime
 BODY='{"hello": "world", "n": 42, "items": [1, 2, 3]}'
 
 # --- 1. build ---------------------------------------------------------------------------------
-if [[ -z "${KUMO_BENCH:-}" ]]; then
-    log "building kumo-bench (release, $SCRATCH)"
-    swift build -c release --scratch-path "$SCRATCH" --product kumo-bench
-    KUMO_BENCH=$SCRATCH/release/kumo-bench
-fi
-if [[ -z "${KUMO:-}" ]]; then
-    log "building kumo (release, $SCRATCH)"
-    swift build -c release --scratch-path "$SCRATCH" --product kumo
-    KUMO=$SCRATCH/release/kumo
-fi
+KUMO_BENCH=${KUMO_BENCH:-$(release_binary kumo-bench)}
+KUMO=${KUMO:-$(release_binary kumo)}
 for bin in "$KUMO_BENCH" "$KUMO"; do
     [[ -x "$bin" ]] || { echo "runtime.sh: missing executable: $bin" >&2; exit 1; }
 done
