@@ -470,9 +470,9 @@ enum HealthProbe {
     static func check(_ probe: ServiceConfig.Health.Probe, port: Int, timeout: Swift.Duration, directory: String) async -> Bool {
         switch probe {
         case .tcp:
-            return tcpConnect(port: port, timeout: timeout)
+            return await offPool { tcpConnect(port: port, timeout: timeout) }
         case .http(let path):
-            return httpGet(port: port, path: path, timeout: timeout)
+            return await offPool { httpGet(port: port, path: path, timeout: timeout) }
         case .exec(let argv):
             let resolved = argv.map { $0.replacingOccurrences(of: "${port}", with: String(port)) }
             guard let process = try? ChildProcess(argv: resolved, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": String(port)],
@@ -481,6 +481,14 @@ enum HealthProbe {
             while !process.hasExited && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
             if !process.hasExited { process.signalGroup(SIGKILL) }
             return await process.wait() == 0
+        }
+    }
+
+    /// Runs a blocking probe on a dispatch thread: blocking on Swift's cooperative pool (one
+    /// thread per core) would stall the front port and every other task for up to its timeout.
+    static func offPool(_ probe: @escaping @Sendable () -> Bool) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: probe()) }
         }
     }
 
