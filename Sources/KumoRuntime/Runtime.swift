@@ -297,7 +297,7 @@ public actor Runtime {
         }
         for (name, service) in services {
             let s = await service.status()
-            let m = await service.metrics
+            let m = service.metrics
             let address = "service.\(name)"
             result.append(RuntimeResourceStatus(
                 address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,

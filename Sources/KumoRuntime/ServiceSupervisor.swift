@@ -90,15 +90,10 @@ actor ServiceSupervisor {
     private var replicas: [Replica] = []
     private var nextReplica = 1
     private(set) var lastError: String?
-    private var front: HTTPServer?
+    private var front: FrontProxy?
+    let balancer = Balancer()
     private var monitor: Task<Void, Never>?
     private var stopped = false
-    // Balancer metrics: requests per second and in flight (for the autoscaler).
-    private var served = 0
-    private var failedRequests = 0
-    private var windowStart = ContinuousClock.now
-    private var windowCount = 0
-    private var lastRate = 0.0
 
     final class Replica: @unchecked Sendable {
         enum State: String { case starting, ready, unhealthy, draining, stopped }
@@ -106,8 +101,17 @@ actor ServiceSupervisor {
         let revision: String
         var port: Int
         var process: ChildProcess?
-        var state = State.starting
-        var inFlight = 0
+        /// Kept in step with the balancer: only a ready replica takes requests.
+        var state = State.starting {
+            didSet {
+                switch state {
+                case .stopped: balancer.remove(index)
+                default: balancer.set(index, port: port, ready: state == .ready)
+                }
+            }
+        }
+        let balancer: Balancer
+        var inFlight: Int { balancer.inFlight(index) }
         /// Counts launches, so the exit of a process that was already replaced is ignored.
         var launches = 0
         var failures = 0
@@ -116,8 +120,9 @@ actor ServiceSupervisor {
         var healthySince: ContinuousClock.Instant?
         var lastExit: String?
         var recentErrors: [String] = []
-        init(index: Int, revision: String, port: Int) {
+        init(index: Int, revision: String, port: Int, balancer: Balancer) {
             self.index = index
+            self.balancer = balancer
             self.revision = revision
             self.port = port
         }
@@ -136,10 +141,7 @@ actor ServiceSupervisor {
     func start() async throws {
         if let port = config.port {
             do {
-                front = try await HTTPServer.start(port: port, label: "front") { [weak self] request, _ in
-                    guard let self else { return Response(status: .serviceUnavailable) }
-                    return try await self.proxy(request)
-                }
+                front = try await FrontProxy.start(port: port, service: config.name, balancer: balancer)
             } catch {
                 throw FunctionConfig.Failure(description: "service \(config.name): cannot listen on 127.0.0.1:\(port): \(error)")
             }
@@ -183,7 +185,7 @@ actor ServiceSupervisor {
     func shutdown() async {
         stopped = true
         monitor?.cancel()
-        front?.stop()
+        await front?.stop()
         for replica in replicas where replica.state != .stopped { await drain(replica) }
         replicas = []
     }
@@ -199,7 +201,7 @@ actor ServiceSupervisor {
     // MARK: Replicas
 
     private func startReplica(revision: String) async throws -> Replica {
-        let replica = Replica(index: nextReplica, revision: revision, port: try ServiceSupervisor.freePort())
+        let replica = Replica(index: nextReplica, revision: revision, port: try ServiceSupervisor.freePort(), balancer: balancer)
         nextReplica += 1
         replicas.append(replica)
         try launch(replica)
@@ -365,71 +367,6 @@ actor ServiceSupervisor {
         logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) stopped")
     }
 
-    // MARK: The front port
-
-    /// The ready replica with the fewest requests in flight, waiting up to 5 s for one.
-    private func pick() async -> Replica? {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while true {
-            if let best = replicas.filter({ $0.state == .ready }).min(by: { $0.inFlight < $1.inFlight }) {
-                best.inFlight += 1
-                return best
-            }
-            if ContinuousClock.now > deadline || stopped { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    private func finished(_ replica: Replica, ok: Bool) {
-        replica.inFlight -= 1
-        served += 1
-        if !ok { failedRequests += 1 }
-        windowCount += 1
-        let elapsed = ContinuousClock.now - windowStart
-        if elapsed >= .seconds(1) {
-            lastRate = Double(windowCount) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-            windowCount = 0
-            windowStart = .now
-        }
-    }
-
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authorization", "proxy-authenticate", "host"]
-
-    nonisolated func proxy(_ request: Request) async throws -> Response {
-        let body = try await request.bytes(limit: 64 * 1024 * 1024)
-        var attempt = 0
-        while true {
-            guard let replica = await pick() else {
-                return .json(.serviceUnavailable, "{\"message\":\"no ready replica of service \(await config.name)\"}")
-            }
-            var outgoing = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(request.uri.path)\(request.uri.query.map { "?" + $0 } ?? "")")
-            outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-            for field in request.headers where !ServiceSupervisor.hopByHop.contains(field.name.canonicalName.lowercased()) {
-                outgoing.headers.add(name: field.name.canonicalName, value: field.value)
-            }
-            outgoing.headers.add(name: "X-Forwarded-For", value: "127.0.0.1")
-            outgoing.headers.add(name: "X-Forwarded-Host", value: request.head.authority ?? "")
-            outgoing.headers.add(name: "X-Forwarded-Proto", value: "http")
-            if !body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-            do {
-                let response = try await HTTPClient.shared.execute(outgoing, timeout: .seconds(300))
-                let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
-                await finished(replica, ok: true)
-                var headers: HTTPFields = [:]
-                for header in response.headers where !ServiceSupervisor.hopByHop.contains(header.name.lowercased()) {
-                    if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
-                }
-                return Response(status: HTTPResponse.Status(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: bytes))
-            } catch {
-                await finished(replica, ok: false)
-                // A replica that went away before answering: once more, on another one.
-                attempt += 1
-                if attempt < 3 { continue }
-                return .json(.badGateway, "{\"message\":\"replica of \(await config.name) failed: \(error)\"}")
-            }
-        }
-    }
-
     // MARK: Status
 
     func status() -> (ready: Int, total: Int, ports: [Int], pids: [pid_t], lastError: String?, detail: ConfigValue) {
@@ -445,9 +382,7 @@ actor ServiceSupervisor {
         return (live.filter { $0.state == .ready }.count, config.replicas, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 
-    var metrics: (requestsPerSecond: Double, inFlight: Int, served: Int, failed: Int) {
-        (lastRate, replicas.reduce(0) { $0 + $1.inFlight }, served, failedRequests)
-    }
+    nonisolated var metrics: Balancer.Metrics { balancer.metrics }
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -167,6 +167,47 @@ import Testing
         #expect(try harness.kumo(["down"]).status == 0)
         #expect(try await RuntimeHarness.waitUntil { RuntimeHarness.alive(pids).isEmpty })
     }
+
+    /// The front port as an HTTP/1.1 proxy, seen byte by byte from a raw socket: a chunked
+    /// request body arrives whole with a length, headers named by Connection and hop-by-hop
+    /// headers stay behind, X-Forwarded-* are added, two pipelined requests are answered in
+    /// order, a 3 MB chunked answer streams through intact, and `Connection: close` is honoured.
+    @Test func theFrontPortProxiesHTTPFaithfully() async throws {
+        let (harness, port) = try applied()
+        let request = [
+            "POST /echo?x=1&y=two HTTP/1.1\r\nHost: shop.local:\(port)\r\nX-Test: kept\r\nX-Private: dropped\r\n",
+            "Connection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            "GET /big HTTP/1.1\r\nHost: shop.local\r\nConnection: close\r\n\r\n",
+        ].joined()
+        let raw = try RawHTTP.exchange(port: port, Array(request.utf8))
+        let responses = try RawHTTP.parse(raw)
+        try #require(responses.count == 2, "two answers to two pipelined requests, then the connection closed")
+        let echo = try #require(try? ConfigValue(json: String(decoding: responses[0].body, as: UTF8.self)))
+        #expect(responses[0].status == 200)
+        #expect(echo["path"]?.stringValue == "/echo?x=1&y=two")
+        #expect(echo["body"]?.stringValue == "hello world")
+        let headers = try #require(echo["headers"])
+        #expect(headers["content-length"]?.stringValue == "11")
+        #expect(headers["transfer-encoding"] == nil)
+        #expect(headers["x-test"]?.stringValue == "kept")
+        #expect(headers["x-private"] == nil, "a header named by Connection is hop-by-hop")
+        #expect(headers["keep-alive"] == nil)
+        #expect(headers["x-forwarded-host"]?.stringValue == "shop.local:\(port)")
+        #expect(headers["x-forwarded-proto"]?.stringValue == "http")
+        #expect(headers["x-forwarded-for"]?.stringValue == "127.0.0.1")
+        #expect(headers["host"]?.stringValue == "127.0.0.1:\(echo["port"]?.intValue ?? 0)")
+        #expect(responses[1].status == 200)
+        #expect(responses[1].headers["connection"] == "close")
+        let block = (0..<256).map { UInt8($0) }
+        #expect(responses[1].body.count == 48 * 256 * 256)
+        #expect(responses[1].body == Array(repeating: block, count: 48 * 256).flatMap { $0 }, "the streamed body arrives intact")
+        // The balancer counted both, and none failed.
+        let detail = try #require(try await harness.detail("service.web"))
+        #expect((detail["requests"]?.intValue ?? 0) >= 2)
+        #expect(detail["failed_requests"]?.intValue == 0)
+    }
+
 }
 
 final class Counts: @unchecked Sendable {
@@ -196,5 +237,85 @@ final class Versions: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return set
+    }
+}
+
+/// HTTP/1.1 over a plain blocking socket, for tests that must control every byte.
+enum RawHTTP {
+    struct Response {
+        var status: Int
+        var headers: [String: String]
+        var body: [UInt8]
+    }
+
+    /// Sends `bytes` to 127.0.0.1:`port` and returns everything read until the peer closes
+    /// (or 10 s pass).
+    static func exchange(port: Int, _ bytes: [UInt8]) throws -> [UInt8] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket failed") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw HarnessError("connect to \(port) failed") }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw HarnessError("send failed") }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            received.append(contentsOf: buffer[0..<n])
+        }
+        return received
+    }
+
+    /// Splits a stream of responses (Content-Length or chunked bodies).
+    static func parse(_ bytes: [UInt8]) throws -> [Response] {
+        var responses: [Response] = []
+        var i = 0
+        func line() throws -> String {
+            guard let end = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else { throw HarnessError("truncated response") }
+            defer { i = end + 2 }
+            return String(decoding: bytes[i..<end], as: UTF8.self)
+        }
+        while i < bytes.count {
+            let statusLine = try line().split(separator: " ")
+            guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw HarnessError("bad status line") }
+            var headers: [String: String] = [:]
+            while true {
+                let header = try line()
+                if header.isEmpty { break }
+                let parts = header.split(separator: ":", maxSplits: 1)
+                headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+            }
+            var body: [UInt8] = []
+            if let length = headers["content-length"].flatMap({ Int($0) }) {
+                guard i + length <= bytes.count else { throw HarnessError("truncated body") }
+                body = Array(bytes[i..<i + length])
+                i += length
+            } else if headers["transfer-encoding"]?.lowercased() == "chunked" {
+                while true {
+                    guard let size = Int(try line(), radix: 16) else { throw HarnessError("bad chunk size") }
+                    if size == 0 { _ = try line(); break }
+                    guard i + size <= bytes.count else { throw HarnessError("truncated chunk") }
+                    body += bytes[i..<i + size]
+                    i += size + 2
+                }
+            } else {
+                body = Array(bytes[i...])
+                i = bytes.count
+            }
+            responses.append(Response(status: status, headers: headers, body: body))
+        }
+        return responses
     }
 }

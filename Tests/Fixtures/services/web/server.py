@@ -17,11 +17,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/healthz":
             failing = os.path.exists(f"unhealthy-{PORT}")
             self.reply(500 if failing else 200, {"healthy": not failing})
+        elif self.path.startswith("/big"):
+            # 3 MB in 64 KB writes without a length: the proxy must stream it, chunked.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = bytes(range(256)) * 256
+            for _ in range(48):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+            self.wfile.write(b"0\r\n\r\n")
         elif self.path.startswith("/slow"):
             time.sleep(0.2)
             self.reply(200, self.who())
         else:
             self.reply(200, self.who())
+
+    def do_POST(self):
+        # What arrived: path, body and headers, for the front port's tests.
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length).decode()
+        self.reply(200, {"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}, "port": PORT})
 
     def who(self):
         return {"port": PORT, "pid": os.getpid(), "version": os.environ.get("VERSION")}
