@@ -59,3 +59,48 @@ json.dump({"median": statistics.median(times), "runs": times, "tool": "python"},
 PY
     fi
 }
+
+# --- runtimes (for runtime.sh and services.sh; they set KUMO) -----------------------------------
+
+RUNTIMES=()
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# json_get FILE KEY...: the value at KEY... (list indices as numbers) in the JSON file FILE.
+json_get() { python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$@"; }
+
+# start_runtime DIR [PATH]: starts a runtime for DIR on a free gateway port (optionally with PATH);
+# stop_runtimes stops every runtime started so (call it from the EXIT trap).
+start_runtime() {
+    local dir=$1 path=${2:-$PATH}
+    RUNTIMES+=("$dir")
+    PATH=$path "$KUMO" runtime start -C "$dir" --gateway-port "$(free_port)" >&2
+}
+stop_runtimes() {
+    local dir pid
+    for dir in "${RUNTIMES[@]}"; do
+        "$KUMO" runtime stop -C "$dir" >/dev/null 2>&1
+        # A runtime that did not answer: its pid from runtime.json.
+        pid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/.kumo/runtime.json" 2>/dev/null)
+        [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null
+    done
+    RUNTIMES=()
+}
+
+# apply DIR [ARGS]: kumo apply for the project in DIR. (`kumo apply DIR` takes DIR for a saved
+# plan file, so apply runs in the directory.)
+apply() {
+    local dir=$1; shift
+    (cd "$dir" && "$KUMO" apply --auto-approve --no-color "$@")
+}
+
+# timed_apply DIR OUT ARGS...: apply in DIR; OUT.txt is its output, OUT.json its wall time.
+timed_apply() {
+    local dir=$1 out=$2 start end; shift 2
+    start=$(date +%s%N)
+    apply "$dir" "$@" >"$out.txt" || { cat "$out.txt" >&2; exit 1; }
+    end=$(date +%s%N)
+    echo "{\"seconds\": $(python3 -c "print(($end - $start) / 1e9)")}" >"$out.json"
+}

@@ -86,7 +86,6 @@ mkdir -p "$DATA"
 
 # --- runtimes, cleaned up whatever happens ------------------------------------------------------
 TMP=$(mktemp -d)
-RUNTIMES=()
 ECHO_PID=""
 PERF_PID=""
 FLOOR_PIDS=()  # kumo-bench serve (echo and broker) and the broker's workers
@@ -101,36 +100,11 @@ cleanup() {
     [[ -n "$PERF_PID" ]] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
     [[ -n "$ECHO_PID" ]] && kill "$ECHO_PID" 2>/dev/null && wait "$ECHO_PID" 2>/dev/null
     stop_floors
-    for dir in "${RUNTIMES[@]}"; do
-        "$KUMO" runtime stop -C "$dir" >/dev/null 2>&1
-        # A runtime that did not answer: its pid from runtime.json.
-        local pid
-        pid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/.kumo/runtime.json" 2>/dev/null)
-        [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null
-    done
+    stop_runtimes
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-json_get() { python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))
-for k in sys.argv[2:]: v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$@"; }
-
-# start_runtime DIR [PATH]: starts a runtime for DIR on a free gateway port (optionally with PATH).
-start_runtime() {
-    local dir=$1 path=${2:-$PATH}
-    RUNTIMES+=("$dir")
-    PATH=$path "$KUMO" runtime start -C "$dir" --gateway-port "$(free_port)" >&2
-}
-
-# apply DIR [ARGS]: kumo apply for the project in DIR. (`kumo apply DIR` takes DIR for a saved
-# plan file, so apply runs in the directory.)
-apply() {
-    local dir=$1; shift
-    (cd "$dir" && "$KUMO" apply --auto-approve --no-color "$@")
-}
 
 # write_project DIR: the fixture handler in DIR/fn and a manifest from stdin.
 write_project() {
@@ -341,18 +315,10 @@ fi
 CAL=$TMP/calibrate
 write_project "$CAL" </dev/null
 start_runtime "$CAL"
-# timed_apply NAME ARGS...: apply in $CAL; NAME.txt is its output, NAME.json its wall time.
-timed_apply() {
-    local name=$1 start end; shift
-    start=$(date +%s%N)
-    apply "$CAL" "$@" >"$TMP/$name.txt" || { cat "$TMP/$name.txt" >&2; exit 1; }
-    end=$(date +%s%N)
-    echo "{\"seconds\": $(python3 -c "print(($end - $start) / 1e9)")}" >"$TMP/$name.json"
-}
 for n in $SIZES; do
     log "calibration: applying $n functions (minInstances 1, parallelism $PARALLELISM)"
     printf 'version: 1\nproject: calibrate\nfunctions:\n%s\n' "$(functions c "$n" 1 1)" >"$CAL/kumo.yaml"
-    timed_apply "cal-$n" --parallelism "$PARALLELISM"
+    timed_apply "$CAL" "$TMP/cal-$n" --parallelism "$PARALLELISM"
     "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >"$TMP/cal-destroy-$n.txt"
 done
 "$KUMO" calibrate -C "$CAL" --json >"$TMP/calibration.json"
@@ -362,7 +328,7 @@ verify() {
     printf 'version: 1\nproject: calibrate\nfunctions:\n%s\n' "$(functions "$3" "$2" 1 1)" >"$CAL/kumo.yaml"
     "$KUMO" plan "$CAL" --json --parallelism "$PARALLELISM" >"$TMP/$1-plan.json"
     log "verification: applying $2 fresh functions (plan estimate $(json_get "$TMP/$1-plan.json" estimate seconds) s)"
-    timed_apply "$1" --parallelism "$PARALLELISM"
+    timed_apply "$CAL" "$TMP/$1" --parallelism "$PARALLELISM"
     "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >/dev/null
 }
 verify verify "$VERIFY" v
