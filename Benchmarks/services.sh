@@ -7,15 +7,17 @@
 # 1. builds release `kumo` into .build-release (never .build); installs wrk (Debian package)
 #    when it is missing.
 # 2. front port: one service `web` with one replica, Benchmarks/services/server.py (Python's
-#    ThreadingHTTPServer answering GET / with a short JSON document), behind a front port.
+#    ThreadingHTTPServer answering GET / with a short JSON document), behind a front port; it
+#    declares `resources: { cpu: 2 }` so that its CPU limit (a cgroup quota, where the machine
+#    allows one) does not cap it below what it can do.
 #    wrk -t1 -c$CONNECTIONS -d${DURATION}s GET / against the replica's own port (direct, the
 #    reference) and against the front port, $ROUNDS alternating rounds after a 1 s warm-up of
 #    each; medians of requests/s and of p50/p99 latency (Benchmarks/services/report.lua).
 #    Targets: front-port throughput >= 70% of direct; front p99 - direct p99 < 1 ms.
 #    Also (info): the same with one connection (-c1), where latency is the proxy's own and not
 #    queueing; the daemon's CPU time per proxied request.
-# 3. S(m): applies $SIZES services (one replica each, tcp health check, --parallelism
-#    $PARALLELISM, destroying between sizes) to a fresh runtime, runs `kumo calibrate --json`,
+# 3. S(m): applies $SIZES services (one replica each, default resources, tcp health check,
+#    --parallelism $PARALLELISM, destroying between sizes) to a fresh runtime, runs `kumo calibrate --json`,
 #    then plans and applies $VERIFY fresh services: the plan's estimate against the apply's wall
 #    time. Target: within 25%. The same for $VERIFY_EXTRA fresh services (info).
 # 4. prints a report and writes Benchmarks/data/services-results.json.
@@ -32,7 +34,7 @@ CHECK=0
 for arg in "$@"; do
     case "$arg" in
         --check) CHECK=1 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "services.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -101,6 +103,7 @@ services:
     code: web
     port: $FRONT_PORT
     replicas: 1
+    resources: { cpu: 2, memory: 256 }
     healthcheck: { tcp: true, interval: 2s }
 EOF
 log "starting a runtime for $PROXY and applying service web (1 replica, front port $FRONT_PORT)"

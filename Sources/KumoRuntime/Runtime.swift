@@ -110,6 +110,8 @@ public actor Runtime {
     private var failures: [String: String] = [:]
     private var routes = RouteTable()
     private var servers: [HTTPServer] = []
+    /// Replica CPU limits (cgroups), found at start.
+    private var cpuLimit: CPULimit?
     public private(set) var info: RuntimeInfo?
     private var stopRequested: CheckedContinuation<Void, Never>?
     private var stopping = false
@@ -137,6 +139,9 @@ public actor Runtime {
             logs.write("runtime", tag: "runtime", "stopped orphan process group \(orphan.pid) (\(orphan.command)) of \(orphan.owner) left by an earlier runtime")
         }
         Registry.shared.configure(path: pidTable)
+        // After the orphans are gone, so that a killed runtime's emptied cgroups can go too.
+        let cpuLimit = CPULimit.detect()
+        self.cpuLimit = cpuLimit
 
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
@@ -160,6 +165,7 @@ public actor Runtime {
                                startedAt: FunctionPool.timestamp(), version: options.version)
         self.info = info
         logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gateway.port)")
+        logs.write("runtime", tag: "runtime", "service CPU limits: \(cpuLimit.summary)")
         await reconcile()
         // Clients find the runtime only once it serves what the state says is applied.
         try info.write()
@@ -212,6 +218,7 @@ public actor Runtime {
         for (_, pool) in pools { await pool.shutdown() }
         services = [:]
         pools = [:]
+        cpuLimit?.removeDirectory()
         for server in servers { server.stop() }
         servers = []
         if let info, RuntimeInfo.load(projectDirectory: info.projectDirectory)?.pid == getpid() {
@@ -247,7 +254,7 @@ public actor Runtime {
             if let service = services[name] {
                 try await service.update(config)
             } else {
-                let service = ServiceSupervisor(config: config, logs: logs)
+                let service = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit ?? CPULimit.detect())
                 services[name] = service
                 do { try await service.start() } catch {
                     await service.shutdown()
@@ -304,7 +311,8 @@ public actor Runtime {
                 detail: .object([("replicas_ready", .int(s.ready)), ("replicas", .int(s.total)), ("ports", .array(s.ports.map { .int($0) })),
                                  ("pids", .array(s.pids.map { .int(Int($0)) })), ("last_error", s.lastError.map { .string($0) } ?? .null),
                                  ("requests_per_second", .double(m.requestsPerSecond)), ("in_flight", .int(m.inFlight)),
-                                 ("requests", .int(m.served)), ("failed_requests", .int(m.failed)), ("replica_detail", s.detail)])))
+                                 ("requests", .int(m.served)), ("failed_requests", .int(m.failed)),
+                                 ("cpu", .double(s.cpu)), ("cpu_limit", .string(cpuLimit?.summary ?? "")), ("replica_detail", s.detail)])))
         }
         for address in registered.keys {
             let kind = ResourceKind.parse(address: address)?.kind ?? .rule

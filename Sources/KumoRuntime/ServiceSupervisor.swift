@@ -120,6 +120,8 @@ actor ServiceSupervisor {
         var healthySince: ContinuousClock.Instant?
         var lastExit: String?
         var recentErrors: [String] = []
+        /// The cgroup that holds the replica to its CPU limit, when limits are enforced.
+        var cgroup: String?
         init(index: Int, revision: String, port: Int, balancer: Balancer) {
             self.index = index
             self.balancer = balancer
@@ -128,9 +130,12 @@ actor ServiceSupervisor {
         }
     }
 
-    init(config: ServiceConfig, logs: LogBook) {
+    let cpuLimit: CPULimit
+
+    init(config: ServiceConfig, logs: LogBook, cpuLimit: CPULimit) {
         self.config = config
         self.logs = logs
+        self.cpuLimit = cpuLimit
     }
 
     var address: String { "service.\(config.name)" }
@@ -233,6 +238,8 @@ actor ServiceSupervisor {
         replica.failures = 0
         replica.launches += 1
         let launch = replica.launches
+        let group = "\(config.name)-\(replica.index)-\(launch)"
+        let cpuLimit = self.cpuLimit
         let process = try ChildProcess(
             argv: argv, environment: environment, directory: config.codeDirectory,
             onLine: { [weak self] stream, line in
@@ -240,9 +247,17 @@ actor ServiceSupervisor {
                 if stream == .stderr { Task { await self?.remember(line, for: replica) } }
             },
             onExit: { [weak self] status in
+                cpuLimit.releaseLater(group)
                 Task { await self?.exited(replica, launch: launch, status: status) }
             })
         replica.process = process
+        replica.cgroup = nil
+        if cpuLimit.directory != nil {
+            switch cpuLimit.confine(process.pid, cpus: config.cpu, name: group) {
+            case .success(let path): replica.cgroup = path
+            case .failure(let error): logs.write(address, tag: tag, "replica \(replica.index): CPU limit of \(config.cpu) not applied: \(error)")
+            }
+        }
         Registry.shared.add(process, owner: address)
         logs.write(address, tag: tag, "replica \(replica.index) started on port \(replica.port) (pid \(process.pid))")
     }
@@ -369,17 +384,17 @@ actor ServiceSupervisor {
 
     // MARK: Status
 
-    func status() -> (ready: Int, total: Int, ports: [Int], pids: [pid_t], lastError: String?, detail: ConfigValue) {
+    func status() -> (ready: Int, total: Int, cpu: Double, ports: [Int], pids: [pid_t], lastError: String?, detail: ConfigValue) {
         let live = replicas.filter { $0.state != .stopped }
         let detail: ConfigValue = .array(live.map { r in
             .object([
                 ("replica", .int(r.index)), ("state", .string(r.state.rawValue)), ("port", .int(r.port)),
-                ("pid", r.process.map { .int(Int($0.pid)) } ?? .null), ("in_flight", .int(r.inFlight)), ("restarts", .int(r.restarts)),
+                ("pid", r.process.map { .int(Int($0.pid)) } ?? .null), ("in_flight", .int(r.inFlight)), ("restarts", .int(r.restarts)), ("cgroup", r.cgroup.map { .string($0) } ?? .null),
                 ("last_exit", r.lastExit.map { .string($0) } ?? .null),
                 ("recent_stderr", .array(r.recentErrors.suffix(5).map { .string($0) })),
             ])
         })
-        return (live.filter { $0.state == .ready }.count, config.replicas, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
+        return (live.filter { $0.state == .ready }.count, config.replicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 
     nonisolated var metrics: Balancer.Metrics { balancer.metrics }

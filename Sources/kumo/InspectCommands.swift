@@ -111,6 +111,11 @@ extension Kumo {
                 if let ready = detail["replicas_ready"]?.intValue { workers = "\(ready)/\(detail["replicas"]?.intValue ?? 0) ready" }
                 var notes: [String] = []
                 if let invocations = detail["invocations"]?.intValue, invocations > 0 { notes.append("\(invocations) calls, \(detail["errors"]?.intValue ?? 0) errors") }
+                if let requests = detail["requests"]?.intValue, requests > 0 { notes.append("\(requests) request\(requests == 1 ? "" : "s"), \(detail["failed_requests"]?.intValue ?? 0) failed") }
+                if let cpu = detail["cpu"]?.doubleValue {
+                    let enforced = detail["cpu_limit"]?.stringValue?.hasPrefix("enforced") ?? false
+                    notes.append("cpu \(cpu == cpu.rounded() ? String(Int(cpu)) : String(cpu))\(enforced ? " (limited)" : " (not enforced)")")
+                }
                 let restarts = detail["replica_detail"]?.arrayValue?.compactMap { $0["restarts"]?.intValue }.reduce(0, +) ?? 0
                 if restarts > 0 { notes.append("\(restarts) restart\(restarts == 1 ? "" : "s")") }
                 for replica in detail["replica_detail"]?.arrayValue ?? [] where replica["state"]?.stringValue != "ready" {

@@ -208,6 +208,43 @@ import Testing
         #expect(detail["failed_requests"]?.intValue == 0)
     }
 
+
+    /// `resources.cpu` holds a busy replica to its share where the machine lets the runtime
+    /// write a cgroup with the cpu controller; elsewhere status says it is only recorded.
+    @Test func aReplicaIsHeldToItsCPULimit() async throws {
+        let harness = try RuntimeHarness(copying: "Tests/Fixtures/cpu")
+        let info = try harness.startRuntime()
+        let apply = try harness.kumo(["apply", "--auto-approve", "--no-color"])
+        try #require(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        let detail = try #require(try await harness.detail("service.spin"))
+        #expect(detail["cpu"]?.doubleValue == 0.2)
+        let summary = try #require(detail["cpu_limit"]?.stringValue)
+        let pid = try #require(detail["pids"]?.arrayValue?.first?.intValue)
+        guard summary.hasPrefix("enforced") else {
+            #expect(summary.hasPrefix("recorded, not enforced: "), "\(summary)")
+            return
+        }
+        let cgroup = try #require(detail["replica_detail"]?.arrayValue?.first?["cgroup"]?.stringValue)
+        let members = try String(contentsOfFile: cgroup + "/cgroup.procs", encoding: .utf8)
+        #expect(members.split(separator: "\n").contains(Substring(String(pid))))
+        // CPU time used over 2 s of wall time: a fifth of a core, not a whole one.
+        func cpuSeconds() throws -> Double {
+            let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        let before = try cpuSeconds(), start = Date()
+        try await Task.sleep(for: .seconds(2))
+        let share = (try cpuSeconds() - before) / Date().timeIntervalSince(start)
+        #expect(share < 0.3, "used \(share) of a core under a limit of 0.2")
+        #expect(share > 0.1, "used \(share) of a core: the busy loop should get its share")
+        // Stopping the runtime removes its cgroups.
+        let runtimeDirectory = (cgroup as NSString).deletingLastPathComponent
+        #expect(runtimeDirectory.hasSuffix("/kumo-\(info.pid)"))
+        #expect(try harness.kumo(["down"]).status == 0)
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) { !FileManager.default.fileExists(atPath: runtimeDirectory) })
+    }
+
 }
 
 final class Counts: @unchecked Sendable {
