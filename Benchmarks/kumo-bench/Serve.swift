@@ -61,6 +61,7 @@ func runServe(_ arguments: ArraySlice<String>) async {
     while let argument = rest.popFirst() {
         switch argument {
         case "--pull": pull = true
+        case "--pull-loop": return await runLoopBroker(portFile: portFile)
         default: fail("serve: unknown argument \(argument)")
         }
     }
@@ -98,14 +99,16 @@ func runServe(_ arguments: ArraySlice<String>) async {
             return Response(status: .accepted, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
         },
         configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-        onServerRunning: { channel in
-            let port = channel.localAddress?.port ?? 0
-            let temporary = portFile + ".tmp"
-            guard let f = fopen(temporary, "w") else { fail("cannot write \(temporary)") }
-            fputs("\(port)", f)
-            fclose(f)
-            rename(temporary, portFile)
-        },
+        onServerRunning: { channel in writePort(channel.localAddress?.port ?? 0, to: portFile) },
         logger: logger)
     do { try await app.run() } catch { fail("serve: \(error)") }
+}
+
+/// Writes the port to PORTFILE (through a temporary file, so readers never see half of it).
+func writePort(_ port: Int, to portFile: String) {
+    let temporary = portFile + ".tmp"
+    guard let f = fopen(temporary, "w") else { fail("cannot write \(temporary)") }
+    fputs("\(port)", f)
+    fclose(f)
+    rename(temporary, portFile)
 }
