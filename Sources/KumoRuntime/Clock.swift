@@ -11,6 +11,13 @@ enum WallClock {
         return (fields, Int((interval - interval.rounded(.down)) * 1000))
     }
 
+    /// Milliseconds since the epoch.
+    static func milliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     static func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
     /// `2026-11-27T13:40:00.123Z`

@@ -86,7 +86,7 @@ public struct Executor: Sendable {
             applied += results
         }
         let outcome = failures.any ? "failed" : "succeeded"
-        try? store.write(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
+        _ = try? store.write(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
         let elapsed = ContinuousClock.now - started
         return Outcome(applied: applied, failures: failures.list, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }

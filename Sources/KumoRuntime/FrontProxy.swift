@@ -351,7 +351,8 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             if NIODeadline.now() - since > .seconds(5) {
                 reply(.serviceUnavailable, "no ready replica of service \(service)")
             } else {
-                context.eventLoop.scheduleTask(in: .milliseconds(20)) { [self] in dispatch() }
+                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(20)) { handler.value.dispatch() }
             }
             return
         }
@@ -360,13 +361,15 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         if let channel = pool.take(port: picked.port) {
             send(on: channel)
         } else {
-            pool.connect(port: picked.port).hop(to: context.eventLoop).whenComplete { [self] result in
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            pool.connect(port: picked.port).hop(to: context.eventLoop).whenComplete { result in
+                let this = handler.value
                 switch result {
                 case .success(let channel):
-                    guard self.context != nil, replica?.id == picked.id else { channel.close(promise: nil); return }
-                    send(on: channel)
+                    guard this.context != nil, this.replica?.id == picked.id else { channel.close(promise: nil); return }
+                    this.send(on: channel)
                 case .failure(let error):
-                    upstreamFailed(error)
+                    this.upstreamFailed(error)
                 }
             }
         }
@@ -430,7 +433,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             self.head = nil
             body = []
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { written.whenComplete { _ in context.close(promise: nil) } }
+            if !keepAlive { let channel = context.channel; written.whenComplete { _ in channel.close(promise: nil) } }
         }
     }
 
@@ -474,6 +477,6 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !head.isKeepAlive { written.whenComplete { _ in context.close(promise: nil) } }
+        if !head.isKeepAlive { let channel = context.channel; written.whenComplete { _ in channel.close(promise: nil) } }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import KumoManifest
+import NIOCore
+import NIOHTTP1
 
 /// What an invocation came to.
 public enum InvokeOutcome: Sendable, Equatable {
@@ -33,31 +33,40 @@ public struct PoolStatus: Sendable {
 /// python3, node and provided workers are long-lived processes that pull invocations over the
 /// Lambda Runtime API, each from its own loopback port; exec functions start one process per
 /// invocation (event on stdin, result on stdout).
-actor FunctionPool {
+///
+/// Its state lives on the invoke loop (`InvokeLoop`): the gateway calls `invoke` there and the
+/// workers' Runtime API servers run there, so a warm call never leaves that thread. The async
+/// methods (start, update, shutdown, status) are for the runtime actor and hop onto the loop.
+final class FunctionPool: @unchecked Sendable {
+    let loop: any EventLoop
     private(set) var config: FunctionConfig
     let logs: LogBook
     let bootstraps: String
-    nonisolated let region: String
+    let region: String
+    let address: String
+    let arn: String
     private var workers: [Int: Worker] = [:]
     private var queue: [Invocation] = []
     private var nextWorkerID = 1
     private var running = 0  // exec invocations in flight
     private var stats = PoolStatus(warm: 0, busy: 0, starting: 0, queued: 0, invocations: 0, errors: 0, throttles: 0, coldStarts: 0, lastError: nil)
-    private var maintenance: Task<Void, Never>?
+    private var maintenance: RepeatedTask?
     private var stopped = false
 
-    final class Worker {
+    /// Touched only on the pool's loop.
+    final class Worker: @unchecked Sendable {
         enum State { case starting, idle, busy, stopping }
         let id: Int
         let revision: String
         var state = State.starting
         var process: ChildProcess?
-        var server: HTTPServer?
-        var waiter: CheckedContinuation<Invocation?, Never>?
+        var server: (any Channel)?
+        /// The worker's parked `GET …/next`, answered with its next invocation.
+        var waiter: LoopHTTPHandler?
         var current: Invocation?
-        var lastActive = ContinuousClock.now
-        let started = ContinuousClock.now
-        /// Largest resident size seen by the maintenance loop, for REPORT lines.
+        var lastActive = NIODeadline.now()
+        let started = NIODeadline.now()
+        /// Largest resident size seen by the maintenance task, for REPORT lines.
         var peakBytes = 0
         init(id: Int, revision: String) {
             self.id = id
@@ -65,83 +74,104 @@ actor FunctionPool {
         }
     }
 
+    /// Touched only on the pool's loop.
     final class Invocation: @unchecked Sendable {
         let id: String
         let payload: [UInt8]
-        let enqueued = ContinuousClock.now
-        var deadline = Date()
-        var started = ContinuousClock.now
-        var timer: Task<Void, Never>?
-        private var continuation: CheckedContinuation<InvokeOutcome, Never>?
-        init(id: String, payload: [UInt8], continuation: CheckedContinuation<InvokeOutcome, Never>) {
+        var deadlineMilliseconds: Int64 = 0
+        var started = NIODeadline.now()
+        var timer: Scheduled<Void>?
+        private var completion: ((InvokeOutcome) -> Void)?
+        init(id: String, payload: [UInt8], completion: @escaping (InvokeOutcome) -> Void) {
             self.id = id
             self.payload = payload
-            self.continuation = continuation
+            self.completion = completion
         }
-        /// Resumes the caller once; later calls do nothing.
+        /// Answers the caller once; later calls do nothing.
         func finish(_ outcome: InvokeOutcome) {
             timer?.cancel()
-            continuation?.resume(returning: outcome)
-            continuation = nil
+            timer = nil
+            let completion = self.completion
+            self.completion = nil
+            completion?(outcome)
         }
-        var isFinished: Bool { continuation == nil }
+        var isFinished: Bool { completion == nil }
     }
 
-    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String) {
+    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String, loop: any EventLoop = InvokeLoop.loop) {
         self.config = config
         self.logs = logs
         self.bootstraps = bootstraps
         self.region = region
+        self.loop = loop
+        address = "function.\(config.name)"
+        arn = "arn:aws:lambda:\(region):000000000000:function:\(config.name)"
     }
 
-    var address: String { "function.\(config.name)" }
+    /// Runs `body` on the loop and returns its result.
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await loop.submit(body).get()
+    }
 
-    // MARK: Lifecycle
+    // MARK: Lifecycle (from the runtime actor)
 
     /// Starts maintenance and the warm workers; returns when `minInstances` are ready.
     func start() async throws {
-        maintenance = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(200))
-                await self?.maintain()
-            }
+        try await onLoop {
+            self.maintenance = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in self.maintain() }
         }
         try await warmUp()
     }
 
     /// Takes a new revision: idle workers of the old one stop now, busy ones after their call.
     func update(_ next: FunctionConfig) async throws {
-        config = next
-        for worker in workers.values where worker.revision != next.revision && worker.state != .busy {
-            stopWorker(worker)
+        try await onLoop {
+            self.config = next
+            for worker in self.workers.values where worker.revision != next.revision && worker.state != .busy {
+                self.stopWorker(worker)
+            }
         }
         try await warmUp()
-        dispatch()
+        loop.execute { self.dispatch() }
     }
 
     /// Stops every worker and fails what is queued.
     func shutdown() async {
-        stopped = true
-        maintenance?.cancel()
-        for invocation in queue { invocation.finish(.functionError(type: "Runtime.Unavailable", payload: FunctionPool.errorDocument("function \(config.name) was removed", type: "Runtime.Unavailable"))) }
-        queue = []
-        let processes = workers.values.compactMap { worker -> ChildProcess? in
-            stopWorker(worker)
-            return worker.process
-        }
+        let processes = (try? await onLoop { () -> [ChildProcess] in
+            self.stopped = true
+            self.maintenance?.cancel()
+            for invocation in self.queue {
+                invocation.finish(.functionError(type: "Runtime.Unavailable", payload: FunctionPool.errorDocument("function \(self.config.name) was removed", type: "Runtime.Unavailable")))
+            }
+            self.queue = []
+            return self.workers.values.compactMap { worker -> ChildProcess? in
+                self.stopWorker(worker)
+                return worker.process
+            }
+        }) ?? []
         for process in processes { _ = await process.wait() }
     }
 
     private func warmUp() async throws {
         guard config.runtime != .exec else { return }
-        let warm = workers.values.filter { $0.revision == config.revision && $0.state != .stopping }.count
-        for _ in 0..<max(0, config.minInstances - warm) { try spawnWorker() }
+        try await onLoop {
+            let warm = self.workers.values.filter { $0.revision == self.config.revision && $0.state != .stopping }.count
+            for _ in 0..<max(0, self.config.minInstances - warm) { try self.spawnWorker() }
+        }
         // Wait until the warm workers ask for work, or fail if one cannot start.
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            let ready = workers.values.filter { $0.revision == config.revision && $0.state == .idle && $0.waiter != nil }.count
-            if ready >= config.minInstances { return }
-            if let error = stats.lastError, workers.values.filter({ $0.revision == config.revision && $0.state != .stopping }).count < config.minInstances {
+            let failure: String?? = try await onLoop {
+                let revision = self.config.revision
+                let ready = self.workers.values.filter { $0.revision == revision && $0.state == .idle && $0.waiter != nil }.count
+                if ready >= self.config.minInstances { return .some(nil) }
+                if let error = self.stats.lastError, self.workers.values.filter({ $0.revision == revision && $0.state != .stopping }).count < self.config.minInstances {
+                    return .some(error)
+                }
+                return nil
+            }
+            if let failure {
+                guard let error = failure else { return }
                 throw FunctionConfig.Failure(description: "function \(config.name) could not start its warm workers: \(error)")
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -149,43 +179,50 @@ actor FunctionPool {
         throw FunctionConfig.Failure(description: "function \(config.name): warm workers not ready after 30 s")
     }
 
-    func status() -> PoolStatus {
-        var status = stats
-        status.warm = workers.values.filter { $0.state == .idle }.count
-        status.busy = workers.values.filter { $0.state == .busy }.count + (config.runtime == .exec ? running : 0)
-        status.starting = workers.values.filter { $0.state == .starting }.count
-        status.queued = queue.count
-        return status
+    func status() async -> PoolStatus {
+        (try? await onLoop {
+            var status = self.stats
+            status.warm = self.workers.values.filter { $0.state == .idle }.count
+            status.busy = self.workers.values.filter { $0.state == .busy }.count + (self.config.runtime == .exec ? self.running : 0)
+            status.starting = self.workers.values.filter { $0.state == .starting }.count
+            status.queued = self.queue.count
+            return status
+        }) ?? stats
     }
 
-    var workerPIDs: [pid_t] { workers.values.compactMap { $0.process?.pid } }
+    var workerPIDs: [pid_t] {
+        get async { (try? await onLoop { self.workers.values.compactMap { $0.process?.pid } }) ?? [] }
+    }
 
-    // MARK: Invoking
+    // MARK: Invoking (on the loop)
 
-    func invoke(_ payload: [UInt8], requestID: String = UUID().uuidString.lowercased()) async -> InvokeOutcome {
+    /// Queues a call and answers `completion` on the loop with its outcome.
+    func invoke(_ payload: [UInt8], requestID: String, completion: @escaping (InvokeOutcome) -> Void) {
+        loop.preconditionInEventLoop()
         stats.invocations += 1
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvokeOutcome, Never>) in
-            let invocation = Invocation(id: requestID, payload: payload, continuation: continuation)
-            queue.append(invocation)
-            dispatch()
-            // Still waiting (no ready worker): wait up to the function's timeout for one.
-            if queue.contains(where: { $0 === invocation }) {
-                let timeout = config.timeout
-                invocation.timer = Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    guard !Task.isCancelled else { return }
-                    await self?.queueTimedOut(invocation)
-                }
+        let invocation = Invocation(id: requestID, payload: payload) { [self] outcome in
+            switch outcome {
+            case .success: break
+            case .throttled: stats.throttles += 1
+            case .functionError(let type, let payload):
+                stats.errors += 1
+                stats.lastError = "\(type): \(FunctionPool.message(in: payload))"
             }
+            completion(outcome)
         }
-        switch outcome {
-        case .success: break
-        case .throttled: stats.throttles += 1
-        case .functionError(let type, let payload):
-            stats.errors += 1
-            stats.lastError = "\(type): \(FunctionPool.message(in: payload))"
+        queue.append(invocation)
+        dispatch()
+        // Still waiting (no ready worker): wait up to the function's timeout for one.
+        if !invocation.isFinished, queue.last === invocation || queue.contains(where: { $0 === invocation }) {
+            invocation.timer = loop.scheduleTask(in: FunctionPool.timeAmount(config.timeout)) { [self] in queueTimedOut(invocation) }
         }
-        return outcome
+    }
+
+    /// `invoke` from outside the loop.
+    func invoke(_ payload: [UInt8], requestID: String = UUID().uuidString.lowercased()) async -> InvokeOutcome {
+        await withCheckedContinuation { continuation in
+            loop.execute { self.invoke(payload, requestID: requestID) { continuation.resume(returning: $0) } }
+        }
     }
 
     private func queueTimedOut(_ invocation: Invocation) {
@@ -202,7 +239,15 @@ actor FunctionPool {
                 let invocation = queue.removeFirst()
                 invocation.timer?.cancel()
                 running += 1
-                Task { await self.runExec(invocation) }
+                let config = self.config
+                Task {
+                    let outcome = await self.execute(invocation.id, invocation.payload, config)
+                    self.loop.execute {
+                        invocation.finish(outcome)
+                        self.running -= 1
+                        self.dispatch()
+                    }
+                }
             }
             return
         }
@@ -226,25 +271,32 @@ actor FunctionPool {
         invocation.timer?.cancel()
         worker.state = .busy
         worker.current = invocation
-        worker.lastActive = .now
-        invocation.started = .now
-        invocation.deadline = Date().addingTimeInterval(Double(config.timeout.components.seconds) + Double(config.timeout.components.attoseconds) / 1e18)
-        let timeout = config.timeout
+        worker.lastActive = .now()
+        invocation.started = .now()
+        invocation.deadlineMilliseconds = WallClock.milliseconds() + Int64(FunctionPool.milliseconds(config.timeout))
         let workerID = worker.id
-        invocation.timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            guard !Task.isCancelled else { return }
-            await self?.invocationTimedOut(workerID, invocation)
-        }
-        logs.write(address, tag: invocation.id, "START RequestId: \(invocation.id) Version: $LATEST")
+        invocation.timer = loop.scheduleTask(in: FunctionPool.timeAmount(config.timeout)) { [self] in invocationTimedOut(workerID, invocation) }
         let waiter = worker.waiter
         worker.waiter = nil
-        waiter?.resume(returning: invocation)
+        waiter?.respond(nextResponse(invocation))
+        logs.write(address, tag: invocation.id, "START RequestId: \(invocation.id) Version: $LATEST")
+    }
+
+    /// The answer to `GET …/invocation/next`: the event and the Lambda headers.
+    private func nextResponse(_ invocation: Invocation) -> LoopResponse {
+        let compact = invocation.id.utf8.lazy.filter { $0 != UInt8(ascii: "-") }.prefix(24)
+        let trace = "Root=1-\(String(WallClock.milliseconds() / 1000, radix: 16))-\(String(decoding: Array(compact), as: UTF8.self));Sampled=0"
+        return .json(.ok, invocation.payload, headers: HTTPHeaders([
+            ("Lambda-Runtime-Aws-Request-Id", invocation.id),
+            ("Lambda-Runtime-Deadline-Ms", String(invocation.deadlineMilliseconds)),
+            ("Lambda-Runtime-Invoked-Function-Arn", arn),
+            ("Lambda-Runtime-Trace-Id", trace),
+        ]))
     }
 
     private func invocationTimedOut(_ workerID: Int, _ invocation: Invocation) {
         guard let worker = workers[workerID], worker.current === invocation else { return }
-        let seconds = String(format: "%.2f", Double(config.timeout.components.seconds) + Double(config.timeout.components.attoseconds) / 1e18)
+        let seconds = String(format: "%.2f", Double(FunctionPool.milliseconds(config.timeout)) / 1000)
         let message = "\(FunctionPool.timestamp()) \(invocation.id) Task timed out after \(seconds) seconds"
         logs.write(address, tag: invocation.id, message)
         worker.current = nil
@@ -254,13 +306,47 @@ actor FunctionPool {
 
     // MARK: The Runtime API, as each worker sees it
 
-    /// `GET …/invocation/next`: the worker is ready; suspends until there is work for it.
-    func next(workerID: Int) async -> Invocation? {
-        guard let worker = workers[workerID], worker.state != .stopping else { return nil }
+    /// One request to a worker's Runtime API.
+    private func runtimeAPI(_ request: LoopRequest, _ handler: LoopHTTPHandler, workerID: Int) {
+        let prefix = "/2018-06-01/runtime/"
+        let path = request.path
+        guard path.hasPrefix(prefix) else { return handler.respond(.json(.notFound, "{\"errorMessage\":\"unknown path\"}")) }
+        let rest = path.dropFirst(prefix.count).split(separator: "/")
+        switch (request.head.method, rest.count, rest.first) {
+        case (.GET, 2, "invocation") where rest[1] == "next":
+            next(workerID: workerID, handler)
+        case (.POST, 3, "invocation") where rest[2] == "response" || rest[2] == "error":
+            let outcome: InvokeOutcome
+            if request.tooLarge {
+                outcome = .functionError(type: "Function.ResponseSizeTooLarge", payload: FunctionPool.errorDocument(
+                    "Response payload size exceeded maximum allowed payload size (\(FunctionPool.payloadLimit) bytes).", type: "Function.ResponseSizeTooLarge"))
+            } else if rest[2] == "response" {
+                outcome = .success(request.body)
+            } else {
+                let type = request.head.headers.first(name: "Lambda-Runtime-Function-Error-Type")
+                    ?? (try? ConfigValue(json: String(decoding: request.body, as: UTF8.self)))?["errorType"]?.stringValue ?? "Unhandled"
+                outcome = .functionError(type: type, payload: request.body)
+            }
+            guard complete(workerID: workerID, requestID: String(rest[1]), outcome: outcome) else {
+                return handler.respond(.json(.badRequest, "{\"errorMessage\":\"unknown request id \(rest[1])\",\"errorType\":\"InvalidRequestID\"}"))
+            }
+            handler.respond(.json(request.tooLarge ? .payloadTooLarge : .accepted, "{\"status\":\"OK\"}"))
+        case (.POST, 2, "init") where rest[1] == "error":
+            let type = request.head.headers.first(name: "Lambda-Runtime-Function-Error-Type") ?? "Runtime.Unknown"
+            initFailed(workerID: workerID, type: type, payload: request.body)
+            handler.respond(.json(.accepted, "{\"status\":\"OK\"}"))
+        default:
+            handler.respond(.json(.notFound, "{\"errorMessage\":\"unknown path\"}"))
+        }
+    }
+
+    /// `GET …/invocation/next`: the worker is ready; its request is parked until there is work.
+    private func next(workerID: Int, _ handler: LoopHTTPHandler) {
+        let stoppedAnswer = LoopResponse.json(.gone, "{\"errorMessage\":\"worker stopped\",\"errorType\":\"Runtime.Stopped\"}")
+        guard let worker = workers[workerID], worker.state != .stopping else { return handler.respond(stoppedAnswer) }
         if worker.state == .starting {
             stats.coldStarts += 1
-            let elapsed = ContinuousClock.now - worker.started
-            logs.write(address, tag: "worker-\(workerID)", "INIT worker \(workerID) ready in \(FunctionPool.milliseconds(elapsed)) ms")
+            logs.write(address, tag: "worker-\(workerID)", "INIT worker \(workerID) ready in \(FunctionPool.milliseconds(NIODeadline.now() - worker.started)) ms")
         }
         if let current = worker.current, !current.isFinished {
             // A `next` before answering the current call: Lambda treats it as no answer.
@@ -269,32 +355,36 @@ actor FunctionPool {
         worker.current = nil
         if worker.revision != config.revision {
             stopWorker(worker)
-            return nil
+            return handler.respond(stoppedAnswer)
         }
         worker.state = .idle
-        worker.lastActive = .now
-        return await withCheckedContinuation { continuation in
-            worker.waiter = continuation
-            dispatch()
-        }
+        worker.lastActive = .now()
+        worker.waiter = handler
+        dispatch()
+    }
+
+    /// The worker's connection closed while its `next` was parked.
+    private func waiterClosed(workerID: Int, _ handler: LoopHTTPHandler) {
+        if let worker = workers[workerID], worker.waiter === handler { worker.waiter = nil }
     }
 
     /// `POST …/invocation/ID/response` and `…/error`. False when the id is not the worker's.
-    func complete(workerID: Int, requestID: String, outcome: InvokeOutcome) -> Bool {
+    private func complete(workerID: Int, requestID: String, outcome: InvokeOutcome) -> Bool {
         guard let worker = workers[workerID], let invocation = worker.current, invocation.id == requestID else { return false }
         worker.current = nil
-        worker.lastActive = .now
-        let duration = ContinuousClock.now - invocation.started
-        let rss = worker.peakBytes / 1_048_576
-        logs.write(address, tag: requestID, "END RequestId: \(requestID)")
-        logs.write(address, tag: requestID, "REPORT RequestId: \(requestID) Duration: \(FunctionPool.milliseconds(duration)) ms Memory Size: \(config.memoryMB) MB Max Memory Used: \(rss) MB")
+        worker.lastActive = .now()
+        let duration = NIODeadline.now() - invocation.started
         invocation.finish(outcome)
+        logs.write(address, tag: requestID, [
+            "END RequestId: \(requestID)",
+            "REPORT RequestId: \(requestID) Duration: \(FunctionPool.milliseconds(duration)) ms Memory Size: \(config.memoryMB) MB Max Memory Used: \(worker.peakBytes / 1_048_576) MB",
+        ])
         if worker.revision != config.revision { stopWorker(worker) }
         return true
     }
 
     /// `POST …/init/error`: the worker could not load the handler.
-    func initFailed(workerID: Int, type: String, payload: [UInt8]) {
+    private func initFailed(workerID: Int, type: String, payload: [UInt8]) {
         let message = FunctionPool.message(in: payload)
         stats.lastError = "\(type): \(message)"
         logs.write(address, tag: "worker-\(workerID)", "INIT failed: \(type): \(message)")
@@ -306,50 +396,64 @@ actor FunctionPool {
 
     // MARK: Workers
 
+    /// Opens the worker's Runtime API port on the loop, then starts its process.
     private func spawnWorker() throws {
         let id = nextWorkerID
         nextWorkerID += 1
         let worker = Worker(id: id, revision: config.revision)
         workers[id] = worker
         let config = self.config
-        Task { await self.launch(worker, config) }
-    }
-
-    private func launch(_ worker: Worker, _ config: FunctionConfig) async {
-        let workerID = worker.id
-        do {
-            let server = try await HTTPServer.start(port: 0, label: "runtime-api") { [weak self] request, _ in
-                guard let self else { return Response(status: .gone) }
-                return try await self.handleRuntimeAPI(request, workerID: workerID)
-            }
-            worker.server = server
-            guard worker.state != .stopping else { server.stop(); workers[workerID] = nil; return }
-            let address = self.address
-            let logs = self.logs
-            let process = try ChildProcess(
-                argv: try FunctionPool.argv(config, bootstraps: bootstraps), environment: environment(config, runtimeAPI: "127.0.0.1:\(server.port)", workerID: workerID),
-                directory: config.codeDirectory,
-                onLine: { [weak self] stream, line in
-                    Task { await self?.logLine(workerID: workerID, stream: stream, line: line, address: address, logs: logs) }
-                },
-                onExit: { [weak self] status in
-                    Task { await self?.workerExited(workerID: workerID, status: status) }
-                })
-            worker.process = process
-            Registry.shared.add(process, owner: self.address)
-            if worker.state == .stopping { process.signalGroup(SIGKILL) }
-        } catch {
-            stats.lastError = "cannot start a worker: \(error)"
-            logs.write(address, tag: "worker-\(workerID)", "cannot start a worker: \(error)")
-            worker.server?.stop()
-            workers[workerID] = nil
-            if !queue.isEmpty {
-                queue.removeFirst().finish(.functionError(type: "Runtime.InvalidEntrypoint", payload: FunctionPool.errorDocument("\(error)", type: "Runtime.InvalidEntrypoint")))
+        LoopHTTPHandler.bind(port: 0, on: loop) { [self] in
+            LoopHTTPHandler(limit: FunctionPool.payloadLimit,
+                            handle: { request, handler in self.runtimeAPI(request, handler, workerID: id) },
+                            closed: { handler in self.waiterClosed(workerID: id, handler) })
+        }.whenComplete { [self] result in
+            switch result {
+            case .success(let server): launch(worker, config, server: server)
+            case .failure(let error): launchFailed(worker, error)
             }
         }
     }
 
-    private func logLine(workerID: Int, stream: ChildProcess.Stream, line: String, address: String, logs: LogBook) {
+    private func launch(_ worker: Worker, _ config: FunctionConfig, server: any Channel) {
+        let workerID = worker.id
+        worker.server = server
+        guard worker.state != .stopping else { server.close(promise: nil); workers[workerID] = nil; return }
+        do {
+            let address = self.address
+            let logs = self.logs
+            let loop = self.loop
+            let process = try ChildProcess(
+                argv: try FunctionPool.argv(config, bootstraps: bootstraps),
+                environment: environment(config, runtimeAPI: "127.0.0.1:\(server.localAddress?.port ?? 0)", workerID: workerID),
+                directory: config.codeDirectory,
+                onLine: { [weak self] _, line in
+                    guard let pool = self else { return }
+                    loop.execute { pool.logLine(workerID: workerID, line: line, address: address, logs: logs) }
+                },
+                onExit: { [weak self] status in
+                    guard let pool = self else { return }
+                    loop.execute { pool.workerExited(workerID: workerID, status: status) }
+                })
+            worker.process = process
+            Registry.shared.add(process, owner: address)
+            if worker.state == .stopping { process.signalGroup(SIGKILL) }
+        } catch {
+            launchFailed(worker, error)
+        }
+    }
+
+    private func launchFailed(_ worker: Worker, _ error: any Error) {
+        stats.lastError = "cannot start a worker: \(error)"
+        logs.write(address, tag: "worker-\(worker.id)", "cannot start a worker: \(error)")
+        worker.server?.close(promise: nil)
+        workers[worker.id] = nil
+        if !queue.isEmpty {
+            queue.removeFirst().finish(.functionError(type: "Runtime.InvalidEntrypoint", payload: FunctionPool.errorDocument("\(error)", type: "Runtime.InvalidEntrypoint")))
+        }
+    }
+
+    private func logLine(workerID: Int, line: String, address: String, logs: LogBook) {
         let tag = workers[workerID]?.current?.id ?? "worker-\(workerID)"
         logs.write(address, tag: tag, line)
     }
@@ -357,8 +461,7 @@ actor FunctionPool {
     private func workerExited(workerID: Int, status: Int32) {
         guard let worker = workers.removeValue(forKey: workerID) else { return }
         if let process = worker.process { Registry.shared.remove(process) }
-        worker.server?.stop()
-        worker.waiter?.resume(returning: nil)
+        worker.server?.close(promise: nil)
         worker.waiter = nil
         let description = FunctionPool.describe(status)
         if let invocation = worker.current, !invocation.isFinished {
@@ -390,8 +493,9 @@ actor FunctionPool {
             return
         }
         worker.state = .stopping
-        worker.waiter?.resume(returning: nil)
+        let waiter = worker.waiter
         worker.waiter = nil
+        waiter?.respond(.json(.gone, "{\"errorMessage\":\"worker stopped\",\"errorType\":\"Runtime.Stopped\"}"))
         if let process = worker.process {
             if force {
                 process.signalGroup(SIGKILL)
@@ -422,7 +526,8 @@ actor FunctionPool {
         let idle = workers.values.filter { $0.state == .idle && $0.waiter != nil }.sorted { $0.lastActive < $1.lastActive }
         let live = workers.values.filter { $0.state != .stopping && $0.revision == config.revision }.count
         var surplus = live - config.minInstances
-        for worker in idle where surplus > 0 && ContinuousClock.now - worker.lastActive >= config.idleTimeout {
+        let idleTimeout = FunctionPool.timeAmount(config.idleTimeout)
+        for worker in idle where surplus > 0 && NIODeadline.now() - worker.lastActive >= idleTimeout {
             logs.write(address, tag: "worker-\(worker.id)", "worker \(worker.id) idle for \(config.idleTimeout); stopping it")
             stopWorker(worker)
             surplus -= 1
@@ -434,25 +539,18 @@ actor FunctionPool {
 
     // MARK: exec
 
-    private func runExec(_ invocation: Invocation) async {
-        let outcome = await execute(invocation)
-        invocation.finish(outcome)
-        running -= 1
-        dispatch()
-    }
-
-    private func execute(_ invocation: Invocation) async -> InvokeOutcome {
-        let config = self.config
+    /// One exec invocation: a process with the event on stdin and the result on stdout.
+    private func execute(_ requestID: String, _ payload: [UInt8], _ config: FunctionConfig) async -> InvokeOutcome {
         let collector = OutputCollector()
         let address = self.address
         let logs = self.logs
         let process: ChildProcess
-        logs.write(address, tag: invocation.id, "START RequestId: \(invocation.id) Version: $LATEST")
+        logs.write(address, tag: requestID, "START RequestId: \(requestID) Version: $LATEST")
         do {
             process = try ChildProcess(
                 argv: config.command, environment: environment(config, runtimeAPI: nil, workerID: nil), directory: config.codeDirectory, stdin: true,
                 onLine: { stream, line in
-                    if stream == .stdout { collector.append(line) } else { logs.write(address, tag: invocation.id, line) }
+                    if stream == .stdout { collector.append(line) } else { logs.write(address, tag: requestID, line) }
                 },
                 onExit: { _ in })
         } catch {
@@ -460,7 +558,7 @@ actor FunctionPool {
         }
         Registry.shared.add(process, owner: address)
         defer { Registry.shared.remove(process) }
-        process.writeInputAndClose(invocation.payload)
+        process.writeInputAndClose(payload)
         let started = ContinuousClock.now
         var killedFor: String?
         let limit = config.memoryMB * 1_048_576
@@ -478,15 +576,15 @@ actor FunctionPool {
             try? await Task.sleep(for: .milliseconds(5))
         }
         let status = await process.wait()
-        logs.write(address, tag: invocation.id, "END RequestId: \(invocation.id)")
-        logs.write(address, tag: invocation.id, "REPORT RequestId: \(invocation.id) Duration: \(FunctionPool.milliseconds(ContinuousClock.now - started)) ms Memory Size: \(config.memoryMB) MB")
+        logs.write(address, tag: requestID, "END RequestId: \(requestID)")
+        logs.write(address, tag: requestID, "REPORT RequestId: \(requestID) Duration: \(FunctionPool.milliseconds(ContinuousClock.now - started)) ms Memory Size: \(config.memoryMB) MB")
         if let killedFor {
             let type = killedFor.hasPrefix("Task timed out") ? "Sandbox.Timedout" : "Runtime.OutOfMemory"
-            return .functionError(type: type, payload: FunctionPool.errorDocument("\(FunctionPool.timestamp()) \(invocation.id) \(killedFor)", type: type))
+            return .functionError(type: type, payload: FunctionPool.errorDocument("\(FunctionPool.timestamp()) \(requestID) \(killedFor)", type: type))
         }
         let output = collector.text
         guard status == 0 else {
-            let message = "RequestId: \(invocation.id) Error: Runtime exited with error: \(FunctionPool.describe(status))"
+            let message = "RequestId: \(requestID) Error: Runtime exited with error: \(FunctionPool.describe(status))"
             return .functionError(type: "Runtime.ExitError", payload: FunctionPool.errorDocument(message, type: "Runtime.ExitError"))
         }
         // The result is stdout: JSON as is, anything else as a JSON string.
@@ -534,48 +632,18 @@ actor FunctionPool {
         return env
     }
 
-    nonisolated var arnPrefix: String { "arn:aws:lambda:\(region):000000000000:function:" }
+    // MARK: Helpers
 
-    private func handleRuntimeAPI(_ request: Request, workerID: Int) async throws -> Response {
-        let path = request.uri.path
-        let prefix = "/2018-06-01/runtime/"
-        guard path.hasPrefix(prefix) else { return .json(.notFound, "{\"errorMessage\":\"unknown path\"}") }
-        let rest = path.dropFirst(prefix.count).split(separator: "/").map(String.init)
-        switch (request.method, rest.count, rest.first) {
-        case (.get, 2, "invocation") where rest[1] == "next":
-            guard let invocation = await next(workerID: workerID) else {
-                return .json(.gone, "{\"errorMessage\":\"worker stopped\",\"errorType\":\"Runtime.Stopped\"}")
-            }
-            var headers: HTTPFields = [:]
-            headers[.named("Lambda-Runtime-Aws-Request-Id")] = invocation.id
-            headers[.named("Lambda-Runtime-Deadline-Ms")] = String(Int64(invocation.deadline.timeIntervalSince1970 * 1000))
-            headers[.named("Lambda-Runtime-Invoked-Function-Arn")] = arnPrefix + config.name
-            headers[.named("Lambda-Runtime-Trace-Id")] = "Root=1-\(String(Int(Date().timeIntervalSince1970), radix: 16))-\(String(invocation.id.utf8.filter { $0 != UInt8(ascii: "-") }.prefix(24).map { Character(Unicode.Scalar($0)) }));Sampled=0"
-            return .json(.ok, invocation.payload, headers: headers)
-        case (.post, 3, "invocation") where rest[2] == "response" || rest[2] == "error":
-            let body = try await request.bytes()
-            let outcome: InvokeOutcome
-            if rest[2] == "response" {
-                outcome = .success(body)
-            } else {
-                let type = request.headers[.named("Lambda-Runtime-Function-Error-Type")] ?? (try? ConfigValue(json: String(decoding: body, as: UTF8.self)))?["errorType"]?.stringValue ?? "Unhandled"
-                outcome = .functionError(type: type, payload: body)
-            }
-            guard complete(workerID: workerID, requestID: rest[1], outcome: outcome) else {
-                return .json(.badRequest, "{\"errorMessage\":\"unknown request id \(rest[1])\",\"errorType\":\"InvalidRequestID\"}")
-            }
-            return .json(.accepted, "{\"status\":\"OK\"}")
-        case (.post, 2, "init") where rest[1] == "error":
-            let body = try await request.bytes()
-            let type = request.headers[.named("Lambda-Runtime-Function-Error-Type")] ?? "Runtime.Unknown"
-            initFailed(workerID: workerID, type: type, payload: body)
-            return .json(.accepted, "{\"status\":\"OK\"}")
-        default:
-            return .json(.notFound, "{\"errorMessage\":\"unknown path\"}")
-        }
+    /// Lambda's payload limit for events and results (6 MB).
+    static let payloadLimit = 6 * 1024 * 1024
+
+    static func timeAmount(_ duration: Swift.Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    // MARK: Helpers
+    static func milliseconds(_ amount: TimeAmount) -> Int {
+        Int(amount.nanoseconds / 1_000_000)
+    }
 
     static func errorDocument(_ message: String, type: String) -> [UInt8] {
         Array(ConfigValue.object([("errorMessage", .string(message)), ("errorType", .string(type))]).compactJSON().utf8)

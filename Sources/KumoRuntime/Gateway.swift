@@ -1,62 +1,103 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import KumoManifest
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// The function pools and `http` routes the gateway serves, kept by the runtime actor and read
+/// by the gateway on the invoke loop.
+final class FunctionDirectory: Sendable {
+    private struct Contents {
+        var pools: [String: FunctionPool] = [:]
+        var routes = RouteTable()
+    }
+
+    private let contents = NIOLockedValueBox(Contents())
+
+    func set(_ name: String, pool: FunctionPool?) {
+        contents.withLockedValue { $0.pools[name] = pool }
+    }
+
+    func setRoutes(function: String, _ routes: [FunctionConfig.Route]) {
+        contents.withLockedValue { $0.routes.set(function: function, routes: routes) }
+    }
+
+    func pool(_ name: String) -> FunctionPool? {
+        contents.withLockedValue { $0.pools[name] }
+    }
+
+    func match(method: String, path: String) -> (route: FunctionConfig.Route, pool: FunctionPool, parameters: [String: String])? {
+        contents.withLockedValue { contents in
+            guard let (route, function, parameters) = contents.routes.match(method: method, path: path), let pool = contents.pools[function] else { return nil }
+            return (route, pool, parameters)
+        }
+    }
+}
 
 /// The HTTP gateway on 127.0.0.1: `http` triggers (API Gateway HTTP API, payload format 2.0)
 /// and the AWS Lambda Invoke API, so `boto3.client("lambda", endpoint_url=…)` works unchanged.
+///
+/// It runs on the invoke loop: a request is read, handed to its function's pool, and answered
+/// from the pool's completion, all on that one thread.
 struct Gateway: Sendable {
-    let runtime: Runtime
+    let directory: FunctionDirectory
+    let region: String
 
     static let invokePrefix = "/2015-03-31/functions/"
 
-    func respond(_ request: Request) async throws -> Response {
-        let path = request.uri.path
-        if path.hasPrefix(Gateway.invokePrefix) && request.method == .post {
-            return try await invokeAPI(request, path: path)
+    func handle(_ request: LoopRequest, _ handler: LoopHTTPHandler) {
+        let path = request.path
+        if path.hasPrefix(Gateway.invokePrefix) && request.head.method == .POST {
+            invokeAPI(request, path: path, handler)
+        } else {
+            httpTrigger(request, path: path, handler)
         }
-        return try await httpTrigger(request, path: path)
     }
 
     // MARK: Lambda Invoke API
 
-    func invokeAPI(_ request: Request, path: String) async throws -> Response {
+    func invokeAPI(_ request: LoopRequest, path: Substring, _ handler: LoopHTTPHandler) {
         let parts = path.dropFirst(Gateway.invokePrefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[1] == "invocations" else {
-            return Gateway.awsError(.notFound, "UnknownOperationException", "unknown operation \(path)")
+            return handler.respond(Gateway.awsError(.notFound, "UnknownOperationException", "unknown operation \(path)"))
         }
-        let reference = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+        let reference = parts[0].contains("%") ? String(parts[0]).removingPercentEncoding ?? String(parts[0]) : String(parts[0])
         let name = Gateway.functionName(reference)
         let requestID = UUID().uuidString.lowercased()
-        var headers: HTTPFields = [:]
-        headers[.named("x-amzn-RequestId")] = requestID
-        guard let pool = await runtime.pool(named: name) else {
-            return Gateway.awsError(.notFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:\(runtime.region):000000000000:function:\(name)", headers: headers)
+        var headers = HTTPHeaders([("x-amzn-RequestId", requestID)])
+        guard let pool = directory.pool(name) else {
+            return handler.respond(Gateway.awsError(.notFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:\(region):000000000000:function:\(name)", headers: headers))
         }
-        let payload = try await request.bytes()
-        if !payload.isEmpty, (try? ConfigValue(json: String(decoding: payload, as: UTF8.self))) == nil {
-            return Gateway.awsError(.badRequest, "InvalidRequestContentException", "Could not parse request body into json", headers: headers)
+        if request.tooLarge {
+            return handler.respond(Gateway.awsError(.payloadTooLarge, "RequestEntityTooLargeException",
+                                                    "Request must be smaller than \(FunctionPool.payloadLimit) bytes for the InvokeFunction operation", headers: headers))
+        }
+        let payload = request.body
+        if !payload.isEmpty, !JSONCheck.isValid(payload) {
+            return handler.respond(Gateway.awsError(.badRequest, "InvalidRequestContentException", "Could not parse request body into json", headers: headers))
         }
         let body = payload.isEmpty ? Array("{}".utf8) : payload
-        switch request.headers[.named("X-Amz-Invocation-Type")] ?? "RequestResponse" {
+        switch request.head.headers.first(name: "X-Amz-Invocation-Type") ?? "RequestResponse" {
         case "DryRun":
-            return Response(status: .noContent, headers: headers)
+            handler.respond(LoopResponse(status: .noContent, headers: headers))
         case "Event":
-            Task { _ = await pool.invoke(body, requestID: requestID) }
-            return Response(status: .accepted, headers: headers)
+            pool.invoke(body, requestID: requestID) { _ in }
+            handler.respond(LoopResponse(status: .accepted, headers: headers))
         case "RequestResponse":
-            headers[.named("X-Amz-Executed-Version")] = "$LATEST"
-            switch await pool.invoke(body, requestID: requestID) {
-            case .success(let result):
-                return .json(.ok, result, headers: headers)
-            case .functionError(_, let error):
-                headers[.named("X-Amz-Function-Error")] = "Unhandled"
-                return .json(.ok, error, headers: headers)
-            case .throttled:
-                return Gateway.awsError(.tooManyRequests, "TooManyRequestsException", "Rate Exceeded.", headers: headers, reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+            headers.add(name: "X-Amz-Executed-Version", value: "$LATEST")
+            pool.invoke(body, requestID: requestID) { outcome in
+                switch outcome {
+                case .success(let result):
+                    handler.respond(.json(.ok, result, headers: headers))
+                case .functionError(_, let error):
+                    headers.add(name: "X-Amz-Function-Error", value: "Unhandled")
+                    handler.respond(.json(.ok, error, headers: headers))
+                case .throttled:
+                    handler.respond(Gateway.awsError(.tooManyRequests, "TooManyRequestsException", "Rate Exceeded.", headers: headers, reason: "ReservedFunctionConcurrentInvocationLimitExceeded"))
+                }
             }
         case let other:
-            return Gateway.awsError(.badRequest, "InvalidParameterValueException", "unsupported X-Amz-Invocation-Type '\(other)'", headers: headers)
+            handler.respond(Gateway.awsError(.badRequest, "InvalidParameterValueException", "unsupported X-Amz-Invocation-Type '\(other)'", headers: headers))
         }
     }
 
@@ -67,9 +108,9 @@ struct Gateway: Sendable {
         return parts.first ?? reference
     }
 
-    static func awsError(_ status: HTTPResponse.Status, _ type: String, _ message: String, headers: HTTPFields = [:], reason: String? = nil) -> Response {
+    static func awsError(_ status: HTTPResponseStatus, _ type: String, _ message: String, headers: HTTPHeaders = [:], reason: String? = nil) -> LoopResponse {
         var fields = headers
-        fields[.named("x-amzn-ErrorType")] = type
+        fields.add(name: "x-amzn-ErrorType", value: type)
         var body: [(String, ConfigValue)] = [("Type", .string("User")), ("message", .string(message))]
         if let reason { body.append(("Reason", .string(reason))) }
         return .json(status, ConfigValue.object(body).compactJSON(), headers: fields)
@@ -77,40 +118,43 @@ struct Gateway: Sendable {
 
     // MARK: HTTP triggers
 
-    func httpTrigger(_ request: Request, path: String) async throws -> Response {
-        let method = request.method.rawValue
-        guard let (route, function, parameters) = await runtime.route(method: method, path: path) else {
-            return .json(.notFound, "{\"message\":\"Not Found\"}")
-        }
-        guard let pool = await runtime.pool(named: function) else {
-            return .json(.notFound, "{\"message\":\"Not Found\"}")
+    func httpTrigger(_ request: LoopRequest, path: Substring, _ handler: LoopHTTPHandler) {
+        let method = request.head.method.rawValue
+        guard let (route, pool, parameters) = directory.match(method: method, path: String(path)) else {
+            return handler.respond(.json(.notFound, "{\"message\":\"Not Found\"}"))
         }
         let requestID = UUID().uuidString.lowercased()
-        let body = try await request.bytes()
-        let event = Gateway.event(request, body: body, routeKey: "\(route.method) \(route.path)", parameters: parameters, requestID: requestID)
-        switch await pool.invoke(Array(event.compactJSON().utf8), requestID: requestID) {
-        case .success(let result):
-            return Gateway.response(from: result, requestID: requestID)
-        case .functionError:
-            return .json(.internalServerError, "{\"message\":\"Internal Server Error\"}", headers: [.named("apigw-requestid"): requestID])
-        case .throttled:
-            return .json(.tooManyRequests, "{\"message\":\"Too Many Requests\"}", headers: [.named("apigw-requestid"): requestID])
+        let headers = HTTPHeaders([("apigw-requestid", requestID)])
+        if request.tooLarge {
+            return handler.respond(.json(.payloadTooLarge, "{\"message\":\"Request Entity Too Large\"}", headers: headers))
+        }
+        let event = Gateway.event(request, routeKey: "\(route.method) \(route.path)", parameters: parameters, requestID: requestID)
+        pool.invoke(event.compactJSONBytes(), requestID: requestID) { outcome in
+            switch outcome {
+            case .success(let result):
+                handler.respond(Gateway.response(from: result, requestID: requestID))
+            case .functionError:
+                handler.respond(.json(.internalServerError, "{\"message\":\"Internal Server Error\"}", headers: headers))
+            case .throttled:
+                handler.respond(.json(.tooManyRequests, "{\"message\":\"Too Many Requests\"}", headers: headers))
+            }
         }
     }
 
     /// The API Gateway HTTP API event, payload format version 2.0.
-    static func event(_ request: Request, body: [UInt8], routeKey: String, parameters: [String: String], requestID: String) -> ConfigValue {
+    static func event(_ request: LoopRequest, routeKey: String, parameters: [String: String], requestID: String) -> ConfigValue {
         var headers: [String: [String]] = [:]
         var cookies: [String] = []
-        for field in request.headers {
-            let name = field.name.canonicalName.lowercased()
+        for (name, value) in request.head.headers {
+            let name = name.lowercased()
             if name == "cookie" {
-                cookies += field.value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                cookies += value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             } else {
-                headers[name, default: []].append(field.value)
+                headers[name, default: []].append(value)
             }
         }
-        let rawQuery = request.uri.query ?? ""
+        let rawPath = String(request.path)
+        let rawQuery = String(request.query ?? "")
         var query: [String: [String]] = [:]
         for pair in rawQuery.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -119,12 +163,12 @@ struct Gateway: Sendable {
             query[key, default: []].append(value)
         }
         let now = Date()
-        let text = String(decoding: body, as: UTF8.self)
+        let body = request.body
         let isText = String(validating: body, as: UTF8.self) != nil
         var event: [(String, ConfigValue)] = [
             ("version", .string("2.0")),
             ("routeKey", .string(routeKey)),
-            ("rawPath", .string(request.uri.path)),
+            ("rawPath", .string(rawPath)),
             ("rawQueryString", .string(rawQuery)),
         ]
         if !cookies.isEmpty { event.append(("cookies", .array(cookies.map { .string($0) }))) }
@@ -138,8 +182,8 @@ struct Gateway: Sendable {
             ("domainName", .string(headers["host"]?.first ?? "127.0.0.1")),
             ("domainPrefix", .string("kumo")),
             ("http", .object([
-                ("method", .string(request.method.rawValue)),
-                ("path", .string(request.uri.path)),
+                ("method", .string(request.head.method.rawValue)),
+                ("path", .string(rawPath)),
                 ("protocol", .string("HTTP/1.1")),
                 ("sourceIp", .string("127.0.0.1")),
                 ("userAgent", .string(headers["user-agent"]?.first ?? "")),
@@ -154,36 +198,37 @@ struct Gateway: Sendable {
             event.append(("pathParameters", .object(parameters.keys.sorted().map { ($0, .string(parameters[$0]!)) })))
         }
         if !body.isEmpty {
-            event.append(("body", .string(isText ? text : Data(body).base64EncodedString())))
+            event.append(("body", .string(isText ? String(decoding: body, as: UTF8.self) : Data(body).base64EncodedString())))
         }
         event.append(("isBase64Encoded", .bool(!body.isEmpty && !isText)))
         return .object(event)
     }
 
     /// Maps a handler's result to HTTP as API Gateway does for payload format 2.0: an object
-    /// with `statusCode` is a response; anything else is a 200 JSON body.
-    static func response(from result: [UInt8], requestID: String) -> Response {
-        var headers: HTTPFields = [:]
-        headers[.named("apigw-requestid")] = requestID
-        let text = String(decoding: result, as: UTF8.self)
-        guard let value = try? ConfigValue(json: text), case .object = value, let status = value["statusCode"]?.intValue else {
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: .init(bytes: result)))
+    /// with `statusCode` is a response; anything else is a 200 JSON body. Header names that are
+    /// not HTTP tokens and values with line breaks are dropped, never written.
+    static func response(from result: [UInt8], requestID: String) -> LoopResponse {
+        var headers = HTTPHeaders([("apigw-requestid", requestID)])
+        guard let value = try? ConfigValue(json: String(decoding: result, as: UTF8.self)), case .object = value, let status = value["statusCode"]?.intValue,
+              (100...999).contains(status) else {
+            return .json(.ok, result, headers: headers)
+        }
+        func add(_ name: String, _ text: String, replacing: Bool) {
+            guard HeaderCheck.isToken(name), HeaderCheck.isValue(text) else { return }
+            if replacing { headers.replaceOrAdd(name: name, value: text) } else { headers.add(name: name, value: text) }
         }
         for (name, field) in value["headers"]?.objectValue ?? [] {
-            guard let fieldName = HTTPField.Name(name) else { continue }
             switch field {
-            case .string(let s): headers[fieldName] = s
-            case .int, .double, .bool: headers[fieldName] = field.compactJSON()
+            case .string(let s): add(name, s, replacing: true)
+            case .int, .double, .bool: add(name, field.compactJSON(), replacing: true)
             default: continue
             }
         }
         for (name, values) in value["multiValueHeaders"]?.objectValue ?? [] {
-            guard let fieldName = HTTPField.Name(name) else { continue }
-            for item in values.arrayValue ?? [] { headers.append(HTTPField(name: fieldName, value: item.stringValue ?? item.compactJSON())) }
+            for item in values.arrayValue ?? [] { add(name, item.stringValue ?? item.compactJSON(), replacing: false) }
         }
         for cookie in value["cookies"]?.arrayValue ?? [] {
-            if let text = cookie.stringValue { headers.append(HTTPField(name: .setCookie, value: text)) }
+            if let text = cookie.stringValue { add("Set-Cookie", text, replacing: false) }
         }
         var bytes: [UInt8] = []
         if let body = value["body"] {
@@ -194,8 +239,31 @@ struct Gateway: Sendable {
                 bytes = Array(string.utf8)
             }
         }
-        if headers[.contentType] == nil && !bytes.isEmpty { headers[.contentType] = "application/json" }
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: .init(bytes: bytes)))
+        if !headers.contains(name: "Content-Type") && !bytes.isEmpty { headers.add(name: "Content-Type", value: "application/json") }
+        return LoopResponse(status: HTTPResponseStatus(statusCode: status), headers: headers, body: bytes)
+    }
+}
+
+/// Whether a request body is JSON.
+enum JSONCheck {
+    static func isValid(_ bytes: [UInt8]) -> Bool {
+        (try? ConfigValue(json: String(decoding: bytes, as: UTF8.self))) != nil
+    }
+}
+
+/// What may go into an HTTP header line (RFC 9110 §5.1, §5.5).
+enum HeaderCheck {
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+            default: return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    static func isValue(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 }
 

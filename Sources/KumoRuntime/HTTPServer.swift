@@ -51,7 +51,7 @@ final class HTTPServer: Sendable {
 extension Request {
     /// The body, up to `limit` bytes (6 MB, Lambda's payload limit, by default).
     func bytes(limit: Int = 6 * 1024 * 1024) async throws -> [UInt8] {
-        var body = self.body
+        let body = self.body
         let buffer = try await body.collect(upTo: limit)
         return Array(buffer.readableBytesView)
     }

@@ -6,10 +6,18 @@ import Foundation
 ///     2026-11-27T13:40:00.123Z [6f1c…] hello from the handler
 ///
 /// `kumo logs` reads and follows these files, so logs survive the runtime.
+///
+/// Lines are written in batches, at most `delay` after they are logged (and at `close`), by a
+/// serial queue of their own: a warm invocation logs three lines, and writing each at once would
+/// put two file writes on the invoke loop for every call.
 public final class LogBook: @unchecked Sendable {
     public let directory: String
+    public static let delay = DispatchTimeInterval.milliseconds(5)
     private let lock = NSLock()
     private var handles: [String: FileHandle] = [:]
+    private var pending: [String: [UInt8]] = [:]
+    private var flushScheduled = false
+    private let writer = DispatchQueue(label: "kumo.logbook")
     /// Also called with every line (`kumo up` prints them).
     private let echo: (@Sendable (String, String) -> Void)?
 
@@ -24,22 +32,45 @@ public final class LogBook: @unchecked Sendable {
     }
 
     public func write(_ address: String, tag: String, _ line: String) {
-        let text = "\(WallClock.iso8601()) [\(tag)] \(line)\n"
+        write(address, tag: tag, [line])
+    }
+
+    /// Several lines with one time stamp, together.
+    public func write(_ address: String, tag: String, _ lines: [String]) {
+        let prefix = "\(WallClock.iso8601()) [\(tag)] "
+        var text = ""
+        for line in lines { text += prefix + line + "\n" }
         lock.lock()
-        let handle: FileHandle? = handles[address] ?? {
-            let path = LogBook.file(for: address, in: directory)
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
-            let opened = FileHandle(forWritingAtPath: path)
-            _ = try? opened?.seekToEnd()
-            handles[address] = opened
-            return opened
-        }()
-        try? handle?.write(contentsOf: Data(text.utf8))
+        pending[address, default: []].append(contentsOf: text.utf8)
+        let schedule = !flushScheduled
+        flushScheduled = true
         lock.unlock()
-        echo?(address, text)
+        if schedule { writer.asyncAfter(deadline: .now() + LogBook.delay) { self.flush() } }
+        if let echo { for line in lines { echo(address, prefix + line + "\n") } }
+    }
+
+    /// Writes what is pending.
+    public func flush() {
+        lock.lock()
+        let batch = pending
+        pending = [:]
+        flushScheduled = false
+        for (address, bytes) in batch {
+            let handle: FileHandle? = handles[address] ?? {
+                let path = LogBook.file(for: address, in: directory)
+                if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+                let opened = FileHandle(forWritingAtPath: path)
+                _ = try? opened?.seekToEnd()
+                handles[address] = opened
+                return opened
+            }()
+            try? handle?.write(contentsOf: bytes)
+        }
+        lock.unlock()
     }
 
     public func close() {
+        flush()
         lock.lock()
         for handle in handles.values { try? handle.close() }
         handles = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import HTTPTypes
 import Hummingbird
 import KumoManifest
@@ -108,7 +109,9 @@ public actor Runtime {
     private var registered: [String: ConfigValue] = [:]
     private var hashes: [String: (spec: String, code: String?)] = [:]
     private var failures: [String: String] = [:]
-    private var routes = RouteTable()
+    /// The pools and routes as the gateway sees them.
+    private let directory = FunctionDirectory()
+    private var gateway: (any Channel)?
     private var servers: [HTTPServer] = []
     /// Replica CPU limits (cgroups), found at start.
     private var cpuLimit: CPULimit?
@@ -149,22 +152,23 @@ public actor Runtime {
             return try await self.control(request, token: token)
         }
         servers.append(control)
-        let gateway: HTTPServer
+        let gateway: any Channel
         do {
-            gateway = try await HTTPServer.start(port: options.gatewayPort, label: "gateway") { [weak self] request, _ in
-                guard let self else { return Response(status: .serviceUnavailable) }
-                return try await Gateway(runtime: self).respond(request)
-            }
+            let gatewayHandler = Gateway(directory: directory, region: region)
+            gateway = try await LoopHTTPHandler.bind(port: options.gatewayPort, on: InvokeLoop.loop) {
+                LoopHTTPHandler(limit: FunctionPool.payloadLimit, handle: { request, handler in gatewayHandler.handle(request, handler) })
+            }.get()
         } catch {
             control.stop()
             throw FunctionConfig.Failure(description: "the gateway cannot listen on 127.0.0.1:\(options.gatewayPort): \(error); choose another with --gateway-port")
         }
-        servers.append(gateway)
-        let info = RuntimeInfo(pid: getpid(), controlPort: control.port, gatewayPort: gateway.port, token: token,
+        self.gateway = gateway
+        let gatewayPort = gateway.localAddress?.port ?? options.gatewayPort
+        let info = RuntimeInfo(pid: getpid(), controlPort: control.port, gatewayPort: gatewayPort, token: token,
                                projectDirectory: options.projectDirectory, statePath: options.statePath,
                                startedAt: FunctionPool.timestamp(), version: options.version)
         self.info = info
-        logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gateway.port)")
+        logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gatewayPort)")
         logs.write("runtime", tag: "runtime", "service CPU limits: \(cpuLimit.summary)")
         await reconcile()
         // Clients find the runtime only once it serves what the state says is applied.
@@ -221,6 +225,8 @@ public actor Runtime {
         cpuLimit?.removeDirectory()
         for server in servers { server.stop() }
         servers = []
+        try? await gateway?.close()
+        gateway = nil
         if let info, RuntimeInfo.load(projectDirectory: info.projectDirectory)?.pid == getpid() {
             unlink(RuntimeInfo.path(projectDirectory: info.projectDirectory))
         }
@@ -242,13 +248,15 @@ public actor Runtime {
             } else {
                 let pool = FunctionPool(config: config, logs: logs, bootstraps: bootstraps, region: region)
                 pools[name] = pool
+                directory.set(name, pool: pool)
                 do { try await pool.start() } catch {
                     await pool.shutdown()
                     pools[name] = nil
+                    directory.set(name, pool: nil)
                     throw error
                 }
             }
-            routes.set(function: name, routes: config.routes)
+            directory.setRoutes(function: name, config.routes)
         case .service:
             let config = try ServiceConfig(name: name, spec: spec, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
             if let service = services[name] {
@@ -273,7 +281,8 @@ public actor Runtime {
         guard let (kind, name) = ResourceKind.parse(address: address) else { return }
         switch kind {
         case .function:
-            routes.set(function: name, routes: [])
+            directory.setRoutes(function: name, [])
+            directory.set(name, pool: nil)
             if let pool = pools.removeValue(forKey: name) { await pool.shutdown() }
         case .service:
             if let service = services.removeValue(forKey: name) { await service.shutdown() }
@@ -284,11 +293,6 @@ public actor Runtime {
         failures[address] = nil
     }
 
-    func pool(named name: String) -> FunctionPool? { pools[name] }
-
-    func route(method: String, path: String) -> (FunctionConfig.Route, String, [String: String])? {
-        routes.match(method: method, path: path)
-    }
 
     public func status() async -> [RuntimeResourceStatus] {
         var result: [RuntimeResourceStatus] = []
