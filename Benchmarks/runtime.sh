@@ -15,7 +15,9 @@
 #    two floors, `kumo-bench serve`, a Hummingbird echo (one exchange on the server stack Kumo
 #    uses), and `kumo-bench serve --pull`, a minimal broker with the gateway's design (client
 #    exchange + long-polled Runtime API exchange + one actor) driving 4 workers that run Kumo's
-#    own python bootstrap; and the gateway's http trigger POST /echo.
+#    own python bootstrap, and `kumo-bench serve --pull-loop`, the same broker as callbacks on
+#    one SwiftNIO event loop (the design the gateway now has); and the gateway's http trigger
+#    POST /echo.
 #    For the gateway and the broker: CPU time and context switches per call of the server process
 #    and of the workers (from /proc).
 # 3. throughput: $CONCURRENCY connections for $DURATION s (after 1 s uncounted) through the Invoke
@@ -51,7 +53,7 @@ CHECK=0
 for arg in "$@"; do
     case "$arg" in
         --check) CHECK=1 ;;
-        -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
         *) echo "runtime.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -204,16 +206,24 @@ FLOOR_PIDS+=($!)
 "$KUMO_BENCH" serve "$TMP/broker.port" --pull &
 BROKER_PID=$!
 FLOOR_PIDS+=($!)
+"$KUMO_BENCH" serve "$TMP/loop.port" --pull-loop &
+LOOP_PID=$!
+FLOOR_PIDS+=($!)
 HB=http://127.0.0.1:$(wait_port "$TMP/hb.port")/echo
 BROKER_PORT=$(wait_port "$TMP/broker.port")
 BROKER=http://127.0.0.1:$BROKER_PORT/invoke
+LOOP_PORT=$(wait_port "$TMP/loop.port")
+LOOP=http://127.0.0.1:$LOOP_PORT/invoke
 BROKER_WORKERS=()
+LOOP_WORKERS=()
 for _ in 1 2 3 4; do
     # The environment Kumo gives a worker, as far as the bootstrap reads it.
-    (cd "$BENCH/fn" && exec env AWS_LAMBDA_RUNTIME_API="127.0.0.1:$BROKER_PORT" _HANDLER=app.echo \
-        LAMBDA_TASK_ROOT="$BENCH/fn" AWS_LAMBDA_FUNCTION_NAME=echo python3 "$BOOTSTRAP") &
-    FLOOR_PIDS+=($!)
-    BROKER_WORKERS+=($!)
+    for port in "$BROKER_PORT" "$LOOP_PORT"; do
+        (cd "$BENCH/fn" && exec env AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" _HANDLER=app.echo \
+            LAMBDA_TASK_ROOT="$BENCH/fn" AWS_LAMBDA_FUNCTION_NAME=echo python3 "$BOOTSTRAP") &
+        FLOOR_PIDS+=($!)
+        if [[ $port == "$BROKER_PORT" ]]; then BROKER_WORKERS+=($!); else LOOP_WORKERS+=($!); fi
+    done
 done
 
 load() { "$KUMO_BENCH" load "$@" --body "$BODY"; }
@@ -244,6 +254,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     load "$HB" --requests "$REQUESTS" --warmup-requests "$WARMUP_REQUESTS" --expect "$BODY" >"$TMP/lat-hb-$round.json"
     measure "lat-broker-$round" "$BROKER_PID" "${BROKER_WORKERS[@]}" -- \
         "$BROKER" --requests "$REQUESTS" --warmup-requests "$WARMUP_REQUESTS" --expect "$BODY"
+    measure "lat-loop-$round" "$LOOP_PID" "${LOOP_WORKERS[@]}" -- \
+        "$LOOP" --requests "$REQUESTS" --warmup-requests "$WARMUP_REQUESTS" --expect "$BODY"
     measure "lat-gateway-$round" "$DAEMON" $WORKERS -- \
         "$INVOKE/echo/invocations" --requests "$REQUESTS" --warmup-requests "$WARMUP_REQUESTS" --expect "$BODY"
 done
@@ -260,6 +272,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     log "throughput round $round/$ROUNDS: $CONCURRENCY connections for $DURATION s each: gateway, broker floor, reference"
     tput "tput-gateway-$round" "$INVOKE/echo/invocations" "$DAEMON" $WORKERS
     tput "tput-broker-$round" "$BROKER" "$BROKER_PID" "${BROKER_WORKERS[@]}"
+    tput "tput-loop-$round" "$LOOP" "$LOOP_PID" "${LOOP_WORKERS[@]}"
     tput "tput-direct-$round" "$DIRECT" "$ECHO_PID"
 done
 if [[ "${PERF:-0}" == 1 ]]; then
@@ -347,10 +360,10 @@ median = statistics.median
 mark = lambda ok: "PASS" if ok else "FAIL"
 
 # Latency: median over rounds of each round's p50 and p99.
-series = {name: [load("lat-%s-%d" % (name, r)) for r in rounds] for name in ("direct", "stdlib", "hb", "broker", "gateway")}
+series = {name: [load("lat-%s-%d" % (name, r)) for r in rounds] for name in ("direct", "stdlib", "hb", "broker", "loop", "gateway")}
 http = load("lat-http")
 # Throughput: median over rounds of invocations/s; CPU per invocation over all rounds.
-tputs = {name: [load("tput-%s-%d" % (name, r)) for r in rounds] for name in ("gateway", "broker", "direct")}
+tputs = {name: [load("tput-%s-%d" % (name, r)) for r in rounds] for name in ("gateway", "broker", "loop", "direct")}
 def per_call(prefix):
     """CPU microseconds and context switches per call of the server (first PID) and of the workers (the rest)."""
     calls = cpu = switches = None
@@ -367,7 +380,7 @@ lat = {name: {"p50_ms": median([r["p50_ms"] for r in runs]), "p99_ms": median([r
               "errors": sum(r["errors"] for r in runs), "rounds": [{k: r[k] for k in keys} for r in runs]}
        for name, runs in series.items()}
 lat["httpTrigger"] = {k: http[k] for k in ("count", "errors", "p50_ms", "p99_ms")}
-lat["gateway"]["perCall"], lat["broker"]["perCall"] = per_call("lat-gateway"), per_call("lat-broker")
+lat["gateway"]["perCall"], lat["broker"]["perCall"], lat["loop"]["perCall"] = per_call("lat-gateway"), per_call("lat-broker"), per_call("lat-loop")
 ref50 = lat["direct"]["p50_ms"]
 lat_ratio = lat["gateway"]["p50_ms"] / ref50
 lat_ok = lat_ratio <= 3.0 and lat["gateway"]["errors"] == 0 and lat["direct"]["errors"] == 0
@@ -378,7 +391,7 @@ def throughput(name):
             "p50_ms": median([r["p50_ms"] for r in runs]), "p99_ms": median([r["p99_ms"] for r in runs]),
             "perCall": per_call("tput-" + name),
             "clientCpuUsPerCall": sum(r["client_cpu_seconds"] for r in runs) / max(1, sum(r["count"] for r in runs)) * 1e6}
-tput = {name: throughput(name) for name in ("gateway", "broker", "direct")}
+tput = {name: throughput(name) for name in ("gateway", "broker", "loop", "direct")}
 concurrency, duration = tputs["gateway"][0]["concurrency"], tputs["gateway"][0]["seconds"]
 tput_ok = tput["gateway"]["rps"] >= 2000 and tput["gateway"]["errors"] == 0
 
@@ -431,22 +444,26 @@ lat_row("  reference: echo_server.py (raw socket)", "direct", "reference")
 lat_row("  the same answer from Python's http.server", "stdlib")
 lat_row("  floor: Hummingbird echo (kumo-bench serve)", "hb")
 lat_row("  floor: broker + 4 bootstraps (kumo-bench serve --pull)", "broker")
+lat_row("  floor: one-loop broker + 4 bootstraps (serve --pull-loop)", "loop")
 lat_row("  Kumo gateway, Lambda Invoke API", "gateway", "")
 def per_call_row(label, value):
     row(label, "%.0f + %.0f us, %.1f + %.1f" % (value["serverCpuUs"], value["workersCpuUs"], value["serverSwitches"], value["workersSwitches"]), "info")
 per_call_row("    per call: CPU, switches (daemon + workers)", lat["gateway"]["perCall"])
 per_call_row("    per call, broker floor (broker + workers)", lat["broker"]["perCall"])
+per_call_row("    per call, one-loop floor (broker + workers)", lat["loop"]["perCall"])
 row("  ratio p50 gateway / reference", "%.2fx" % lat_ratio, "<= 3x", mark(lat_ok))
 row("  ratio p50 gateway / http.server", "%.2fx" % (lat["gateway"]["p50_ms"] / lat["stdlib"]["p50_ms"]), "info")
 row("  Kumo gateway, http trigger POST /echo", "%.3f / %.3f  %4.2fx" % (http["p50_ms"], http["p99_ms"], http["p50_ms"] / ref50), "info")
 print("  Throughput: %d connections, %.0f s, median of %d rounds (per call: CPU, context switches; server + workers)" % (concurrency, duration, len(rounds)))
-g, b, d = tput["gateway"], tput["broker"], tput["direct"]
+g, b, l, d = tput["gateway"], tput["broker"], tput["loop"], tput["direct"]
 row("  Kumo gateway, 4 warm workers", "%.0f/s" % g["rps"], ">= 2000/s", mark(tput_ok))
 row("    rounds", " ".join("%.0f" % x for x in g["rounds"]), "info")
 row("    p50 / p99 under load", "%.2f / %.2f ms" % (g["p50_ms"], g["p99_ms"]), "info")
 per_call_row("    per call (daemon + workers)", g["perCall"])
 row("  floor: broker + 4 bootstraps", "%.0f/s" % b["rps"], "info")
 per_call_row("    per call (broker + workers)", b["perCall"])
+row("  floor: one-loop broker + 4 bootstraps", "%.0f/s" % l["rps"], "info")
+per_call_row("    per call (broker + workers)", l["perCall"])
 row("  reference: echo_server.py", "%.0f/s" % d["rps"], "info")
 row("    CPU per request", "%.0f us" % d["perCall"]["serverCpuUs"], "info")  # its threads end with their connections: no switch count
 row("  load generator CPU per call: gateway, broker, reference", "%.0f, %.0f, %.0f us" % (g["clientCpuUsPerCall"], b["clientCpuUsPerCall"], d["clientCpuUsPerCall"]), "info")

@@ -153,11 +153,13 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func warmUp() async throws {
-        guard config.runtime != .exec else { return }
-        try await onLoop {
+        let name = try await onLoop { () -> String? in
+            guard self.config.runtime != .exec else { return nil }
             let warm = self.workers.values.filter { $0.revision == self.config.revision && $0.state != .stopping }.count
             for _ in 0..<max(0, self.config.minInstances - warm) { try self.spawnWorker() }
+            return self.config.name
         }
+        guard let name else { return }
         // Wait until the warm workers ask for work, or fail if one cannot start.
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
@@ -172,11 +174,11 @@ final class FunctionPool: @unchecked Sendable {
             }
             if let failure {
                 guard let error = failure else { return }
-                throw FunctionConfig.Failure(description: "function \(config.name) could not start its warm workers: \(error)")
+                throw FunctionConfig.Failure(description: "function \(name) could not start its warm workers: \(error)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw FunctionConfig.Failure(description: "function \(config.name): warm workers not ready after 30 s")
+        throw FunctionConfig.Failure(description: "function \(name): warm workers not ready after 30 s")
     }
 
     func status() async -> PoolStatus {
@@ -187,7 +189,7 @@ final class FunctionPool: @unchecked Sendable {
             status.starting = self.workers.values.filter { $0.state == .starting }.count
             status.queued = self.queue.count
             return status
-        }) ?? stats
+        }) ?? PoolStatus(warm: 0, busy: 0, starting: 0, queued: 0, invocations: 0, errors: 0, throttles: 0, coldStarts: 0, lastError: "the invoke loop is gone")
     }
 
     var workerPIDs: [pid_t] {
