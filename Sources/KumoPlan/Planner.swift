@@ -178,6 +178,8 @@ public struct Planner: Sendable {
         var desiredByAddress: [String: DesiredResource] = [:]
         for resource in desired.resources { desiredByAddress[resource.address] = resource }
         var scope = Set<String>()
+        // Built on first need: for each address, the state-only resources that depend on it.
+        var dependents: [String: [String]]?
         for target in options.targets {
             if desiredByAddress[target] != nil {
                 var stack = [target]
@@ -187,10 +189,17 @@ public struct Planner: Sendable {
                 }
             } else if current.resources[target] != nil {
                 // Deleting a resource takes with it what the state says depends on it.
+                if dependents == nil {
+                    var index: [String: [String]] = [:]
+                    for record in current.resources.values where desiredByAddress[record.address] == nil {
+                        for dependency in record.dependencies { index[dependency, default: []].append(record.address) }
+                    }
+                    dependents = index
+                }
                 var stack = [target]
                 while let address = stack.popLast() {
                     guard scope.insert(address).inserted else { continue }
-                    stack += current.resources.values.filter { $0.dependencies.contains(address) && desiredByAddress[$0.address] == nil }.map(\.address)
+                    stack += dependents?[address] ?? []
                 }
             } else {
                 let known = Set(desiredByAddress.keys).union(current.resources.keys)

@@ -152,6 +152,25 @@ import Testing
         }
     }
 
+    /// A target that is only in the state is deleted with everything the state says depends on
+    /// it (transitively), and nothing else.
+    @Test func targetingAResourceOnlyInTheStateTakesItsDependentsAlong() throws {
+        let desired = try Support.desired("shop")
+        let state = try applied(desired)
+        let nothing = DesiredState(project: desired.project, resources: [])
+        let plan = try Planner(options: .init(targets: ["service.orders"])).plan(desired: nothing, current: state)
+        #expect(plan.changes.allSatisfy { $0.action == .delete })
+        let deleted = Set(plan.changes.map(\.address))
+        #expect(deleted.isSuperset(of: ["service.orders", "service.api", "function.createOrder", "scaling.api-load"]))
+        for address in deleted where address != "service.orders" {
+            #expect(!(state.resources[address]?.dependencies.filter(deleted.contains).isEmpty ?? true), "\(address) depends on something deleted")
+        }
+        for (address, record) in state.resources where !deleted.contains(address) {
+            #expect(record.dependencies.filter(deleted.contains).isEmpty, "\(address) depends on a deleted resource but stays")
+        }
+        #expect(deleted.count < state.resources.count)
+    }
+
     @Test func rolloutFollowsTheSeedModelsPerWave() throws {
         let desired = try Support.desired("shop")
         let estimate = try #require(try Planner(options: .init(parallelism: 2)).plan(desired: desired, current: .empty).estimate)
