@@ -274,7 +274,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
 
     /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded; `host` is set to the replica's.
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-                                        "proxy-authorization", "proxy-authenticate", "host", "content-length"]
+                                        "proxy-authorization", "proxy-authenticate", "host", "content-length", "expect"]
 
     let service: String
     let balancer: Balancer
@@ -313,6 +313,9 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             tooLarge = false
             attempts = 0
             waitingSince = nil
+            // The body is read here before a replica sees the request, so the proxy answers
+            // the expectation itself (and does not forward it).
+            LoopHTTPHandler.continueIfExpected(head, context: context)
         case .body(let chunk):
             bodyBytes += chunk.readableBytes
             if bodyBytes > FrontProxy.maxBody { tooLarge = true; body = [] } else if !tooLarge { body.append(chunk) }

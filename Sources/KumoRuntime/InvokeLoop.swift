@@ -95,6 +95,7 @@ final class LoopHTTPHandler: ChannelInboundHandler {
             self.head = head
             body = []
             tooLarge = false
+            LoopHTTPHandler.continueIfExpected(head, context: context)
         case .body(var chunk):
             if body.count + chunk.readableBytes > limit {
                 tooLarge = true
@@ -140,6 +141,14 @@ final class LoopHTTPHandler: ChannelInboundHandler {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Answers `Expect: 100-continue` with `100 Continue`, so that clients (curl does this for
+    /// bodies over 1 KB) send the body at once instead of after waiting a second for it.
+    static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard head.version.major == 1, head.version.minor >= 1,
+              head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) else { return }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
     }
 
     /// Binds a server on 127.0.0.1:`port` (0: the kernel chooses) whose connections all live on

@@ -95,6 +95,25 @@ import Testing
         #expect(ric.json?["event"]?["via"]?.stringValue == "awslambdaric")
     }
 
+    /// Bodies: `Expect: 100-continue` is answered at once; an event over Lambda's 6 MB is
+    /// refused as AWS refuses it, and the gateway keeps serving.
+    @Test func expectContinueAndPayloadLimits() async throws {
+        let harness = try applied()
+        let port = try #require(harness.info?.gatewayPort)
+        let event = Array(("{\"pad\": \"" + String(repeating: "x", count: 4000) + "\"}").utf8)
+        let head = "POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(event.count)\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        let (interim, rest) = try RawHTTP.expectContinue(port: port, head: head, body: event)
+        #expect(interim == "HTTP/1.1 100 Continue")
+        let answer = try #require(try RawHTTP.parse(rest).first)
+        #expect(answer.status == 200)
+        #expect(try ConfigValue(json: String(decoding: answer.body, as: UTF8.self))["event"]?["pad"]?.stringValue?.count == 4000)
+        let huge = "{\"pad\": \"" + String(repeating: "y", count: 6 * 1024 * 1024) + "\"}"
+        let refused = try await harness.invoke("echo", huge)
+        #expect(refused.status == 413)
+        #expect(refused.headers.first(name: "x-amzn-ErrorType") == "RequestEntityTooLargeException")
+        #expect(try await harness.invoke("echo", "{\"n\": 2}").json?["event"]?["n"]?.intValue == 2)
+    }
+
     @Test func boto3InvokesUnchanged() throws {
         let harness = try applied()
         let port = try #require(harness.info?.gatewayPort)

@@ -209,6 +209,23 @@ import Testing
     }
 
 
+    /// A client that sends `Expect: 100-continue` (curl does for bodies over 1 KB) gets
+    /// `100 Continue` from the front port at once, and the replica sees the body but not the
+    /// expectation.
+    @Test func theFrontPortAnswersExpectContinue() async throws {
+        let (harness, port) = try applied()
+        defer { withExtendedLifetime(harness) {} }
+        let body = Array(String(repeating: "k", count: 4096).utf8)
+        let head = "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        let (interim, rest) = try RawHTTP.expectContinue(port: port, head: head, body: body)
+        #expect(interim == "HTTP/1.1 100 Continue")
+        let response = try #require(try RawHTTP.parse(rest).first)
+        #expect(response.status == 200)
+        let echo = try #require(try? ConfigValue(json: String(decoding: response.body, as: UTF8.self)))
+        #expect(echo["body"]?.stringValue?.count == 4096)
+        #expect(echo["headers"]?["expect"] == nil)
+    }
+
     /// `resources.cpu` holds a busy replica to its share where the machine lets the runtime
     /// write a cgroup with the cpu controller; elsewhere status says it is only recorded.
     @Test func aReplicaIsHeldToItsCPULimit() async throws {
@@ -288,23 +305,11 @@ enum RawHTTP {
     /// Sends `bytes` to 127.0.0.1:`port` and returns everything read until the peer closes
     /// (or 10 s pass).
     static func exchange(port: Int, _ bytes: [UInt8]) throws -> [UInt8] {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket failed") }
+        let fd = try connected(port: port)
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard connected == 0 else { throw HarnessError("connect to \(port) failed") }
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw HarnessError("send failed") }
-            sent += n
-        }
+        try sendAll(fd, bytes)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -313,6 +318,56 @@ enum RawHTTP {
             received.append(contentsOf: buffer[0..<n])
         }
         return received
+    }
+
+    /// Sends `head` (a request head ending in a blank line, with `Expect: 100-continue`), waits
+    /// up to `wait` seconds for the interim answer, then sends `body` and reads until the peer
+    /// closes. Returns the interim status line (nil when none came in time) and the rest.
+    static func expectContinue(port: Int, head: String, body: [UInt8], wait: Int = 1) throws -> (interim: String?, rest: [UInt8]) {
+        let fd = try connected(port: port)
+        defer { close(fd) }
+        try sendAll(fd, Array(head.utf8))
+        var timeout = timeval(tv_sec: wait, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var interim: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !interim.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            let n = recv(fd, &buffer, 1, 0)  // byte by byte: nothing after the interim answer is taken
+            if n <= 0 { break }
+            interim.append(buffer[0])
+        }
+        let line = interim.isEmpty ? nil : String(decoding: interim, as: UTF8.self).components(separatedBy: "\r\n").first
+        try sendAll(fd, body)
+        timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var rest: [UInt8] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            rest.append(contentsOf: buffer[0..<n])
+        }
+        return (line, rest)
+    }
+
+    static func connected(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard result == 0 else { close(fd); throw HarnessError("connect to \(port) failed") }
+        return fd
+    }
+
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw HarnessError("send failed") }
+            sent += n
+        }
     }
 
     /// Splits a stream of responses (Content-Length or chunked bodies).
