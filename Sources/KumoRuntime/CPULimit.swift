@@ -45,6 +45,14 @@ public final class CPULimit: Sendable {
                 failures.append("\(candidate.hierarchy.rawValue): cannot create \(directory): \(String(cString: strerror(errno)))")
                 continue
             }
+            if candidate.hierarchy == .v2 {
+                // And enabled again in this runtime's directory, for the replicas' cgroups in it.
+                guard write("+cpu", to: directory + "/cgroup.subtree_control") else {
+                    rmdir(directory)
+                    failures.append("cgroup v2: cannot enable the cpu controller in \(directory): \(String(cString: strerror(errno)))")
+                    continue
+                }
+            }
             let control = candidate.hierarchy == .v1 ? "/cpu.cfs_quota_us" : "/cpu.max"
             guard FileManager.default.fileExists(atPath: directory + control) else {
                 rmdir(directory)

@@ -97,7 +97,10 @@ final class Balancer: Sendable {
 
     var metrics: Metrics {
         state.withLockedValue { state in
-            Metrics(requestsPerSecond: state.lastRate, inFlight: state.entries.values.reduce(0) { $0 + $1.inFlight },
+            // No request finished for over a second: the rate is what the open window shows.
+            let elapsed = NIODeadline.now() - state.windowStart
+            let rate = elapsed > .seconds(2) ? Double(state.windowCount) / (Double(elapsed.nanoseconds) / 1e9) : state.lastRate
+            return Metrics(requestsPerSecond: rate, inFlight: state.entries.values.reduce(0) { $0 + $1.inFlight },
                     served: state.served, failed: state.failed)
         }
     }
@@ -113,12 +116,18 @@ final class Balancer: Sendable {
 final class FrontProxy: Sendable {
     static let maxBody = 64 * 1024 * 1024
 
+    /// How long a replica may take to answer (then 504, or the connection is closed when part
+    /// of the answer was sent).
+    static let upstreamTimeout = TimeAmount.seconds(300)
+
     let port: Int
     private let channel: any Channel
     private let pools: PoolSet
+    private let clients: ClientSet
 
     static func start(port: Int, service: String, balancer: Balancer, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FrontProxy {
         let pools = PoolSet()
+        let clients = ClientSet()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -129,22 +138,41 @@ final class FrontProxy: Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     let pool = pools.pool(for: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(FrontHandler(service: service, balancer: balancer, pool: pool))
+                    clients.add(channel)
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
-        return FrontProxy(port: channel.localAddress?.port ?? port, channel: channel, pools: pools)
+        return FrontProxy(port: channel.localAddress?.port ?? port, channel: channel, pools: pools, clients: clients)
     }
 
-    private init(port: Int, channel: any Channel, pools: PoolSet) {
+    private init(port: Int, channel: any Channel, pools: PoolSet, clients: ClientSet) {
         self.port = port
         self.channel = channel
         self.pools = pools
+        self.clients = clients
     }
 
-    /// Stops listening and closes the idle replica connections; requests in flight finish.
+    /// Stops listening, closes the client connections (so none keeps talking to a balancer
+    /// that no longer has replicas) and the replica connections.
     func stop() async {
         try? await channel.close()
+        clients.closeAll()
         await pools.closeAll()
+    }
+}
+
+/// The client connections of a front port, to close them when it stops.
+private final class ClientSet: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in _ = self.channels.withLockedValue { $0.removeValue(forKey: id) } }
+    }
+
+    func closeAll() {
+        for channel in channels.withLockedValue({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }
 
@@ -174,6 +202,7 @@ private final class UpstreamPool: @unchecked Sendable {
     static let maxIdlePerPort = 64
     let loop: any EventLoop
     private var idle: [Int: [any Channel]] = [:]
+    private var stopped = false
 
     init(loop: any EventLoop) { self.loop = loop }
 
@@ -187,7 +216,7 @@ private final class UpstreamPool: @unchecked Sendable {
 
     func put(_ channel: any Channel, port: Int) {
         loop.preconditionInEventLoop()
-        if idle[port, default: []].count < UpstreamPool.maxIdlePerPort {
+        if !stopped && idle[port, default: []].count < UpstreamPool.maxIdlePerPort {
             idle[port, default: []].append(channel)
         } else {
             channel.close(promise: nil)
@@ -199,6 +228,7 @@ private final class UpstreamPool: @unchecked Sendable {
     }
 
     func closeAll() {
+        stopped = true
         for channels in idle.values { for channel in channels { channel.close(promise: nil) } }
         idle = [:]
     }
@@ -292,7 +322,11 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     private var replica: (id: Int, port: Int)?
     private var upstream: (any Channel)?
     private var responded = false
+    /// The request went out to a replica (so a non-idempotent one is not sent again).
+    private var sent = false
     private var upstreamKeepAlive = true
+    private var clientCloses = false
+    private var deadline: Scheduled<Void>?
 
     init(service: String, balancer: Balancer, pool: UpstreamPool) {
         self.service = service
@@ -328,7 +362,15 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         }
     }
 
+    /// A slow client holds back the replica's answer instead of the daemon buffering it.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        upstream?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
         // The client went away mid-exchange: the replica connection cannot be reused.
         if let upstream {
             (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil
@@ -361,6 +403,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         replica = picked
         responded = false
+        sent = false
         if let channel = pool.take(port: picked.port) {
             send(on: channel)
         } else {
@@ -387,6 +430,12 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         upstream = channel
         upstreamKeepAlive = true
         handler.delegate = self
+        if let context {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: FrontProxy.upstreamTimeout) {
+                bound.value.upstreamFailed(ChannelError.connectTimeout(FrontProxy.upstreamTimeout), timedOut: true)
+            }
+        }
         var headers = HTTPHeaders()
         let named = Set(head.headers[canonicalForm: "connection"].map { $0.lowercased() })
         for (name, value) in head.headers {
@@ -405,6 +454,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         channel.write(HTTPClientRequestPart.head(outgoing), promise: nil)
         for chunk in body { channel.write(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        sent = true
     }
 
     // MARK: The replica's answer
@@ -420,13 +470,22 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             for (name, value) in response.headers where !FrontHandler.hopByHop.contains(name.lowercased()) || name.lowercased() == "content-length" {
                 headers.add(name: name, value: value)
             }
-            if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
+            // HTTP/1.0 has no chunked framing: without a length the answer ends with the connection.
+            clientCloses = !head.isKeepAlive || (head.version.minor == 0 && !headers.contains(name: "content-length"))
+            if clientCloses {
+                headers.add(name: "Connection", value: "close")
+            } else if head.version.minor == 0 {
+                headers.add(name: "Connection", value: "keep-alive")
+            }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
         case .body(let chunk):
             context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
         case .end:
-            let keepAlive = head.isKeepAlive
+            deadline?.cancel()
+            deadline = nil
+            let keepAlive = !clientCloses
             if let upstream {
+                upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
                 (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil
                 if upstreamKeepAlive, let replica { pool.put(upstream, port: replica.port) } else { upstream.close(promise: nil) }
                 self.upstream = nil
@@ -445,6 +504,18 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     func upstreamFailed(_ error: any Error) {
+        upstreamFailed(error, timedOut: false)
+    }
+
+    /// Methods that may be sent again after a replica went away holding them (RFC 9110 §9.2.2).
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        [HTTPMethod.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(method)
+    }
+
+    func upstreamFailed(_ error: any Error, timedOut: Bool) {
+        deadline?.cancel()
+        deadline = nil
+        if let upstream { (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil }
         upstream?.close(promise: nil)
         upstream = nil
         if let replica { balancer.finish(replica.id, ok: false) }
@@ -455,9 +526,13 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             context.close(promise: nil)
             return
         }
-        // The replica went away before answering: once more, on another one.
+        if timedOut {
+            return reply(.gatewayTimeout, "replica of \(service) did not answer within \(FrontProxy.upstreamTimeout.nanoseconds / 1_000_000_000) s")
+        }
+        // The replica went away before answering: once more, on another one — unless it may
+        // have acted on a request that must not run twice.
         attempts += 1
-        if attempts < 3 {
+        if attempts < 3 && (!sent || FrontHandler.isIdempotent(head?.method ?? .POST)) {
             dispatch()
         } else {
             reply(.badGateway, "replica of \(service) failed: \(error)")
@@ -474,7 +549,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes))])
-        if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        if !head.isKeepAlive { headers.add(name: "Connection", value: "close") } else if head.version.minor == 0 { headers.add(name: "Connection", value: "keep-alive") }
         self.head = nil
         body = []
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)

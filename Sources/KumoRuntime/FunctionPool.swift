@@ -68,6 +68,8 @@ final class FunctionPool: @unchecked Sendable {
         let started = NIODeadline.now()
         /// Largest resident size seen by the maintenance task, for REPORT lines.
         var peakBytes = 0
+        /// It reported an init error (which already failed the call that waited for it).
+        var initFailed = false
         init(id: Int, revision: String) {
             self.id = id
             self.revision = revision
@@ -201,6 +203,9 @@ final class FunctionPool: @unchecked Sendable {
     /// Queues a call and answers `completion` on the loop with its outcome.
     func invoke(_ payload: [UInt8], requestID: String, completion: @escaping (InvokeOutcome) -> Void) {
         loop.preconditionInEventLoop()
+        guard !stopped else {
+            return completion(.functionError(type: "Runtime.Unavailable", payload: FunctionPool.errorDocument("function \(config.name) is stopping", type: "Runtime.Unavailable")))
+        }
         stats.invocations += 1
         let invocation = Invocation(id: requestID, payload: payload) { [self] outcome in
             switch outcome {
@@ -361,6 +366,8 @@ final class FunctionPool: @unchecked Sendable {
         }
         worker.state = .idle
         worker.lastActive = .now()
+        // A second `next` while one is parked (a client that reconnected): the older one ends.
+        worker.waiter?.respond(stoppedAnswer)
         worker.waiter = handler
         dispatch()
     }
@@ -391,8 +398,9 @@ final class FunctionPool: @unchecked Sendable {
         stats.lastError = "\(type): \(message)"
         logs.write(address, tag: "worker-\(workerID)", "INIT failed: \(type): \(message)")
         // The call that caused this cold start fails with the init error, as on Lambda.
-        if let worker = workers[workerID], worker.state == .starting, !queue.isEmpty {
-            queue.removeFirst().finish(.functionError(type: type, payload: payload))
+        if let worker = workers[workerID], worker.state == .starting, !worker.initFailed {
+            worker.initFailed = true
+            if !queue.isEmpty { queue.removeFirst().finish(.functionError(type: type, payload: payload)) }
         }
     }
 
@@ -470,7 +478,7 @@ final class FunctionPool: @unchecked Sendable {
             let message = "RequestId: \(invocation.id) Error: Runtime exited with error: \(description)"
             logs.write(address, tag: invocation.id, message)
             invocation.finish(.functionError(type: "Runtime.ExitError", payload: FunctionPool.errorDocument(message, type: "Runtime.ExitError")))
-        } else if worker.state == .starting {
+        } else if worker.state == .starting && !worker.initFailed {
             // Died before asking for work: fail the call that waited for it instead of looping.
             let message = "Runtime exited before it was ready: \(description)"
             stats.lastError = stats.lastError ?? message

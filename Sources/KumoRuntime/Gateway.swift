@@ -209,9 +209,13 @@ struct Gateway: Sendable {
     /// not HTTP tokens and values with line breaks are dropped, never written.
     static func response(from result: [UInt8], requestID: String) -> LoopResponse {
         var headers = HTTPHeaders([("apigw-requestid", requestID)])
-        guard let value = try? ConfigValue(json: String(decoding: result, as: UTF8.self)), case .object = value, let status = value["statusCode"]?.intValue,
-              (100...999).contains(status) else {
+        guard let value = try? ConfigValue(json: String(decoding: result, as: UTF8.self)), case .object = value, let status = value["statusCode"]?.intValue else {
             return .json(.ok, result, headers: headers)
+        }
+        // API Gateway answers 500 for a status it cannot send; a 1xx here would leave the
+        // client waiting for a final answer.
+        guard (200...599).contains(status) else {
+            return .json(.internalServerError, "{\"message\":\"Internal Server Error\"}", headers: headers)
         }
         func add(_ name: String, _ text: String, replacing: Bool) {
             guard HeaderCheck.isToken(name), HeaderCheck.isValue(text) else { return }
@@ -239,6 +243,7 @@ struct Gateway: Sendable {
                 bytes = Array(string.utf8)
             }
         }
+        if status == 204 || status == 304 { bytes = [] }  // no body, by definition
         if !headers.contains(name: "Content-Type") && !bytes.isEmpty { headers.add(name: "Content-Type", value: "application/json") }
         return LoopResponse(status: HTTPResponseStatus(statusCode: status), headers: headers, body: bytes)
     }

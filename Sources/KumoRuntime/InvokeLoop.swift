@@ -128,7 +128,11 @@ final class LoopHTTPHandler: ChannelInboundHandler {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
         let keepAlive = head.isKeepAlive
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        if !keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if head.version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")  // HTTP/1.0 closes unless told
+        }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
         if !response.body.isEmpty {
             var buffer = context.channel.allocator.buffer(capacity: response.body.count)

@@ -14,6 +14,7 @@ public final class LogBook: @unchecked Sendable {
     public let directory: String
     public static let delay = DispatchTimeInterval.milliseconds(5)
     private let lock = NSLock()
+    /// Open log files; used only on `writer`.
     private var handles: [String: FileHandle] = [:]
     private var pending: [String: [UInt8]] = [:]
     private var flushScheduled = false
@@ -49,12 +50,14 @@ public final class LogBook: @unchecked Sendable {
         if let echo { for line in lines { echo(address, prefix + line + "\n") } }
     }
 
-    /// Writes what is pending.
-    public func flush() {
+    /// Writes what is pending (on the writer queue; `close` waits for it).
+    private func flush() {
         lock.lock()
         let batch = pending
         pending = [:]
         flushScheduled = false
+        lock.unlock()
+        // The handles belong to the writer queue: loggers wait for the lock, never for the disk.
         for (address, bytes) in batch {
             let handle: FileHandle? = handles[address] ?? {
                 let path = LogBook.file(for: address, in: directory)
@@ -66,14 +69,13 @@ public final class LogBook: @unchecked Sendable {
             }()
             try? handle?.write(contentsOf: bytes)
         }
-        lock.unlock()
     }
 
     public func close() {
-        flush()
-        lock.lock()
-        for handle in handles.values { try? handle.close() }
-        handles = [:]
-        lock.unlock()
+        writer.sync {
+            flush()
+            for handle in handles.values { try? handle.close() }
+            handles = [:]
+        }
     }
 }

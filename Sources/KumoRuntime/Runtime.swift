@@ -218,6 +218,8 @@ public actor Runtime {
     public func stop() async {
         guard !stopping else { return }
         stopping = true
+        // The gateway stops finding pools first, so nothing new is queued on one that stops.
+        for name in pools.keys { directory.set(name, pool: nil) }
         for (_, service) in services { await service.shutdown() }
         for (_, pool) in pools { await pool.shutdown() }
         services = [:]
@@ -250,9 +252,9 @@ public actor Runtime {
                 pools[name] = pool
                 directory.set(name, pool: pool)
                 do { try await pool.start() } catch {
-                    await pool.shutdown()
-                    pools[name] = nil
                     directory.set(name, pool: nil)
+                    pools[name] = nil
+                    await pool.shutdown()
                     throw error
                 }
             }

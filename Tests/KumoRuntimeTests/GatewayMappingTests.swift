@@ -28,8 +28,12 @@ struct GatewayMappingTests {
         let plain = mapped(#"{"hello": "world"}"#)
         #expect(plain.status == .ok)
         #expect(String(decoding: plain.body, as: UTF8.self) == #"{"hello": "world"}"#)
-        let outOfRange = mapped(#"{"statusCode": 42}"#)
-        #expect(outOfRange.status == .ok, "a status outside 100-999 is not a response object")
+        for status in [42, 100, 101, 600] {
+            #expect(mapped(#"{"statusCode": \#(status), "body": "x"}"#).status == .internalServerError, "status \(status) cannot be sent")
+        }
+        let noContent = mapped(#"{"statusCode": 204, "body": {"ignored": true}}"#)
+        #expect(noContent.status == .noContent)
+        #expect(noContent.body.isEmpty, "a 204 has no body")
     }
 
     /// A handler cannot split the response: names that are not tokens and values with line
