@@ -1,9 +1,15 @@
 #define _GNU_SOURCE
 #include "kumo_spawn.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int kumo_pipe_cloexec(int fds[2]) {
@@ -60,4 +66,95 @@ int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const env
 int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                       const char *dir, int log_fd) {
     return spawn(pid, path, argv, envp, dir, -1, log_fd, log_fd, POSIX_SPAWN_SETSID);
+}
+
+/* Marks every descriptor from 3 up close-on-exec (the child's own copy of the table). */
+static void cloexec_from_3(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+        return;
+    }
+    struct rlimit limit;
+    long top = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && (long)limit.rlim_cur < top) {
+        top = (long)limit.rlim_cur;
+    }
+    for (long fd = 3; fd < top; fd++) {
+        fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    }
+}
+
+int kumo_spawn_into(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                    const char *dir, int stdin_fd, int stdout_fd, int stderr_fd, int procs_fd) {
+    int report[2];
+    sigset_t all, old;
+    pid_t child;
+    int error = 0;
+
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        return errno;
+    }
+    /* Blocked until the child has reset its handlers: none of the parent's may run in it. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    child = vfork();
+    if (child == 0) {
+        /* The child borrows the parent's memory until exec: system calls only from here. */
+        int failure = 0;
+        struct sigaction defaults;
+        sigset_t none;
+        if (procs_fd >= 0) {
+            /* "0" is the writing process: it joins the cgroup before it runs anything. */
+            (void)!write(procs_fd, "0\n", 2);
+        }
+        if (setpgid(0, 0) != 0) failure = errno;
+        if (failure == 0) {
+            if (stdin_fd >= 0) {
+                if (dup2(stdin_fd, 0) < 0) failure = errno;
+            } else {
+                int null_fd = open("/dev/null", O_RDONLY);
+                if (null_fd < 0 || dup2(null_fd, 0) < 0) failure = errno;
+                if (null_fd > 0) close(null_fd);
+            }
+        }
+        if (failure == 0 && (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)) failure = errno;
+        if (failure == 0 && dir != NULL && chdir(dir) != 0) failure = errno;
+        if (failure == 0) {
+            cloexec_from_3();
+            defaults.sa_handler = SIG_DFL;
+            defaults.sa_flags = 0;
+            sigemptyset(&defaults.sa_mask);
+            for (int signal_number = 1; signal_number < NSIG; signal_number++) {
+                if (signal_number != SIGKILL && signal_number != SIGSTOP) {
+                    sigaction(signal_number, &defaults, NULL);
+                }
+            }
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            execve(path, argv, envp);
+            failure = errno;
+        }
+        (void)!write(report[1], &failure, sizeof failure);
+        _exit(127);
+    }
+    if (child < 0) {
+        error = errno;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (child > 0) {
+        int failure = 0;
+        ssize_t n;
+        do {
+            n = read(report[0], &failure, sizeof failure);
+        } while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)sizeof failure) {
+            /* It never ran the program: collect it and say why. */
+            waitpid(child, NULL, 0);
+            error = failure != 0 ? failure : ECHILD;
+        } else {
+            *pid = child;
+        }
+    }
+    close(report[0]);
+    return error;
 }

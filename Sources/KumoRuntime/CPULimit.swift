@@ -82,9 +82,9 @@ public final class CPULimit: Sendable {
         return "recorded, not enforced: \(reason ?? "unknown")"
     }
 
-    /// Puts `pid` into a new cgroup `name` limited to `cpus` CPUs; returns the cgroup's path, or
-    /// nil (with the reason) when that failed.
-    public func confine(_ pid: Int32, cpus: Double, name: String) -> Result<String, CPULimitError> {
+    /// Makes the cgroup `name` limited to `cpus` CPUs, for a process to start in; returns its
+    /// path, or why it could not.
+    public func prepare(cpus: Double, name: String) -> Result<String, CPULimitError> {
         guard let directory, let hierarchy else { return .failure(CPULimitError(description: summary)) }
         let group = directory + "/" + name
         if mkdir(group, 0o755) != 0 && errno != EEXIST {
@@ -99,11 +99,24 @@ public final class CPULimit: Sendable {
         case .v2:
             written = CPULimit.write("\(quota) \(CPULimit.period)", to: group + "/cpu.max")
         }
-        guard written, CPULimit.write(String(pid), to: group + "/cgroup.procs") else {
+        guard written else {
             rmdir(group)
-            return .failure(CPULimitError(description: "cannot limit pid \(pid) in \(group): \(String(cString: strerror(errno)))"))
+            return .failure(CPULimitError(description: "cannot set the quota of \(group): \(String(cString: strerror(errno)))"))
         }
         return .success(group)
+    }
+
+    /// Moves `pid` into `group` (a process started there already is: then nothing changes).
+    public func join(_ pid: Int32, _ group: String) -> Result<String, CPULimitError> {
+        guard CPULimit.write(String(pid), to: group + "/cgroup.procs") else {
+            return .failure(CPULimitError(description: "cannot move pid \(pid) into \(group): \(String(cString: strerror(errno)))"))
+        }
+        return .success(group)
+    }
+
+    /// `prepare`, then `join` of a process that is already running.
+    public func confine(_ pid: Int32, cpus: Double, name: String) -> Result<String, CPULimitError> {
+        prepare(cpus: cpus, name: name).flatMap { join(pid, $0) }
     }
 
     /// Removes a replica's cgroup once its processes are gone (retrying briefly: the kernel

@@ -27,9 +27,10 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
     private var exitWaiters: [CheckedContinuation<Int32, Never>] = []
 
-    /// Starts `argv[0]` (looked up in `PATH` of `environment` when it has no slash).
+    /// Starts `argv[0]` (looked up in `PATH` of `environment` when it has no slash); with
+    /// `cgroup` (a cgroup directory), the child joins it before the program starts.
     public init(
-        argv: [String], environment: [String: String], directory: String?, stdin: Bool = false,
+        argv: [String], environment: [String: String], directory: String?, stdin: Bool = false, cgroup: String? = nil,
         onLine: @escaping @Sendable (Stream, String) -> Void, onExit: @escaping @Sendable (Int32) -> Void
     ) throws {
         guard let program = argv.first, !program.isEmpty else { throw Failure(description: "empty command") }
@@ -47,7 +48,14 @@ public final class ChildProcess: @unchecked Sendable {
             cEnv.forEach { free($0) }
         }
         var spawned: pid_t = 0
-        let status = kumo_spawn(&spawned, path, cArgs, cEnv, directory, stdin ? inPipe[0] : -1, outPipe[1], errPipe[1])
+        let status: Int32
+        if let cgroup {
+            let procs = open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+            status = kumo_spawn_into(&spawned, path, cArgs, cEnv, directory, stdin ? inPipe[0] : -1, outPipe[1], errPipe[1], procs)
+            if procs >= 0 { close(procs) }
+        } else {
+            status = kumo_spawn(&spawned, path, cArgs, cEnv, directory, stdin ? inPipe[0] : -1, outPipe[1], errPipe[1])
+        }
         close(outPipe[1])
         close(errPipe[1])
         if stdin { close(inPipe[0]) }

@@ -240,8 +240,16 @@ actor ServiceSupervisor {
         let launch = replica.launches
         let group = "\(config.name)-\(replica.index)-\(launch)"
         let cpuLimit = self.cpuLimit
+        // The replica's cgroup exists before it starts, and it joins it before its program runs.
+        var cgroup: String?
+        if cpuLimit.directory != nil {
+            switch cpuLimit.prepare(cpus: config.cpu, name: group) {
+            case .success(let path): cgroup = path
+            case .failure(let error): logs.write(address, tag: tag, "replica \(replica.index): CPU limit of \(config.cpu) not applied: \(error)")
+            }
+        }
         let process = try ChildProcess(
-            argv: argv, environment: environment, directory: config.codeDirectory,
+            argv: argv, environment: environment, directory: config.codeDirectory, cgroup: cgroup,
             onLine: { [weak self] stream, line in
                 logs.write(address, tag: tag, line)
                 if stream == .stderr { Task { await self?.remember(line, for: replica) } }
@@ -252,9 +260,11 @@ actor ServiceSupervisor {
             })
         replica.process = process
         replica.cgroup = nil
-        if cpuLimit.directory != nil {
-            switch cpuLimit.confine(process.pid, cpus: config.cpu, name: group) {
+        if let cgroup {
+            // Normally a no-op: it is there already (unless its own write failed).
+            switch cpuLimit.join(process.pid, cgroup) {
             case .success(let path): replica.cgroup = path
+            case .failure where process.hasExited: break
             case .failure(let error): logs.write(address, tag: tag, "replica \(replica.index): CPU limit of \(config.cpu) not applied: \(error)")
             }
         }

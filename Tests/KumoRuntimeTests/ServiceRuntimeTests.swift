@@ -265,6 +265,12 @@ import Testing
         let share = (try cpuSeconds() - before) / Date().timeIntervalSince(start)
         #expect(share < 0.3, "used \(share) of a core under a limit of 0.2")
         #expect(share > 0.1, "used \(share) of a core: the busy loop should get its share")
+        // A replica is in its cgroup before its program runs: even the child its first
+        // instruction forks starts there.
+        let forker = try #require(try await harness.detail("service.forker")?["replica_detail"]?.arrayValue?.first?["cgroup"]?.stringValue)
+        let recorded = try String(contentsOfFile: harness.directory + "/first-child-cgroup.txt", encoding: .utf8)
+        let relative = forker.components(separatedBy: "/kumo-\(info.pid)/").last ?? "?"
+        #expect(recorded.contains("/kumo-\(info.pid)/\(relative)"), "\(recorded)")
         // Stopping the runtime removes its cgroups.
         let runtimeDirectory = (cgroup as NSString).deletingLastPathComponent
         #expect(runtimeDirectory.hasSuffix("/kumo-\(info.pid)"))

@@ -14,6 +14,13 @@ int kumo_pipe_cloexec(int fds[2]);
 int kumo_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                const char *dir, int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// Like kumo_spawn, and the child first writes "0" to `procs_fd` (an open `cgroup.procs`, or
+/// -1 for none), so that it is in that cgroup before it runs anything of the program — a
+/// process it forks at once cannot start outside. posix_spawn has no step for that, so this
+/// uses vfork, with only system calls in the child until execve.
+int kumo_spawn_into(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                    const char *dir, int stdin_fd, int stdout_fd, int stderr_fd, int procs_fd);
+
 /// Starts a daemon: like kumo_spawn, in a new session (no controlling terminal), with standard
 /// input from /dev/null and standard output and error appended to `log_fd`.
 int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *const envp[],
