@@ -326,6 +326,8 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     private var sent = false
     private var upstreamKeepAlive = true
     private var clientCloses = false
+    /// Reads from the replica are paused while the client cannot take more.
+    private var upstreamPaused = false
     private var deadline: Scheduled<Void>?
 
     init(service: String, balancer: Balancer, pool: UpstreamPool) {
@@ -364,7 +366,10 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
 
     /// A slow client holds back the replica's answer instead of the daemon buffering it.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        upstream?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        if let upstream, upstreamPaused == context.channel.isWritable {
+            upstreamPaused = !context.channel.isWritable
+            upstream.setOption(ChannelOptions.autoRead, value: !upstreamPaused).whenFailure { _ in }
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -429,6 +434,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         upstream = channel
         upstreamKeepAlive = true
+        upstreamPaused = false
         handler.delegate = self
         if let context {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -485,7 +491,10 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             deadline = nil
             let keepAlive = !clientCloses
             if let upstream {
-                upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                if upstreamPaused {
+                    upstreamPaused = false
+                    upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                }
                 (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil
                 if upstreamKeepAlive, let replica { pool.put(upstream, port: replica.port) } else { upstream.close(promise: nil) }
                 self.upstream = nil
