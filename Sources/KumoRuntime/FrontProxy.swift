@@ -313,14 +313,14 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
 
     // The request being served.
     private var head: HTTPRequestHead?
-    private var body: [ByteBuffer] = []
-    private var bodyBytes = 0
-    private var tooLarge = false
+    private var body = RequestBody(limit: FrontProxy.maxBody)
     private var attempts = 0
     private var waitingSince: NIODeadline?
     // The exchange with a replica.
     private var replica: (id: Int, port: Int)?
     private var upstream: (any Channel)?
+    /// The handler at the end of `upstream`, found once per exchange.
+    private var upstreamHandler: UpstreamHandler?
     private var responded = false
     /// The request went out to a replica (so a non-idempotent one is not sent again).
     private var sent = false
@@ -344,19 +344,16 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-            body = []
-            bodyBytes = 0
-            tooLarge = false
+            body.reset()
             attempts = 0
             waitingSince = nil
             // The body is read here before a replica sees the request, so the proxy answers
             // the expectation itself (and does not forward it).
             LoopHTTPHandler.continueIfExpected(head, context: context)
         case .body(let chunk):
-            bodyBytes += chunk.readableBytes
-            if bodyBytes > FrontProxy.maxBody { tooLarge = true; body = [] } else if !tooLarge { body.append(chunk) }
+            body.append(chunk)
         case .end:
-            if tooLarge {
+            if body.tooLarge {
                 reply(.payloadTooLarge, "request body over \(FrontProxy.maxBody) bytes")
             } else {
                 dispatch()
@@ -377,11 +374,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         deadline?.cancel()
         deadline = nil
         // The client went away mid-exchange: the replica connection cannot be reused.
-        if let upstream {
-            (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil
-            upstream.close(promise: nil)
-            self.upstream = nil
-        }
+        releaseUpstream(reuse: false)
         if let replica {
             balancer.finish(replica.id, ok: false)
             self.replica = nil
@@ -433,6 +426,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             return
         }
         upstream = channel
+        upstreamHandler = handler
         upstreamKeepAlive = true
         upstreamPaused = false
         handler.delegate = self
@@ -453,12 +447,12 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         headers.add(name: "X-Forwarded-For", value: "127.0.0.1")
         headers.add(name: "X-Forwarded-Host", value: head.headers.first(name: "host") ?? "")
         headers.add(name: "X-Forwarded-Proto", value: "http")
-        if bodyBytes > 0 || head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding") {
-            headers.add(name: "Content-Length", value: String(bodyBytes))
+        if body.count > 0 || head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding") {
+            headers.add(name: "Content-Length", value: String(body.count))
         }
         let outgoing = HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
         channel.write(HTTPClientRequestPart.head(outgoing), promise: nil)
-        for chunk in body { channel.write(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil) }
+        for chunk in body.parts { channel.write(HTTPClientRequestPart.body(.byteBuffer(chunk)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         sent = true
     }
@@ -490,22 +484,28 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             deadline?.cancel()
             deadline = nil
             let keepAlive = !clientCloses
-            if let upstream {
-                if upstreamPaused {
-                    upstreamPaused = false
-                    upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-                }
-                (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil
-                if upstreamKeepAlive, let replica { pool.put(upstream, port: replica.port) } else { upstream.close(promise: nil) }
-                self.upstream = nil
+            if let upstream, upstreamPaused {
+                upstreamPaused = false
+                upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             }
+            releaseUpstream(reuse: upstreamKeepAlive)
             if let replica { balancer.finish(replica.id, ok: true) }
             replica = nil
             self.head = nil
-            body = []
+            body.reset()
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive { let channel = context.channel; written.whenComplete { _ in channel.close(promise: nil) } }
         }
+    }
+
+    /// Ends the exchange with the replica connection: back to the pool when it can carry another
+    /// request, closed otherwise.
+    private func releaseUpstream(reuse: Bool) {
+        guard let upstream else { return }
+        upstreamHandler?.delegate = nil
+        if reuse, let replica { pool.put(upstream, port: replica.port) } else { upstream.close(promise: nil) }
+        self.upstream = nil
+        upstreamHandler = nil
     }
 
     func upstreamFlush() {
@@ -524,9 +524,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     func upstreamFailed(_ error: any Error, timedOut: Bool) {
         deadline?.cancel()
         deadline = nil
-        if let upstream { (try? upstream.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.delegate = nil }
-        upstream?.close(promise: nil)
-        upstream = nil
+        releaseUpstream(reuse: false)
         if let replica { balancer.finish(replica.id, ok: false) }
         replica = nil
         guard let context, head != nil else { return }
@@ -560,7 +558,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes))])
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") } else if head.version.minor == 0 { headers.add(name: "Connection", value: "keep-alive") }
         self.head = nil
-        body = []
+        body.reset()
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))

@@ -39,6 +39,37 @@ struct LoopRequest {
     }
 }
 
+/// A request body as it arrives in parts, kept up to `limit` bytes; past it the parts are
+/// dropped and only counted. The gateway and the front port read bodies through it.
+struct RequestBody {
+    let limit: Int
+    private(set) var parts: [ByteBuffer] = []
+    /// Bytes received, kept or not.
+    private(set) var count = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    var tooLarge: Bool { count > limit }
+
+    mutating func reset() {
+        parts = []
+        count = 0
+    }
+
+    mutating func append(_ chunk: ByteBuffer) {
+        count += chunk.readableBytes
+        if tooLarge { parts = [] } else { parts.append(chunk) }
+    }
+
+    /// The kept parts as one array.
+    var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes })
+        for part in parts { bytes += part.readableBytesView }
+        return bytes
+    }
+}
+
 /// An answer: status, headers and a body (Content-Length is added).
 struct LoopResponse {
     var status: HTTPResponseStatus
@@ -70,18 +101,16 @@ final class LoopHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
     typealias Handle = (LoopRequest, LoopHTTPHandler) -> Void
 
-    private let limit: Int
     private let handle: Handle
     private let closed: ((LoopHTTPHandler) -> Void)?
     private var context: ChannelHandlerContext?
     private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    private var tooLarge = false
+    private var body: RequestBody
     /// A request was handed over and not yet answered.
     private(set) var awaiting = false
 
     init(limit: Int, handle: @escaping Handle, closed: ((LoopHTTPHandler) -> Void)? = nil) {
-        self.limit = limit
+        body = RequestBody(limit: limit)
         self.handle = handle
         self.closed = closed
     }
@@ -93,21 +122,15 @@ final class LoopHTTPHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-            body = []
-            tooLarge = false
+            body.reset()
             LoopHTTPHandler.continueIfExpected(head, context: context)
-        case .body(var chunk):
-            if body.count + chunk.readableBytes > limit {
-                tooLarge = true
-                body = []
-            } else if !tooLarge, let bytes = chunk.readBytes(length: chunk.readableBytes) {
-                if body.isEmpty { body = bytes } else { body += bytes }
-            }
+        case .body(let chunk):
+            body.append(chunk)
         case .end:
             guard let head else { return }
             awaiting = true
-            let request = LoopRequest(head: head, body: body, tooLarge: tooLarge)
-            body = []
+            let request = LoopRequest(head: head, body: body.bytes, tooLarge: body.tooLarge)
+            body.reset()
             handle(request, self)
         }
     }
