@@ -114,11 +114,6 @@ public final class CPULimit: Sendable {
         return .success(group)
     }
 
-    /// `prepare`, then `join` of a process that is already running.
-    public func confine(_ pid: Int32, cpus: Double, name: String) -> Result<String, CPULimitError> {
-        prepare(cpus: cpus, name: name).flatMap { join(pid, $0) }
-    }
-
     /// Removes a replica's cgroup once its processes are gone (retrying briefly: the kernel
     /// empties a cgroup a moment after its last process is reaped).
     public func release(_ group: String) {

@@ -220,7 +220,7 @@ final class FunctionPool: @unchecked Sendable {
         queue.append(invocation)
         dispatch()
         // Still waiting (no ready worker): wait up to the function's timeout for one.
-        if !invocation.isFinished, queue.last === invocation || queue.contains(where: { $0 === invocation }) {
+        if queue.contains(where: { $0 === invocation }) {
             invocation.timer = loop.scheduleTask(in: FunctionPool.timeAmount(config.timeout)) { [self] in queueTimedOut(invocation) }
         }
     }

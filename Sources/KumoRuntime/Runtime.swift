@@ -264,7 +264,8 @@ public actor Runtime {
             if let service = services[name] {
                 try await service.update(config)
             } else {
-                let service = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit ?? CPULimit.detect())
+                guard let cpuLimit else { throw FunctionConfig.Failure(description: "service \(name): the runtime has not started") }
+                let service = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit)
                 services[name] = service
                 do { try await service.start() } catch {
                     await service.shutdown()

@@ -36,8 +36,8 @@ struct CPULimitTests {
         let limit = CPULimit.detect(mountInfo: directory + "/mountinfo", cgroupFile: directory + "/cgroup")
         #expect(limit.directory == nil)
         #expect(limit.summary == "recorded, not enforced: no cgroup file system with the cpu controller")
-        guard case .failure = limit.confine(getpid(), cpus: 0.5, name: "x") else {
-            Issue.record("confine must fail without a controller")
+        guard case .failure = limit.prepare(cpus: 0.5, name: "x") else {
+            Issue.record("prepare must fail without a controller")
             return
         }
     }
