@@ -104,3 +104,34 @@ timed_apply() {
     end=$(date +%s%N)
     echo "{\"seconds\": $(python3 -c "print(($end - $start) / 1e9)")}" >"$out.json"
 }
+
+# calibration KIND ENTRIES: the rollout-estimate check shared by runtime.sh and services.sh.
+# In a fresh runtime for $TMP/calibrate (made with the caller's write_project), applies $SIZES
+# resources of KIND ("functions" or "services"; `ENTRIES PREFIX N` prints N manifest entries),
+# destroying between sizes, with --parallelism $PARALLELISM; runs `kumo calibrate --json`
+# (calibration.json); then plans (NAME-plan.json) and applies (NAME.json, timed) $VERIFY fresh
+# ones as NAME=verify and each $VERIFY_EXTRA count M as NAME=verify-extra-M. All in $TMP.
+calibration() {
+    local kind=$1 entries=$2 dir=$TMP/calibrate n
+    write_project "$dir" </dev/null
+    start_runtime "$dir"
+    for n in $SIZES; do
+        log "calibration: applying $n $kind (parallelism $PARALLELISM)"
+        printf 'version: 1\nproject: calibrate\n%s:\n%s\n' "$kind" "$("$entries" c "$n")" >"$dir/kumo.yaml"
+        timed_apply "$dir" "$TMP/cal-$n" --parallelism "$PARALLELISM"
+        "$KUMO" destroy "$dir" --auto-approve --no-color --parallelism "$PARALLELISM" >"$TMP/cal-destroy-$n.txt"
+    done
+    "$KUMO" calibrate -C "$dir" --json >"$TMP/calibration.json"
+    log "calibration: $(tr -d '\n ' <"$TMP/calibration.json")"
+    # verify NAME N PREFIX: plan N fresh ones, apply them (timed), destroy them.
+    verify() {
+        printf 'version: 1\nproject: calibrate\n%s:\n%s\n' "$kind" "$("$entries" "$3" "$2")" >"$dir/kumo.yaml"
+        "$KUMO" plan "$dir" --json --parallelism "$PARALLELISM" >"$TMP/$1-plan.json"
+        log "verification: applying $2 fresh $kind (plan estimate $(json_get "$TMP/$1-plan.json" estimate seconds) s)"
+        timed_apply "$dir" "$TMP/$1" --parallelism "$PARALLELISM"
+        "$KUMO" destroy "$dir" --auto-approve --no-color --parallelism "$PARALLELISM" >/dev/null
+    }
+    verify verify "$VERIFY" v
+    for n in $VERIFY_EXTRA; do verify "verify-extra-$n" "$n" "x${n}n"; done
+    "$KUMO" runtime stop -C "$dir" >/dev/null
+}

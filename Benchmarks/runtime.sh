@@ -325,28 +325,9 @@ if [[ "$(realpath "$PYTHON")" != "$PYTHON_REAL" ]]; then
 fi
 
 # --- 5. calibration ---------------------------------------------------------------------------
-CAL=$TMP/calibrate
-write_project "$CAL" </dev/null
-start_runtime "$CAL"
-for n in $SIZES; do
-    log "calibration: applying $n functions (minInstances 1, parallelism $PARALLELISM)"
-    printf 'version: 1\nproject: calibrate\nfunctions:\n%s\n' "$(functions c "$n" 1 1)" >"$CAL/kumo.yaml"
-    timed_apply "$CAL" "$TMP/cal-$n" --parallelism "$PARALLELISM"
-    "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >"$TMP/cal-destroy-$n.txt"
-done
-"$KUMO" calibrate -C "$CAL" --json >"$TMP/calibration.json"
-log "calibration: $(tr -d '\n ' <"$TMP/calibration.json")"
-# verify NAME N PREFIX: plan N fresh functions (NAME-plan.json), apply them (timed), destroy them.
-verify() {
-    printf 'version: 1\nproject: calibrate\nfunctions:\n%s\n' "$(functions "$3" "$2" 1 1)" >"$CAL/kumo.yaml"
-    "$KUMO" plan "$CAL" --json --parallelism "$PARALLELISM" >"$TMP/$1-plan.json"
-    log "verification: applying $2 fresh functions (plan estimate $(json_get "$TMP/$1-plan.json" estimate seconds) s)"
-    timed_apply "$CAL" "$TMP/$1" --parallelism "$PARALLELISM"
-    "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >/dev/null
-}
-verify verify "$VERIFY" v
-for m in $VERIFY_EXTRA; do verify "verify-extra-$m" "$m" "x${m}n"; done
-"$KUMO" runtime stop -C "$CAL" >/dev/null
+# warm_functions PREFIX N: N functions like echo with one warm worker each.
+warm_functions() { functions "$1" "$2" 1 1; }
+calibration functions warm_functions
 
 # --- 6. report --------------------------------------------------------------------------------
 python3 - "$TMP" "$RESULTS" "$CHECK" "$KUMO" "$KUMO_BENCH" "$PYTHON" "$PYTHON_REAL" "$SIZES" "$ROUNDS" "$VERIFY_EXTRA" <<'PY'

@@ -137,28 +137,7 @@ done
 "$KUMO" runtime stop -C "$PROXY" >/dev/null
 
 # --- 3. S(m) ----------------------------------------------------------------------------------
-CAL=$TMP/calibrate
-write_project "$CAL" </dev/null
-start_runtime "$CAL"
-for m in $SIZES; do
-    log "calibration: applying $m services (one replica each, parallelism $PARALLELISM)"
-    printf 'version: 1\nproject: calibrate\nservices:\n%s\n' "$(services s "$m")" >"$CAL/kumo.yaml"
-    timed_apply "$CAL" "$TMP/cal-$m" --parallelism "$PARALLELISM"
-    "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >"$TMP/cal-destroy-$m.txt"
-done
-"$KUMO" calibrate -C "$CAL" --json >"$TMP/calibration.json"
-log "calibration: $(tr -d '\n ' <"$TMP/calibration.json")"
-# verify NAME M PREFIX: plan M fresh services (NAME-plan.json), apply them (timed), destroy them.
-verify() {
-    printf 'version: 1\nproject: calibrate\nservices:\n%s\n' "$(services "$3" "$2")" >"$CAL/kumo.yaml"
-    "$KUMO" plan "$CAL" --json --parallelism "$PARALLELISM" >"$TMP/$1-plan.json"
-    log "verification: applying $2 fresh services (plan estimate $(json_get "$TMP/$1-plan.json" estimate seconds) s)"
-    timed_apply "$CAL" "$TMP/$1" --parallelism "$PARALLELISM"
-    "$KUMO" destroy "$CAL" --auto-approve --no-color --parallelism "$PARALLELISM" >/dev/null
-}
-verify verify "$VERIFY" v
-for m in $VERIFY_EXTRA; do verify "verify-extra-$m" "$m" "x${m}n"; done
-"$KUMO" runtime stop -C "$CAL" >/dev/null
+calibration services services
 
 # --- 4. report --------------------------------------------------------------------------------
 python3 - "$TMP" "$RESULTS" "$CHECK" "$KUMO" "$SIZES" "$ROUNDS" "$VERIFY_EXTRA" "$CONNECTIONS" "$DURATION" "$PARALLELISM" <<'PY'
