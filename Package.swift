@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
         .library(name: "KumoPlan", targets: ["KumoPlan"]),
         .library(name: "KumoState", targets: ["KumoState"]),
+        .library(name: "KumoApply", targets: ["KumoApply"]),
         .library(name: "KumoRuntime", targets: ["KumoRuntime"]),
     ],
     dependencies: [
@@ -44,6 +45,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "KumoApply",
+            dependencies: [
+                "KumoManifest",
+                "KumoPlan",
+                "KumoState",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(name: "CKumoSpawn"),
         .target(
             name: "KumoRuntime",
@@ -67,6 +79,7 @@ let package = Package(
                 "KumoManifest",
                 "KumoPlan",
                 "KumoState",
+                "KumoApply",
                 "KumoRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "KumoRuntimeTests",
             dependencies: [
-                "KumoManifest", "KumoPlan", "KumoState", "KumoRuntime", "KumoTestSupport",
+                "KumoManifest", "KumoPlan", "KumoState", "KumoApply", "KumoRuntime", "KumoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -57,31 +57,21 @@ public struct DesiredState: Sendable {
             Parallel.ranges(items.count, minimum: 2_000) { range in items[range].map(make) }.flatMap { $0 }
         }
         let references = project.serviceReferences
+        @Sendable func serviceDependencies(_ address: String) -> [String] { (references[address] ?? []).map { "service.\($0)" } }
         var resources = build(project.functions) { function in
-            DesiredResource(
-                address: function.address, kind: .function, name: function.name, spec: function.configValue,
-                codeHash: function.code.map { codeHashes[$0]! },
-                secretNames: Set((function.command + function.environment.values).flatMap(\.secretNames)).sorted(),
-                dependencies: (references[function.address] ?? []).map { "service.\($0)" }.sorted())
+            DesiredResource(spec: .function(function), codeHash: function.code.map { codeHashes[$0]! },
+                            dependencies: serviceDependencies(function.address).sorted())
         }
         // In address order (function, rule, scaling, service), so no sort is needed.
         resources += build(project.rules) { rule in
-            DesiredResource(
-                address: rule.address, kind: .rule, name: rule.name, spec: rule.configValue,
-                dependencies: Set(rule.targets.map(\.address)).sorted())
+            DesiredResource(spec: .rule(rule), dependencies: Set(rule.targets.map(\.address)).sorted())
         }
         for policy in project.scaling {
-            resources.append(DesiredResource(
-                address: policy.address, kind: .scaling, name: policy.name, spec: policy.configValue,
-                dependencies: [policy.target]))
+            resources.append(DesiredResource(spec: .scaling(policy), dependencies: [policy.target]))
         }
         for service in project.services {
-            var texts = service.command + service.environment.values
-            if case .exec(let argv)? = service.healthcheck?.probe { texts += argv }
-            let dependencies = Set(service.dependsOn.keys).union(references[service.address] ?? []).map { "service.\($0)" }
-            resources.append(DesiredResource(
-                address: service.address, kind: .service, name: service.name, spec: service.configValue,
-                codeHash: service.code.map { codeHashes[$0]! }, secretNames: Set(texts.flatMap(\.secretNames)).sorted(), dependencies: dependencies.sorted()))
+            let dependencies = Set(service.dependsOn.keys.map { "service.\($0)" }).union(serviceDependencies(service.address))
+            resources.append(DesiredResource(spec: .service(service), codeHash: service.code.map { codeHashes[$0]! }, dependencies: dependencies.sorted()))
         }
         let secretNames = Set(resources.flatMap(\.secretNames))
         var values: [String: String] = [:]

@@ -65,15 +65,25 @@ public struct Estimator: Sendable {
 
     // MARK: Cost
 
-    /// Fills in each change's cost and returns the totals.
-    public func cost(_ plan: inout Plan) -> CostSummary {
+    /// Fills in each change's cost and returns the totals: "after" prices the desired spec,
+    /// "before" the state's.
+    public func cost(_ plan: inout Plan, desired: DesiredState, current: StateSnapshot) -> CostSummary {
         var summary = CostSummary(before: 0, after: 0, unknownBefore: 0, unknownAfter: 0, pricing: pricing)
+        var specs: [String: DesiredResource] = [:]
+        for resource in desired.resources where resource.kind == .function || resource.kind == .service {
+            specs[resource.address] = resource
+        }
         for i in plan.changes.indices {
             let kind = plan.changes[i].kind
             guard kind == .function || kind == .service else { continue }
             let address = plan.changes[i].address
-            let before = plan.changes[i].before.map { monthly(kind: kind, address: address, spec: $0) }
-            let after = plan.changes[i].after.map { monthly(kind: kind, address: address, spec: $0) }
+            let wanted = specs[address]
+            let after = wanted.map { monthly($0.spec) }
+            let before = current.resources[address].map { record in
+                // The same hash is the same spec: price the desired one instead of decoding.
+                if let wanted, wanted.specHash == record.specHash { return monthly(wanted.spec) }
+                return monthly(record)
+            }
             var cost = CostChange(before: before?.dollars, after: after?.dollars, note: after?.note ?? before?.note)
             if before != nil, before?.dollars == nil { summary.unknownBefore += 1 }
             if after != nil, after?.dollars == nil { summary.unknownAfter += 1 }
@@ -85,22 +95,29 @@ public struct Estimator: Sendable {
         return summary
     }
 
-    /// Monthly dollars for one resource's spec, or nil with a note saying what it depends on.
-    public func monthly(kind: ResourceKind, address: String, spec: ConfigValue) -> (dollars: Double?, note: String?) {
-        switch kind {
-        case .function:
-            guard let use = usage[address] else { return (nil, usageNote) }
-            let memory = Double(spec["memory"]?.intValue ?? Function.defaultMemory)
+    /// The monthly cost of an applied resource, decoding its stored spec only when the price
+    /// depends on it.
+    func monthly(_ record: ResourceRecord) -> (dollars: Double?, note: String?) {
+        if record.kind == .function && usage[record.address] == nil { return (nil, usageNote) }
+        do { return monthly(try record.decodedSpec()) } catch { return (nil, "\(error)") }
+    }
+
+    /// Monthly dollars for one resource, or nil with a note saying what it depends on.
+    public func monthly(_ spec: ResourceSpec) -> (dollars: Double?, note: String?) {
+        switch spec {
+        case .function(let function):
+            guard let use = usage[function.address] else { return (nil, usageNote) }
+            let memory = Double(function.memory)
             let requests = Double(use.monthlyRequests)
             let compute = requests * (memory / 1024) * use.averageDuration.seconds * pricing.perGbSecond
             let calls = requests / 1_000_000 * pricing.perMillionRequests
-            return (compute + calls, "\(use.monthlyRequests) requests × \(Int(memory)) MB × \(use.averageDuration)")
-        case .service:
-            let replicas = Double(spec["replicas"]?.intValue ?? Service.defaultReplicas)
-            let cpu = spec["resources"]?["cpu"]?.doubleValue ?? Service.Resources.default.cpu
-            let memory = Double(spec["resources"]?["memory"]?.intValue ?? Service.Resources.default.memory)
+            return (compute + calls, "\(use.monthlyRequests) requests × \(function.memory) MB × \(use.averageDuration)")
+        case .service(let service):
+            let replicas = Double(service.replicas)
+            let cpu = service.resources.cpu
+            let memory = Double(service.resources.memory)
             let hourly = cpu * pricing.perVcpuHour + memory / 1024 * pricing.perGbHour
-            return (replicas * hourly * Estimator.hoursPerMonth, "\(Int(replicas)) × (\(ConfigValue.double(cpu).compactJSON()) vCPU + \(Int(memory)) MB) × 730 h")
+            return (replicas * hourly * Estimator.hoursPerMonth, "\(service.replicas) × (\(ConfigValue.double(cpu).compactJSON()) vCPU + \(service.resources.memory) MB) × 730 h")
         case .scaling, .rule:
             return (0, nil)
         }

@@ -45,6 +45,23 @@ public struct CostChange: Sendable, Equatable {
     public var note: String?
 }
 
+/// How an update reaches a service's running replicas: the executor and the runtime take it
+/// from the plan.
+public enum UpdateStrategy: String, Sendable, CaseIterable {
+    /// Only `replicas` changed: replicas are added or stopped, the others keep running.
+    case scale
+    /// Anything else: new replicas replace the old ones one at a time.
+    case rolling
+
+    /// How the plan names it.
+    public var label: String {
+        switch self {
+        case .scale: "scale in place"
+        case .rolling: "rolling update"
+        }
+    }
+}
+
 public struct ResourceChange: Sendable, Equatable {
     public var address: String
     public var kind: ResourceKind
@@ -61,6 +78,8 @@ public struct ResourceChange: Sendable, Equatable {
     /// 1-based wave in which the executor performs the action; 0 for no-ops.
     public var wave: Int
     public var cost: CostChange?
+    /// For an update of a service: whether it scales in place or rolls; nil otherwise.
+    public var update: UpdateStrategy? = nil
 
     /// The fields that force the replacement, when the action is `replace`.
     public var replacementFields: [String] { fields.filter(\.forcesReplacement).map(\.path) }

@@ -77,6 +77,8 @@ extension ResourceChange {
             })),
             ("replace_paths", .array(replacementFields.map { .string($0) })),
         ]
+        // Added in 1.0 without a version change: present only for an update of a service.
+        if let update { f.append(("update_strategy", .string(update.rawValue))) }
         if let cost {
             f.append(("cost", .object([
                 ("monthly_before", cost.before.map { .double($0) } ?? .null),
@@ -110,6 +112,10 @@ extension ResourceChange {
                            after: try c.optional("monthly_after").map { try $0.double() },
                            note: try c.optional("note").map { try $0.string() })
             })
+        if let strategy = try r.optional("update_strategy") {
+            guard let value = UpdateStrategy(rawValue: try strategy.string()) else { throw r.failure("update_strategy", "scale or rolling") }
+            update = value
+        }
     }
 }
 

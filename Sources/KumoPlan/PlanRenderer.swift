@@ -54,7 +54,12 @@ public struct PlanRenderer: Sendable {
         let what: String
         switch change.action {
         case .create: what = "will be created"
-        case .update: what = "will be updated in place"
+        case .update:
+            switch change.update {
+            case .scale?: what = "will be scaled in place"
+            case .rolling?: what = "will be updated by a rolling update"
+            case nil: what = "will be updated in place"
+            }
         case .replace: what = "must be replaced"
         case .delete: what = "will be destroyed"
         case .noop: what = "is unchanged"
@@ -87,6 +92,7 @@ public struct PlanRenderer: Sendable {
                 case (nil, nil): text = ""
                 }
                 if field.forcesReplacement { text += paint("  # forces replacement", .red) }
+                if change.update == .scale { text += "  (\(UpdateStrategy.scale.label))" }
                 rows.append((symbol, field.path, text))
             }
         case .noop:
@@ -156,7 +162,8 @@ public struct PlanRenderer: Sendable {
             out += "| | Resource | Action | Why |\n|---|---|---|---|\n"
             for change in actionable {
                 let symbol = change.action == .replace ? "±" : change.action.symbol
-                out += "| `\(symbol)` | `\(change.address)` | \(change.action.rawValue) | \(PlanRenderer.cell(change.reasons.joined(separator: "; "))) |\n"
+                let action = change.update.map { "\(change.action.rawValue) (\($0.label))" } ?? change.action.rawValue
+                out += "| `\(symbol)` | `\(change.address)` | \(action) | \(PlanRenderer.cell(change.reasons.joined(separator: "; "))) |\n"
             }
             out += "\n**\(plan.summary)**\n"
         }

@@ -105,7 +105,7 @@ public struct Planner: Sendable {
             manifestHash: desired.manifestHash, targets: options.targets.sorted(), warnings: warnings)
         let estimator = Estimator(coefficients: options.calibrated ?? desired.estimates, pricing: desired.pricing, usage: desired.usage)
         if options.rollout { plan.estimate = estimator.rollout(plan, parallelism: options.parallelism) }
-        if options.cost { plan.cost = estimator.cost(&plan) }
+        if options.cost { plan.cost = estimator.cost(&plan, desired: desired, current: current) }
         return plan
     }
 
@@ -114,7 +114,7 @@ public struct Planner: Sendable {
     func diff(_ resource: DesiredResource, _ record: ResourceRecord?, secrets: [String: String]) -> ResourceChange {
         var change = ResourceChange(
             address: resource.address, kind: resource.kind, name: resource.name, action: .noop,
-            reasons: [], fields: [], before: record?.spec, after: resource.spec,
+            reasons: [], fields: [], before: record?.spec, after: resource.canonical,
             codeHashBefore: record?.codeHash, codeHashAfter: resource.codeHash, dependencies: resource.dependencies, wave: 0)
         guard let record else {
             change.action = .create
@@ -123,7 +123,7 @@ public struct Planner: Sendable {
         }
         if record.specHash != resource.specHash || record.kind != resource.kind {
             let forcing = Planner.replacementFields[resource.kind] ?? []
-            FieldDiff.compare(record.spec, resource.spec, path: "", into: &change.fields)
+            FieldDiff.compare(record.spec, resource.canonical, path: "", into: &change.fields)
             for i in change.fields.indices {
                 let top = FieldDiff.topLevel(change.fields[i].path)
                 change.fields[i].forcesReplacement = forcing.contains(top)
@@ -161,6 +161,9 @@ public struct Planner: Sendable {
             if change.action == .noop { change.action = .update }
             change.reasons.append("drift: \(drift)")
         }
+        if change.action == .update, case .service(let service) = resource.spec {
+            change.update = Planner.updateStrategy(service, change: change, record: record, drifted: options.drift[resource.address] != nil)
+        }
         if change.action == .update || (change.action == .replace && forcing.isEmpty) {
             let changed = Array(Set(change.fields.filter { !$0.forcesReplacement }.map { FieldDiff.reasonLabel($0.path) })).sorted()
             if !changed.isEmpty {
@@ -168,6 +171,16 @@ public struct Planner: Sendable {
             }
         }
         return change
+    }
+
+    /// A service whose update changes only `replicas` (not its code, secrets or anything
+    /// else, and not drifted) scales in place; any other update rolls its replicas.
+    static func updateStrategy(_ service: Service, change: ResourceChange, record: ResourceRecord, drifted: Bool) -> UpdateStrategy {
+        guard !drifted, record.codeHash == change.codeHashAfter,
+              !change.fields.contains(where: { $0.sensitive }),
+              case .service(let applied)? = try? record.decodedSpec(),
+              service.differsOnlyInReplicas(from: applied) else { return .rolling }
+        return .scale
     }
 
     // MARK: Targets

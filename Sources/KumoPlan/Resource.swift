@@ -1,46 +1,40 @@
 import KumoManifest
 
-/// The four kinds of resource a manifest declares; the address of a resource is `KIND.NAME`.
-public enum ResourceKind: String, Sendable, CaseIterable, Comparable {
-    case function, service, scaling, rule
-
-    public static func < (lhs: ResourceKind, rhs: ResourceKind) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-
-    /// Splits `function.createOrder` into its kind and name.
-    public static func parse(address: String) -> (kind: ResourceKind, name: String)? {
-        guard let dot = address.firstIndex(of: ".") else { return nil }
-        guard let kind = ResourceKind(rawValue: String(address[..<dot])) else { return nil }
-        let name = String(address[address.index(after: dot)...])
-        return name.isEmpty ? nil : (kind, name)
-    }
-}
-
-/// A resource as the manifest wants it: its canonical spec and what it depends on.
+/// A resource as the manifest wants it: its typed spec, the canonical form derived from it,
+/// and what it depends on.
 public struct DesiredResource: Sendable, Equatable {
-    public var address: String
-    public var kind: ResourceKind
-    public var name: String
-    /// The resource in manifest form (defaults applied, secrets as `${secret:NAME}`).
-    public var spec: ConfigValue
-    /// `sha256:` of the spec's canonical JSON.
-    public var specHash: String
+    public let address: String
+    public let kind: ResourceKind
+    public let name: String
+    /// The resource as every layer reads it.
+    public let spec: ResourceSpec
+    /// The spec in manifest form (defaults applied, secrets as `${secret:NAME}`): what is
+    /// hashed, diffed, shown and stored. Derived from `spec`, once.
+    public let canonical: ConfigValue
+    /// `sha256:` of the canonical spec's JSON.
+    public let specHash: String
     /// `sha256:` of the `code:` directory's contents, nil when the resource has no code.
     public var codeHash: String?
     /// The secrets the spec names, sorted.
-    public var secretNames: [String]
+    public let secretNames: [String]
     /// Addresses this resource needs before it can be applied, sorted.
     public var dependencies: [String]
 
-    public init(address: String, kind: ResourceKind, name: String, spec: ConfigValue, codeHash: String? = nil, secretNames: [String] = [], dependencies: [String] = []) {
-        self.address = address
-        self.kind = kind
-        self.name = name
+    public init(spec: ResourceSpec, codeHash: String? = nil, dependencies: [String] = []) {
+        self.init(spec: spec, canonical: spec.canonical, codeHash: codeHash, dependencies: dependencies)
+    }
+
+    /// A resource whose canonical form is already at hand (a saved plan's): `canonical` must
+    /// be `spec.canonical`.
+    init(spec: ResourceSpec, canonical: ConfigValue, codeHash: String?, dependencies: [String]) {
         self.spec = spec
-        self.specHash = Hashing.specHash(spec)
+        self.address = spec.address
+        self.kind = spec.kind
+        self.name = spec.name
+        self.secretNames = spec.secretNames
+        self.canonical = canonical
+        self.specHash = Hashing.specHash(canonical)
         self.codeHash = codeHash
-        self.secretNames = secretNames
         self.dependencies = dependencies
     }
 }
@@ -66,6 +60,12 @@ public struct ResourceRecord: Sendable, Equatable {
     public var status: Status
     /// The state serial of the write that applied this resource.
     public var appliedSerial: Int
+
+    /// The typed spec, read back from its canonical form (only where a layer needs it: most
+    /// records of a plan are compared by hash and never decoded).
+    public func decodedSpec() throws(ResourceSpec.DecodingError) -> ResourceSpec {
+        try ResourceSpec(kind: kind, name: name, canonical: spec)
+    }
 
     public init(address: String, kind: ResourceKind, name: String, spec: ConfigValue, specHash: String, codeHash: String?, secrets: [String: String], dependencies: [String], status: Status, appliedSerial: Int) {
         self.address = address

@@ -59,7 +59,7 @@ public struct SavedPlan: Sendable, Equatable {
             ("resources", .array(resources.map { resource in
                 .object([
                     ("address", .string(resource.address)), ("kind", .string(resource.kind.rawValue)), ("name", .string(resource.name)),
-                    ("spec", resource.spec), ("spec_hash", .string(resource.specHash)),
+                    ("spec", resource.canonical), ("spec_hash", .string(resource.specHash)),
                     ("code_hash", resource.codeHash.map { .string($0) } ?? .null),
                     ("secret_names", .array(resource.secretNames.map { .string($0) })),
                     ("dependencies", .array(resource.dependencies.map { .string($0) })),
@@ -81,16 +81,15 @@ public struct SavedPlan: Sendable, Equatable {
         projectDirectory = try r.optional("project_dir").map { try $0.string() }
         resources = try r.array("resources").map { item in
             guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
-            guard let spec = item.value("spec") else { throw item.failure("spec", "an object") }
-            let resource = DesiredResource(
-                address: try item.string("address"), kind: kind, name: try item.string("name"), spec: spec,
-                codeHash: try item.optional("code_hash").map { try $0.string() },
-                secretNames: try item.array("secret_names").map { try $0.string() },
-                dependencies: try item.array("dependencies").map { try $0.string() })
-            guard resource.specHash == (try item.string("spec_hash")) else {
-                throw PlanFormatError("saved plan is damaged: the spec of \(resource.address) does not match its hash")
+            guard let canonical = item.value("spec") else { throw item.failure("spec", "an object") }
+            let name = try item.string("name")
+            guard Hashing.specHash(canonical) == (try item.string("spec_hash")) else {
+                throw PlanFormatError("saved plan is damaged: the spec of \(kind.rawValue).\(name) does not match its hash")
             }
-            return resource
+            let spec: ResourceSpec
+            do { spec = try ResourceSpec(kind: kind, name: name, canonical: canonical) } catch { throw PlanFormatError("saved plan is damaged: \(error)") }
+            return DesiredResource(spec: spec, canonical: canonical, codeHash: try item.optional("code_hash").map { try $0.string() },
+                                   dependencies: try item.array("dependencies").map { try $0.string() })
         }
         var hashes: [String: String] = [:]
         for (name, hash) in try r.object("secret_hashes").value.objectValue ?? [] {
@@ -142,7 +141,7 @@ extension ResourceRecord {
                 hashes[name] = old
             }
         }
-        self.init(address: desired.address, kind: desired.kind, name: desired.name, spec: desired.spec, specHash: desired.specHash,
+        self.init(address: desired.address, kind: desired.kind, name: desired.name, spec: desired.canonical, specHash: desired.specHash,
                   codeHash: desired.codeHash, secrets: hashes, dependencies: desired.dependencies, status: .applied, appliedSerial: serial)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KumoManifest
 import KumoPlan
+import KumoApply
 import KumoRuntime
 import KumoState
 
@@ -263,7 +264,7 @@ struct ApplyFlow {
     static func drift(of saved: SavedPlan, projectDirectory: String) -> String? {
         let hasher = CodeHasher()
         for resource in saved.resources {
-            guard let planned = resource.codeHash, let code = resource.spec["code"]?.stringValue else { continue }
+            guard let planned = resource.codeHash, let code = resource.spec.code else { continue }
             let path = code.hasPrefix("/") ? code : projectDirectory + "/" + code
             guard let now = try? hasher.hash(directory: path) else { return "the code of \(resource.address) at \(path) cannot be read" }
             if now != planned { return "the code of \(resource.address) changed since the plan was made" }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import KumoManifest
 import KumoPlan
+import KumoApply
 import KumoRuntime
 import KumoState
 import NIOCore
@@ -33,7 +34,7 @@ extension Kumo {
             }
             guard (try? ConfigValue(json: payload)) != nil else { throw fail("--data is not valid JSON") }
             guard let info = RuntimeInfo.load(projectDirectory: location.absolute) else {
-                throw fail("no Kumo runtime is running for \(location.absolute); start one with 'kumo runtime start' or 'kumo up'")
+                throw fail(RuntimeInfo.notRunning(projectDirectory: location.absolute))
             }
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(info.gatewayPort)/2015-03-31/functions/\(name)/invocations")
             request.method = .POST
@@ -74,28 +75,26 @@ extension Kumo {
         func run() async throws {
             let directory = location.absolute
             let state = (try? StateStore.open(path: stateOptions.path(projectDirectory: directory), create: false)?.snapshot()) ?? .empty
-            var live: [String: ConfigValue] = [:]
+            var live: [String: ControlAPI.Status.Resource] = [:]
             var runtimeValue: ConfigValue = .null
             if let info = RuntimeInfo.load(projectDirectory: directory) {
                 let status = try await RuntimeClient(info: info).status()
-                runtimeValue = status["runtime"] ?? .null
-                for item in status["resources"]?.arrayValue ?? [] {
-                    if let address = item["address"]?.stringValue { live[address] = item }
-                }
+                runtimeValue = (try? ConfigValue(json: String(decoding: ControlAPI.encode(status.runtime), as: UTF8.self))) ?? .null
+                for item in status.resources { live[item.address] = item }
             }
             let addresses = Set(state.resources.keys).union(live.keys).sorted()
             var rows: [ConfigValue] = []
             for address in addresses {
                 let record = state.resources[address]
                 let item = live[address]
-                let runtimeState = item?["state"]?.stringValue ?? (runtimeValue == .null ? "runtime not running" : "not running")
+                let runtimeState = item?.state ?? (runtimeValue == .null ? "runtime not running" : "not running")
                 var drift: String?
-                if let record, let item, let hash = item["spec_hash"]?.stringValue, hash != record.specHash { drift = "runs another spec than the state records" }
+                if let record, let item, item.specHash != record.specHash { drift = "runs another spec than the state records" }
                 if record == nil { drift = "not in the state" }
                 rows.append(.object([
                     ("address", .string(address)), ("state", .string(record?.status == .tainted ? "tainted" : runtimeState)),
                     ("applied_serial", record.map { .int($0.appliedSerial) } ?? .null), ("drift", drift.map { .string($0) } ?? .null),
-                    ("detail", item?["detail"] ?? .object([])),
+                    ("detail", item?.detail ?? .object([])),
                 ]))
             }
             if json {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import KumoManifest
+import KumoApply
 import KumoPlan
+import KumoApply
 import KumoRuntime
 import KumoState
 
@@ -197,19 +199,19 @@ enum Refresh {
         guard let info = RuntimeInfo.load(projectDirectory: projectDirectory), let status = try? await RuntimeClient(info: info).status() else {
             return Dictionary(uniqueKeysWithValues: state.resources.keys.map { ($0, "the runtime is not running") })
         }
-        var live: [String: ConfigValue] = [:]
-        for item in status["resources"]?.arrayValue ?? [] { if let address = item["address"]?.stringValue { live[address] = item } }
+        var live: [String: ControlAPI.Status.Resource] = [:]
+        for item in status.resources { live[item.address] = item }
         var drift: [String: String] = [:]
         for (address, record) in state.resources where record.status == .applied {
-            guard let item = live[address], item["state"]?.stringValue != "failed" else {
+            guard let item = live[address], item.state != "failed" else {
                 drift[address] = "missing from the runtime"
                 continue
             }
-            if let hash = item["spec_hash"]?.stringValue, hash != record.specHash {
-                drift[address] = "the runtime runs another spec (\(Hashing.short(hash)), state has \(Hashing.short(record.specHash)))"
-            } else if (item["code_hash"]?.stringValue) != record.codeHash {
-                drift[address] = "the runtime runs other code (\(item["code_hash"]?.stringValue.map(Hashing.short) ?? "none"), state has \(record.codeHash.map(Hashing.short) ?? "none"))"
-            } else if let ready = item["detail"]?["replicas_ready"]?.intValue, let total = item["detail"]?["replicas"]?.intValue, ready < total {
+            if item.specHash != record.specHash {
+                drift[address] = "the runtime runs another spec (\(Hashing.short(item.specHash)), state has \(Hashing.short(record.specHash)))"
+            } else if item.codeHash != record.codeHash {
+                drift[address] = "the runtime runs other code (\(item.codeHash.map(Hashing.short) ?? "none"), state has \(record.codeHash.map(Hashing.short) ?? "none"))"
+            } else if let ready = item.detail["replicas_ready"]?.intValue, let total = item.detail["replicas"]?.intValue, ready < total {
                 drift[address] = "\(ready) of \(total) replicas ready"
             }
         }

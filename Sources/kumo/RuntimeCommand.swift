@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KumoManifest
+import KumoPlan
+import KumoApply
 import KumoRuntime
 import KumoState
 
@@ -81,10 +83,10 @@ extension Kumo.RuntimeCommand {
             }
             let status = try await RuntimeClient(info: info).status()
             if json {
-                Console.out(status.json() + "\n")
+                Console.out(((try? ConfigValue(json: String(decoding: ControlAPI.encode(status), as: UTF8.self))) ?? .null).json() + "\n")
                 return
             }
-            Console.out("Runtime pid \(info.pid), started \(info.startedAt)\n  gateway      http://127.0.0.1:\(info.gatewayPort)\n  control API  127.0.0.1:\(info.controlPort)\n  resources    \(status["resources"]?.arrayValue?.count ?? 0)\n")
+            Console.out("Runtime pid \(info.pid), started \(info.startedAt)\n  gateway      http://127.0.0.1:\(info.gatewayPort)\n  control API  127.0.0.1:\(info.controlPort)\n  resources    \(status.resources.count)\n")
         }
     }
 

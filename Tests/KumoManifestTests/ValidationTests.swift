@@ -166,7 +166,7 @@ import Testing
         let f = try #require(result.project?.functions.first)
         #expect(f.environment["KEY"]?.isSensitive == true)
         #expect(f.environment["KEY"]?.description == "(sensitive)")
-        #expect(f.environment["KEY"]?.resolved(secrets: ["API_KEY": "hunter2"], port: nil) == "Bearer hunter2")
+        #expect(try f.environment["KEY"]?.resolved(secrets: ["API_KEY": "hunter2"], port: nil) == "Bearer hunter2")
         let config = try #require(result.project).configValue
         #expect(!config.json().contains("hunter2"))
         #expect(!config.yaml().contains("hunter2"))
@@ -205,7 +205,7 @@ import Testing
         #expect(api.environment["ORDERS"]?.literal == "http://127.0.0.1:8082")
         #expect(api.environment["H"]?.literal == "127.0.0.1:8082")
         #expect(api.command[1].parts == [.port])
-        #expect(api.command[1].resolved(secrets: [:], port: 41000) == "41000")
+        #expect(try api.command[1].resolved(secrets: [:], port: 41000) == "41000")
     }
 
     @Test func durationsAndSizes() {

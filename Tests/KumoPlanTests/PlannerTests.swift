@@ -205,9 +205,8 @@ import Testing
         for round in 0..<300 {
             var resources = base.resources.filter { _ in Int.random(in: 0..<5, using: &generator) > 0 }
             for i in resources.indices where Int.random(in: 0..<3, using: &generator) == 0 {
-                resources[i] = DesiredResource(address: resources[i].address, kind: resources[i].kind, name: resources[i].name,
-                                               spec: mutate(resources[i].spec, &generator), codeHash: resources[i].codeHash,
-                                               secretNames: resources[i].secretNames, dependencies: resources[i].dependencies.filter { d in resources.contains { $0.address == d } })
+                resources[i] = DesiredResource(spec: mutate(resources[i].spec, &generator), codeHash: resources[i].codeHash,
+                                               dependencies: resources[i].dependencies.filter { d in resources.contains { $0.address == d } })
             }
             let desired = DesiredState(project: "shop", resources: resources)
             var state = try applied(DesiredState(project: "shop", resources: base.resources.filter { _ in Bool.random(using: &generator) }))
@@ -221,6 +220,29 @@ import Testing
             let again = try planner.plan(desired: desired, current: next)
             #expect(!again.hasChanges, "round \(round): \(again.actionable.map { "\($0.address) \($0.action) \($0.reasons)" })")
             #expect(Set(next.resources.keys) == Set(desired.resources.map(\.address)))
+        }
+    }
+
+    /// A valid change of a typed spec: the manifest can only ask for valid ones.
+    func mutate(_ spec: ResourceSpec, _ generator: inout SeededGenerator) -> ResourceSpec {
+        let n = Int.random(in: 1..<100, using: &generator)
+        switch spec {
+        case .function(var f):
+            if Bool.random(using: &generator) { f.memory = 128 + n } else { f.description = "v\(n)" }
+            return .function(f)
+        case .service(var s):
+            switch n % 3 {
+            case 0: s.replicas = n % 7
+            case 1: s.port = 9000 + n
+            default: s.description = "v\(n)"
+            }
+            return .service(s)
+        case .scaling(var p):
+            p.maxReplicas = p.minReplicas + n
+            return .scaling(p)
+        case .rule(var r):
+            r.enabled.toggle()
+            return .rule(r)
         }
     }
 

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import KumoManifest
+import KumoApply
+import KumoPlan
 import KumoRuntime
 import KumoTestSupport
 import NIOCore
@@ -74,13 +76,18 @@ final class RuntimeHarness: @unchecked Sendable {
         try await gateway(.POST, "/2015-03-31/functions/\(function)/invocations", body: payload, headers: [("X-Amz-Invocation-Type", type)])
     }
 
-    func status() async throws -> ConfigValue {
+    func status() async throws -> ControlAPI.Status {
         guard let info else { throw HarnessError("no runtime") }
         return try await RuntimeClient(info: info).status()
     }
 
     func detail(_ address: String) async throws -> ConfigValue? {
-        try await status()["resources"]?.arrayValue?.first { $0["address"]?.stringValue == address }?["detail"]
+        try await status().resources.first { $0.address == address }?.detail
+    }
+
+    /// The pid of every process the runtime reports (workers and replicas).
+    func pids() async throws -> [Int] {
+        try await status().resources.flatMap { $0.detail["pids"]?.arrayValue?.compactMap(\.intValue) ?? [] }
     }
 
     /// Every process whose pid is in `pids` that still runs.

@@ -1,6 +1,7 @@
 import Foundation
 import KumoManifest
 import KumoPlan
+import KumoApply
 import KumoRuntime
 import KumoState
 import KumoTestSupport
@@ -15,7 +16,7 @@ import Testing
     }
 
     func pids(_ harness: RuntimeHarness) async throws -> [Int] {
-        try await harness.status()["resources"]?.arrayValue?.flatMap { $0["detail"]?["pids"]?.arrayValue?.compactMap(\.intValue) ?? [] } ?? []
+        try await harness.pids()
     }
 
     @Test func applyReapplyAndDestroyTheShop() async throws {

@@ -163,7 +163,7 @@ import Testing
         #expect(state.resources["service.web"]?.spec["environment"]?["VERSION"]?.stringValue == "v1")
         #expect(try harness.kumo(["plan", "--detailed-exitcode"]).status == 2)
         // Destroy stops everything gracefully.
-        let pids = try await harness.status()["resources"]?.arrayValue?.flatMap { $0["detail"]?["pids"]?.arrayValue?.compactMap(\.intValue) ?? [] } ?? []
+        let pids = try await harness.pids()
         #expect(try harness.kumo(["down"]).status == 0)
         #expect(try await RuntimeHarness.waitUntil { RuntimeHarness.alive(pids).isEmpty })
     }

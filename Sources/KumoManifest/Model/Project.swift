@@ -51,6 +51,9 @@ public struct Duration: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var seconds: Double { Double(milliseconds) / 1000 }
 
+    /// The same span as a standard library duration, for clocks and sleeps.
+    public var duration: Swift.Duration { .milliseconds(milliseconds) }
+
     public static func < (lhs: Duration, rhs: Duration) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
     /// The canonical spelling: the largest unit that divides the value exactly.

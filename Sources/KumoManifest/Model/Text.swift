@@ -86,17 +86,21 @@ public struct Text: Sendable, Hashable, CustomStringConvertible {
         isSensitive ? "(sensitive)" : manifestText
     }
 
-    /// The real value, given the secrets and the replica's port.
-    public func resolved(secrets: [String: String], port: Int?) -> String {
+    /// The real value, given the secrets and the replica's port: the last stage of
+    /// interpolation, when the runtime starts a process. A `${port}` without a port stays as
+    /// written (it is only allowed where the runtime has one).
+    public func resolved(secrets: [String: String], port: Int? = nil) throws(MissingSecret) -> String {
+        if storage == nil { return literalValue }
         var result = ""
         for part in parts {
             switch part {
             case .literal(let s): result += s
-            case .secret(let name): result += secrets[name] ?? ""
+            case .secret(let name):
+                guard let value = secrets[name] else { throw MissingSecret(name: name) }
+                result += value
             case .port: result += port.map(String.init) ?? "${port}"
             }
         }
         return result
     }
 }
-

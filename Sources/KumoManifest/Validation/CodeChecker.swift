@@ -15,6 +15,17 @@ struct CodeChecker: Sendable {
         var message: String
     }
 
+    /// Paths of stored (canonical) specs: already resolved relative to the project directory,
+    /// so they are only checked to stay inside it, not looked up on disk.
+    private var stored = false
+
+    init(storedSpecs files: SourceFiles) {
+        self.root = "/"
+        self.realRoot = "/"
+        self.files = files
+        self.stored = true
+    }
+
     init(root: String, files: SourceFiles) {
         let absolute = CodeChecker.normalize(CodeChecker.absolute(root))
         self.root = absolute
@@ -51,6 +62,12 @@ struct CodeChecker: Sendable {
     mutating func check(_ code: String, at node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, reader: inout Reader) -> String? {
         let file = node.range.file
         let result: Result<String, CodeProblem>
+        if stored {
+            let escapes = code.isEmpty || code.hasPrefix("/") || code.split(separator: "/").contains("..")
+            if !escapes { return code }
+            reader.error("path-escapes-project", "'code' in \(ctx()): '\(code)' must be a path inside the project directory", node, path())
+            return nil
+        }
         if let cached = cache[file]?[code] {
             result = cached
         } else {

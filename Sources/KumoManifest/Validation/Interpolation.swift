@@ -8,7 +8,21 @@ struct InterpolationAllowance: OptionSet {
 }
 
 /// The environment interpolation draws on: variables, the process environment, service ports.
+///
+/// This is the one interpolation engine. The stage decides which references are filled now and
+/// which stay symbolic in ``Text`` for a later stage: reading a manifest fills variables,
+/// `${env:…}` and `${service:…}`; secrets and `${port}` stay references until the runtime
+/// starts a process (``Text/resolved(secrets:port:)``). A stored (canonical) spec holds only
+/// those two.
 struct InterpolationContext: Sendable {
+    enum Stage: Sendable {
+        /// A manifest as the user wrote it.
+        case manifest
+        /// A canonical spec read back from the state, a saved plan or the control API.
+        case stored
+    }
+
+    var stage = Stage.manifest
     var variables: [String: Text] = [:]
     var environment: [String: String] = [:]
     /// Service name → its front port (nil when the service declares none).
@@ -87,6 +101,10 @@ extension Reader {
         }
         let kind = String(trimmed[..<colon]).trimmingSpaces
         let argument = String(trimmed[trimmed.index(after: colon)...]).trimmingSpaces
+        if context.stage == .stored && kind != "secret" {
+            error("bad-interpolation", "'${\(reference)}' cannot appear in a resolved spec (only ${secret:NAME} and ${port} are left to fill)", node, path())
+            return nil
+        }
         switch kind {
         case "var":
             if context.brokenVariables.contains(argument) { return nil }
@@ -129,7 +147,7 @@ extension Reader {
                 error("secret-not-allowed", "'${secret:\(argument)}' is only allowed in environment values and commands", node, path())
                 return nil
             }
-            if context.environment[argument] == nil {
+            if context.stage == .manifest && context.environment[argument] == nil {
                 let message = "secret '\(argument)' is not set in the environment"
                 if context.secretsRequired {
                     error("missing-secret", message, node, path())

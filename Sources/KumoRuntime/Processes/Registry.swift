@@ -1,5 +1,5 @@
 import Foundation
-import KumoManifest
+import KumoPlan
 
 /// The pid table: every process group the runtime started, written to
 /// `.kumo/runtime/pids.json` as it changes. A runtime that was killed with -9 leaves its
@@ -8,11 +8,16 @@ import KumoManifest
 final class Registry: @unchecked Sendable {
     static let shared = Registry()
 
-    struct Entry: Equatable {
+    struct Entry: Equatable, Codable {
         var pid: pid_t
         var startTicks: UInt64
         var owner: String
         var command: String
+
+        enum CodingKeys: String, CodingKey {
+            case pid, owner, command
+            case startTicks = "start_ticks"
+        }
     }
 
     private let lock = NSLock()
@@ -52,22 +57,17 @@ final class Registry: @unchecked Sendable {
         let target = path
         lock.unlock()
         guard let target else { return }
-        let value = ConfigValue.array(snapshot.map { entry in
-            .object([("pid", .int(Int(entry.pid))), ("start_ticks", .int(Int(entry.startTicks))), ("owner", .string(entry.owner)), ("command", .string(entry.command))])
-        })
         let temporary = target + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(value.compactJSON().utf8), attributes: [.posixPermissions: 0o600]) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(ControlAPI.encode(snapshot)), attributes: [.posixPermissions: 0o600]) {
             rename(temporary, target)
         }
     }
 
     /// Stops the process groups a previous runtime left behind; returns what it stopped.
     static func reapOrphans(path: String) -> [Entry] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let value = try? ConfigValue(json: text), let items = value.arrayValue else { return [] }
+        guard let data = FileManager.default.contents(atPath: path), let entries = try? JSONDecoder().decode([Entry].self, from: data) else { return [] }
         var stopped: [Entry] = []
-        for item in items {
-            guard let pid = item["pid"]?.intValue, let ticks = item["start_ticks"]?.intValue else { continue }
-            let entry = Entry(pid: pid_t(pid), startTicks: UInt64(ticks), owner: item["owner"]?.stringValue ?? "", command: item["command"]?.stringValue ?? "")
+        for entry in entries {
             // Only the same process: a reused pid has another start time.
             guard ChildProcess.startTicks(of: entry.pid) == entry.startTicks else { continue }
             kill(-entry.pid, SIGKILL)

@@ -1,3 +1,4 @@
+import KumoPlan
 import Foundation
 
 /// CPU limits for service replicas: the kernel's CFS bandwidth control, through a cgroup per

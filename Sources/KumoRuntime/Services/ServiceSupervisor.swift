@@ -7,72 +7,6 @@ import KumoPlan
 import NIOCore
 import NIOHTTP1
 
-/// A service as the runtime runs it: the applied spec with paths absolute and secrets resolved.
-public struct ServiceConfig: Sendable, Equatable {
-    public var name: String
-    /// The command as manifest text; `${port}` is filled in per replica.
-    public var command: [String]
-    public var codeDirectory: String
-    public var port: Int?
-    public var replicas: Int
-    public var memoryMB: Int
-    public var cpu: Double
-    public var environment: [String: String]
-    public var healthcheck: Health?
-    public var restart: Service.RestartPolicy
-    public var stopGracePeriod: Swift.Duration
-    /// Everything but `replicas`: a change of it rolls the replicas; a change of only
-    /// `replicas` scales in place.
-    public var revision: String
-
-    public struct Health: Sendable, Equatable {
-        public enum Probe: Sendable, Equatable { case http(String), tcp, exec([String]) }
-        public var probe: Probe
-        public var interval: Swift.Duration
-        public var timeout: Swift.Duration
-        public var retries: Int
-        public var startPeriod: Swift.Duration
-    }
-
-    public init(name: String, spec: ConfigValue, codeHash: String?, projectDirectory: String, secrets: [String: String]) throws {
-        let duration = SpecReading.duration
-        self.name = name
-        // Secrets now, `${port}` per replica.
-        command = try (spec["command"]?.arrayValue ?? []).map { try ManifestText.resolveSecretsOnly($0.stringValue ?? "", secrets: secrets) }
-        let code = spec["code"]?.stringValue
-        codeDirectory = code.map { $0.hasPrefix("/") ? $0 : projectDirectory + "/" + $0 } ?? projectDirectory
-        port = spec["port"]?.intValue
-        replicas = spec["replicas"]?.intValue ?? Service.defaultReplicas
-        memoryMB = spec["resources"]?["memory"]?.intValue ?? Service.Resources.default.memory
-        cpu = spec["resources"]?["cpu"]?.doubleValue ?? Service.Resources.default.cpu
-        var environment: [String: String] = [:]
-        for (key, value) in spec["environment"]?.objectValue ?? [] {
-            environment[key] = try ManifestText.resolveSecretsOnly(value.stringValue ?? "", secrets: secrets)
-        }
-        self.environment = environment
-        if let h = spec["healthcheck"] {
-            let probe: Health.Probe
-            if let path = h["http"]?.stringValue { probe = .http(path) }
-            else if let argv = h["exec"]?.arrayValue { probe = .exec(try argv.map { try ManifestText.resolveSecretsOnly($0.stringValue ?? "", secrets: secrets) }) }
-            else { probe = .tcp }
-            healthcheck = Health(probe: probe, interval: duration(h["interval"], Healthcheck.defaultInterval), timeout: duration(h["timeout"], Healthcheck.defaultTimeout),
-                                 retries: h["retries"]?.intValue ?? Healthcheck.defaultRetries, startPeriod: duration(h["startPeriod"], Healthcheck.defaultStartPeriod))
-        }
-        restart = spec["restart"]?.stringValue.flatMap(Service.RestartPolicy.init(rawValue:)) ?? .no
-        stopGracePeriod = duration(spec["stopGracePeriod"], Service.defaultStopGracePeriod)
-        var shape = spec
-        if case .object(let pairs) = spec { shape = .object(pairs.filter { $0.0 != "replicas" }) }
-        revision = SpecReading.revision(shape, codeHash: codeHash, secrets: secrets)
-    }
-}
-
-extension ManifestText {
-    /// Resolves secrets and `$${`, keeping `${port}` for the replica to fill in.
-    static func resolveSecretsOnly(_ text: String, secrets: [String: String]) throws -> String {
-        try text.components(separatedBy: "${port}").map { try resolve($0, secrets: secrets) }.joined(separator: "${port}")
-    }
-}
-
 /// The replicas of one service behind its stable front port.
 ///
 /// Each replica is a process from `command` on its own loopback port. The front port (a
@@ -148,7 +82,7 @@ actor ServiceSupervisor {
             do {
                 front = try await FrontProxy.start(port: port, service: config.name, balancer: balancer)
             } catch {
-                throw FunctionConfig.Failure(description: "service \(config.name): cannot listen on 127.0.0.1:\(port): \(error)")
+                throw RuntimeError("service \(config.name): cannot listen on 127.0.0.1:\(port): \(error)")
             }
         }
         monitor = Task { [weak self] in
@@ -160,12 +94,25 @@ actor ServiceSupervisor {
         for _ in 0..<config.replicas { _ = try await startReplica(revision: config.revision) }
     }
 
-    func update(_ next: ServiceConfig) async throws {
+    /// Applies a new config the way the plan said: `.scale` adds or drains replicas of the
+    /// running version, `.rolling` replaces every replica one at a time. A scale is only
+    /// honoured when the running service really differs in `replicas` alone (same code and
+    /// secrets); otherwise the service rolls, and the log says why.
+    func update(_ requested: ServiceConfig, strategy: UpdateStrategy) async throws {
         let previous = config
+        let next = requested
         if next.revision == previous.revision {
             config = next
             try await scale(to: next.replicas)
             return
+        }
+        if strategy == .scale {
+            if next.isScale(of: previous) {
+                config = previous.scaled(to: next)
+                try await scale(to: next.replicas)
+                return
+            }
+            logs.write(address, tag: "rollout", "the plan asked to scale, but the running version differs in more than 'replicas': rolling instead")
         }
         config = next
         // Roll: one new replica up and healthy, then one old one drained, until none is old.
@@ -177,7 +124,7 @@ actor ServiceSupervisor {
                 config = previous
                 lastError = "rollout failed, kept the previous version: \(error)"
                 logs.write(address, tag: "rollout", lastError!)
-                throw FunctionConfig.Failure(description: "service \(next.name): rollout failed, the previous replicas keep serving: \(error)")
+                throw RuntimeError("service \(next.name): rollout failed, the previous replicas keep serving: \(error)")
             }
             added += 1
             logs.write(address, tag: "rollout", "replica \(fresh.index) (new) is healthy; draining replica \(replica.index)")
@@ -226,8 +173,8 @@ actor ServiceSupervisor {
     }
 
     private func launch(_ replica: Replica) throws {
-        let argv = config.command.map { $0.replacingOccurrences(of: "${port}", with: String(replica.port)) }
-        var environment = config.environment
+        let argv = config.command(port: replica.port)
+        var environment = config.environment(port: replica.port)
         environment["PORT"] = String(replica.port)
         environment["PATH"] = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
@@ -331,9 +278,9 @@ actor ServiceSupervisor {
                 continue
             }
             let key = ObjectIdentifier(replica)
-            if let last = lastProbe[key], ContinuousClock.now - last < health.interval { continue }
+            if let last = lastProbe[key], ContinuousClock.now - last < health.interval.duration { continue }
             lastProbe[key] = .now
-            let healthy = await HealthProbe.check(health.probe, port: replica.port, timeout: health.timeout, directory: config.codeDirectory)
+            let healthy = await HealthProbe.check(config, port: replica.port)
             if healthy {
                 replica.failures = 0
                 if replica.state != .ready {
@@ -359,19 +306,19 @@ actor ServiceSupervisor {
         guard let health = config.healthcheck else {
             // Without a healthcheck a replica counts as started once it still runs shortly after.
             try await Task.sleep(for: .milliseconds(150))
-            if replica.process?.hasExited ?? true { throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited at start (\(replica.lastExit ?? "?"))\(stderrTail(replica))") }
+            if replica.process?.hasExited ?? true { throw RuntimeError("service \(config.name): replica \(replica.index) exited at start (\(replica.lastExit ?? "?"))\(stderrTail(replica))") }
             return
         }
         let started = ContinuousClock.now
-        let deadline = started + health.startPeriod + (health.interval + health.timeout) * (health.retries + 1) + .seconds(2)
+        let deadline = started + health.startPeriod.duration + (health.interval.duration + health.timeout.duration) * (health.retries + 1) + .seconds(2)
         while ContinuousClock.now < deadline {
             if replica.process?.hasExited ?? true {
-                throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) exited before it was healthy (\(replica.lastExit ?? "?"))\(stderrTail(replica))")
+                throw RuntimeError("service \(config.name): replica \(replica.index) exited before it was healthy (\(replica.lastExit ?? "?"))\(stderrTail(replica))")
             }
-            if await HealthProbe.check(health.probe, port: replica.port, timeout: health.timeout, directory: config.codeDirectory) { return }
+            if await HealthProbe.check(config, port: replica.port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw FunctionConfig.Failure(description: "service \(config.name): replica \(replica.index) did not become healthy")
+        throw RuntimeError("service \(config.name): replica \(replica.index) did not become healthy")
     }
 
     private func stderrTail(_ replica: Replica) -> String {
@@ -411,14 +358,14 @@ actor ServiceSupervisor {
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FunctionConfig.Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw RuntimeError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0 else { throw FunctionConfig.Failure(description: "bind: \(String(cString: strerror(errno)))") }
+        guard bound == 0 else { throw RuntimeError("bind: \(String(cString: strerror(errno)))") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -427,16 +374,17 @@ actor ServiceSupervisor {
 
 /// Health probes: HTTP GET (2xx–3xx), TCP connect, or a command that exits 0.
 enum HealthProbe {
-    static func check(_ probe: ServiceConfig.Health.Probe, port: Int, timeout: Swift.Duration, directory: String) async -> Bool {
-        switch probe {
+    static func check(_ config: ServiceConfig, port: Int) async -> Bool {
+        guard let health = config.healthcheck else { return true }
+        let timeout = health.timeout.duration
+        switch health.probe {
         case .tcp:
             return await offPool { tcpConnect(port: port, timeout: timeout) }
         case .http(let path):
             return await offPool { httpGet(port: port, path: path, timeout: timeout) }
-        case .exec(let argv):
-            let resolved = argv.map { $0.replacingOccurrences(of: "${port}", with: String(port)) }
-            guard let process = try? ChildProcess(argv: resolved, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": String(port)],
-                                                  directory: directory, onLine: { _, _ in }, onExit: { _ in }) else { return false }
+        case .exec:
+            guard let process = try? ChildProcess(argv: config.probeCommand(port: port), environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": String(port)],
+                                                  directory: config.codeDirectory, onLine: { _, _ in }, onExit: { _ in }) else { return false }
             let deadline = ContinuousClock.now + timeout
             while !process.hasExited && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
             if !process.hasExited { process.signalGroup(SIGKILL) }

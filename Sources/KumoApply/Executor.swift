@@ -108,11 +108,12 @@ public struct Executor: Sendable {
                 fallthrough
             case .create, .update:
                 guard let desired else { throw RuntimeClient.Failure(description: "\(address) is not in the plan's resources") }
-                let needed = desired.secretNames.reduce(into: [String: String]()) { $0[$1] = secrets[$1] }
-                for name in desired.secretNames where needed[name] == nil {
-                    throw ManifestText.MissingSecret(name: name)
+                var needed: [String: String] = [:]
+                for name in desired.secretNames {
+                    guard let value = secrets[name] else { throw MissingSecret(name: name) }
+                    needed[name] = value
                 }
-                try await client.deploy(address: address, spec: desired.spec, codeHash: desired.codeHash, secrets: needed)
+                try await client.deploy(desired, secrets: needed, update: change.update)
             case .noop:
                 return true
             }

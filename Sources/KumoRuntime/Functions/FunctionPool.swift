@@ -176,11 +176,11 @@ final class FunctionPool: @unchecked Sendable {
             }
             if let failure {
                 guard let error = failure else { return }
-                throw FunctionConfig.Failure(description: "function \(name) could not start its warm workers: \(error)")
+                throw RuntimeError("function \(name) could not start its warm workers: \(error)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw FunctionConfig.Failure(description: "function \(name): warm workers not ready after 30 s")
+        throw RuntimeError("function \(name): warm workers not ready after 30 s")
     }
 
     func status() async -> PoolStatus {

@@ -1,24 +1,7 @@
 import Foundation
 import KumoManifest
 import KumoPlan
-
-/// Where the state lives: `--state PATH`, else `KUMO_STATE`, else `.kumo/state.db` in the
-/// project directory.
-public enum StateLocation {
-    public static let environmentVariable = "KUMO_STATE"
-
-    public static func resolve(explicit: String?, environment: [String: String], projectDirectory: String) -> String {
-        if let explicit, !explicit.isEmpty { return absolute(explicit) }
-        if let value = environment[environmentVariable], !value.isEmpty { return absolute(value) }
-        return absolute(projectDirectory) + "/.kumo/state.db"
-    }
-
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        let cwd = FileManager.default.currentDirectoryPath
-        return path == "." ? cwd : cwd + "/" + path
-    }
-}
+import KumoState
 
 /// Plans a loaded project against a state file: the steps `kumo plan`, `kumo diff` and
 /// `kumo apply` share.
@@ -37,8 +20,8 @@ public struct Planning {
         public var current: StateSnapshot
     }
 
-    /// Plans against the state file; `adjust` may change the snapshot first (`--refresh`).
-    public func plan(project: Project, environment: [String: String], adjust: ((inout StateSnapshot) -> Void)? = nil) throws -> Result {
+    /// Plans against the state file.
+    public func plan(project: Project, environment: [String: String]) throws -> Result {
         let clock = ContinuousClock()
         var mark = clock.now
         func phase(_ name: String) {
@@ -54,12 +37,11 @@ public struct Planning {
         known.reserveCapacity(desired.resources.count)
         for resource in desired.resources { known[resource.address] = resource }
         let lookup = known
-        var current = try store?.snapshot { address, hash in
+        let current = try store?.snapshot { address, hash in
             guard let resource = lookup[address], resource.specHash == hash else { return nil }
-            return resource.spec
+            return resource.canonical
         } ?? .empty
         phase("state")
-        adjust?(&current)
         var options = self.options
         if let calibrated = try store?.calibration(), !calibrated.isEmpty {
             options.calibrated = Calibration.merge(desired.estimates, calibrated: calibrated)

@@ -6,77 +6,6 @@ import KumoManifest
 import KumoPlan
 import KumoState
 
-/// Where a running runtime can be reached: `.kumo/runtime.json` (mode 0600).
-public struct RuntimeInfo: Sendable, Equatable {
-    public var pid: Int32
-    public var controlPort: Int
-    public var gatewayPort: Int
-    public var token: String
-    public var projectDirectory: String
-    public var statePath: String
-    public var startedAt: String
-    public var version: String
-
-    public static func path(projectDirectory: String) -> String { projectDirectory + "/.kumo/runtime.json" }
-
-    public var jsonValue: ConfigValue {
-        .object([
-            ("pid", .int(Int(pid))), ("control_port", .int(controlPort)), ("gateway_port", .int(gatewayPort)), ("token", .string(token)),
-            ("project_dir", .string(projectDirectory)), ("state_path", .string(statePath)), ("started_at", .string(startedAt)), ("version", .string(version)),
-        ])
-    }
-
-    public init(pid: Int32, controlPort: Int, gatewayPort: Int, token: String, projectDirectory: String, statePath: String, startedAt: String, version: String) {
-        self.pid = pid
-        self.controlPort = controlPort
-        self.gatewayPort = gatewayPort
-        self.token = token
-        self.projectDirectory = projectDirectory
-        self.statePath = statePath
-        self.startedAt = startedAt
-        self.version = version
-    }
-
-    /// Reads the file; nil when it is missing, unreadable or names a process that is gone.
-    public static func load(projectDirectory: String) -> RuntimeInfo? {
-        guard let text = try? String(contentsOfFile: path(projectDirectory: projectDirectory), encoding: .utf8),
-              let value = try? ConfigValue(json: text), let pid = value["pid"]?.intValue, let control = value["control_port"]?.intValue,
-              let gateway = value["gateway_port"]?.intValue, let token = value["token"]?.stringValue else { return nil }
-        guard RuntimeInfo.isRunning(pid_t(pid)) else { return nil }
-        return RuntimeInfo(pid: pid_t(pid), controlPort: control, gatewayPort: gateway, token: token,
-                           projectDirectory: value["project_dir"]?.stringValue ?? projectDirectory, statePath: value["state_path"]?.stringValue ?? "",
-                           startedAt: value["started_at"]?.stringValue ?? "", version: value["version"]?.stringValue ?? "")
-    }
-
-    /// True while `pid` runs (a zombie, killed but not yet reaped, does not count).
-    public static func isRunning(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
-    }
-
-    func write() throws {
-        let path = RuntimeInfo.path(projectDirectory: projectDirectory)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(jsonValue.json().utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw FunctionConfig.Failure(description: "cannot write \(path)")
-        }
-        chmod(temporary, 0o600)
-        rename(temporary, path)
-    }
-}
-
-/// One resource as the runtime holds it.
-public struct RuntimeResourceStatus: Sendable {
-    public var address: String
-    public var kind: ResourceKind
-    public var state: String
-    public var specHash: String
-    public var codeHash: String?
-    public var detail: ConfigValue
-}
-
 /// The local runtime: function pools, services, registered rules and scaling policies, the
 /// gateway and the control API. One per project directory.
 public actor Runtime {
@@ -106,7 +35,7 @@ public actor Runtime {
     let bootstraps: String
     private var pools: [String: FunctionPool] = [:]
     private var services: [String: ServiceSupervisor] = [:]
-    private var registered: [String: ConfigValue] = [:]
+    private var registered: [String: ResourceSpec] = [:]
     private var hashes: [String: (spec: String, code: String?)] = [:]
     private var failures: [String: String] = [:]
     /// The pools and routes as the gateway sees them.
@@ -124,7 +53,7 @@ public actor Runtime {
         region = options.region
         logs = LogBook(directory: options.projectDirectory + "/.kumo/logs", echo: options.echo)
         guard let bundled = Bundle.module.path(forResource: "Bootstraps", ofType: nil) else {
-            throw FunctionConfig.Failure(description: "the runtime bootstraps are missing from this kumo build")
+            throw RuntimeError("the runtime bootstraps are missing from this kumo build")
         }
         bootstraps = bundled
     }
@@ -160,7 +89,7 @@ public actor Runtime {
             }.get()
         } catch {
             control.stop()
-            throw FunctionConfig.Failure(description: "the gateway cannot listen on 127.0.0.1:\(options.gatewayPort): \(error); choose another with --gateway-port")
+            throw RuntimeError("the gateway cannot listen on 127.0.0.1:\(options.gatewayPort): \(error); choose another with --gateway-port")
         }
         self.gateway = gateway
         let gatewayPort = gateway.localAddress?.port ?? options.gatewayPort
@@ -182,10 +111,11 @@ public actor Runtime {
         let environment = ProcessInfo.processInfo.environment
         let ordered = Runtime.dependencyOrder(snapshot.resources.values.filter { $0.status == .applied })
         for record in ordered {
-            var secrets: [String: String] = [:]
-            for name in ManifestText.secretNames(in: record.spec) { secrets[name] = environment[name] }
             do {
-                try await deploy(address: record.address, spec: record.spec, codeHash: record.codeHash, secrets: secrets)
+                let spec = try record.decodedSpec()
+                var secrets: [String: String] = [:]
+                for name in spec.secretNames { secrets[name] = environment[name] }
+                try await deploy(spec, codeHash: record.codeHash, secrets: secrets)
                 logs.write("runtime", tag: "runtime", "restored \(record.address) from the state")
             } catch {
                 failures[record.address] = "\(error)"
@@ -240,11 +170,14 @@ public actor Runtime {
 
     // MARK: Resources
 
-    public func deploy(address: String, spec: ConfigValue, codeHash: String?, secrets: [String: String]) async throws {
-        guard let (kind, name) = ResourceKind.parse(address: address) else { throw FunctionConfig.Failure(description: "bad address \(address)") }
-        switch kind {
-        case .function:
-            let config = try FunctionConfig(name: name, spec: spec, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
+    /// Brings one resource to its spec. A service that runs already is updated the way
+    /// `update` says (the plan's decision; a rolling update when absent).
+    public func deploy(_ spec: ResourceSpec, codeHash: String?, secrets: [String: String], update: UpdateStrategy? = nil) async throws {
+        let address = spec.address
+        switch spec {
+        case .function(let function):
+            let name = function.name
+            let config = try FunctionConfig(function, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
             if let pool = pools[name] {
                 try await pool.update(config)
             } else {
@@ -259,16 +192,17 @@ public actor Runtime {
                 }
             }
             directory.setRoutes(function: name, config.routes)
-        case .service:
-            let config = try ServiceConfig(name: name, spec: spec, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
-            if let service = services[name] {
-                try await service.update(config)
+        case .service(let service):
+            let name = service.name
+            let config = try ServiceConfig(service, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
+            if let supervisor = services[name] {
+                try await supervisor.update(config, strategy: update ?? .rolling)
             } else {
-                guard let cpuLimit else { throw FunctionConfig.Failure(description: "service \(name): the runtime has not started") }
-                let service = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit)
-                services[name] = service
-                do { try await service.start() } catch {
-                    await service.shutdown()
+                guard let cpuLimit else { throw RuntimeError("service \(name): the runtime has not started") }
+                let supervisor = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit)
+                services[name] = supervisor
+                do { try await supervisor.start() } catch {
+                    await supervisor.shutdown()
                     services[name] = nil
                     throw error
                 }
@@ -276,7 +210,7 @@ public actor Runtime {
         case .scaling, .rule:
             registered[address] = spec
         }
-        hashes[address] = (Hashing.specHash(spec), codeHash)
+        hashes[address] = (Hashing.specHash(spec.canonical), codeHash)
         failures[address] = nil
     }
 
@@ -297,12 +231,12 @@ public actor Runtime {
     }
 
 
-    public func status() async -> [RuntimeResourceStatus] {
-        var result: [RuntimeResourceStatus] = []
+    public func status() async -> [ControlAPI.Status.Resource] {
+        var result: [ControlAPI.Status.Resource] = []
         for (name, pool) in pools {
             let s = await pool.status()
             let address = "function.\(name)"
-            result.append(RuntimeResourceStatus(
+            result.append(ControlAPI.Status.Resource(
                 address: address, kind: .function, state: "ready", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,
                 detail: .object([("warm", .int(s.warm)), ("busy", .int(s.busy)), ("starting", .int(s.starting)), ("queued", .int(s.queued)),
                                  ("invocations", .int(s.invocations)), ("errors", .int(s.errors)), ("throttles", .int(s.throttles)),
@@ -313,7 +247,7 @@ public actor Runtime {
             let s = await service.status()
             let m = service.metrics
             let address = "service.\(name)"
-            result.append(RuntimeResourceStatus(
+            result.append(ControlAPI.Status.Resource(
                 address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,
                 detail: .object([("replicas_ready", .int(s.ready)), ("replicas", .int(s.total)), ("ports", .array(s.ports.map { .int($0) })),
                                  ("pids", .array(s.pids.map { .int(Int($0)) })), ("last_error", s.lastError.map { .string($0) } ?? .null),
@@ -323,10 +257,10 @@ public actor Runtime {
         }
         for address in registered.keys {
             let kind = ResourceKind.parse(address: address)?.kind ?? .rule
-            result.append(RuntimeResourceStatus(address: address, kind: kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: .object([])))
+            result.append(ControlAPI.Status.Resource(address: address, kind: kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: .object([])))
         }
         for (address, error) in failures where hashes[address] == nil {
-            result.append(RuntimeResourceStatus(address: address, kind: ResourceKind.parse(address: address)?.kind ?? .function, state: "failed", specHash: "", codeHash: nil,
+            result.append(ControlAPI.Status.Resource(address: address, kind: ResourceKind.parse(address: address)?.kind ?? .function, state: "failed", specHash: "", codeHash: nil,
                                                 detail: .object([("last_error", .string(error))])))
         }
         return result.sorted { $0.address < $1.address }
@@ -338,22 +272,17 @@ public actor Runtime {
     func control(_ request: Request, token: String) async throws -> Response {
         let given = request.headers[.authorization] ?? ""
         guard Runtime.constantTimeEqual(given, "Bearer " + token) else {
-            return .json(.unauthorized, "{\"error\":\"missing or wrong bearer token (see .kumo/runtime.json)\"}", headers: [.wwwAuthenticate: "Bearer"])
+            return .json(.unauthorized, ControlAPI.encode(ControlAPI.ErrorBody(error: "missing or wrong bearer token (see .kumo/runtime.json)")), headers: [.wwwAuthenticate: "Bearer"])
         }
         let path = request.uri.path
         switch (request.method, path) {
         case (.get, "/v1/status"):
-            let resources = await status()
             let info = self.info
-            let value: ConfigValue = .object([
-                ("runtime", .object([("pid", .int(Int(getpid()))), ("gateway_port", .int(info?.gatewayPort ?? 0)), ("started_at", .string(info?.startedAt ?? "")),
-                                     ("project_dir", .string(options.projectDirectory)), ("version", .string(options.version))])),
-                ("resources", .array(resources.map { r in
-                    .object([("address", .string(r.address)), ("kind", .string(r.kind.rawValue)), ("state", .string(r.state)),
-                             ("spec_hash", .string(r.specHash)), ("code_hash", r.codeHash.map { .string($0) } ?? .null), ("detail", r.detail)])
-                })),
-            ])
-            return .json(.ok, value.compactJSON())
+            let document = ControlAPI.Status(
+                runtime: ControlAPI.Status.Daemon(pid: getpid(), gatewayPort: info?.gatewayPort ?? 0, startedAt: info?.startedAt ?? "",
+                                                  projectDirectory: options.projectDirectory, version: options.version),
+                resources: await status())
+            return .json(.ok, ControlAPI.encode(document))
         case (.post, "/v1/shutdown"):
             Task { await self.stop() }
             return .json(.accepted, "{\"status\":\"stopping\"}")
@@ -367,19 +296,17 @@ public actor Runtime {
         switch request.method {
         case .put:
             let body = try await request.bytes(limit: 64 * 1024 * 1024)
-            guard let value = try? ConfigValue(json: String(decoding: body, as: UTF8.self)), let spec = value["spec"] else {
-                return .json(.badRequest, "{\"error\":\"expected {spec, code_hash, secrets}\"}")
+            guard let (kind, name) = ResourceKind.parse(address: address),
+                  let deploy = try? ControlAPI.decode(ControlAPI.DeployRequest.self, from: body) else {
+                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "expected {spec, code_hash, secrets, update_strategy}")))
             }
-            var secrets: [String: String] = [:]
-            for (name, secret) in value["secrets"]?.objectValue ?? [] { secrets[name] = secret.stringValue }
             do {
-                try await deploy(address: address, spec: spec, codeHash: value["code_hash"]?.stringValue, secrets: secrets)
+                let spec = try ResourceSpec(kind: kind, name: name, canonical: deploy.spec)
+                try await self.deploy(spec, codeHash: deploy.codeHash, secrets: deploy.secrets, update: deploy.updateStrategy)
                 return .json(.ok, "{\"status\":\"applied\"}")
             } catch {
                 failures[address] = "\(error)"
-                var text = ""
-                ConfigValue.writeJSONString("\(error)", into: &text)
-                return .json(.unprocessableContent, "{\"error\":\(text)}")
+                return .json(.unprocessableContent, ControlAPI.encode(ControlAPI.ErrorBody(error: "\(error)")))
             }
         case .delete:
             await remove(address: address)

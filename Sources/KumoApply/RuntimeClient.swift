@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KumoManifest
+import KumoPlan
 import NIOCore
 import NIOHTTP1
 
@@ -19,39 +20,40 @@ public struct RuntimeClient: Sendable {
     /// The runtime serving `projectDirectory`, or a clear error saying how to start one.
     public static func connect(projectDirectory: String) throws -> RuntimeClient {
         guard let info = RuntimeInfo.load(projectDirectory: projectDirectory) else {
-            throw Failure(description: "no Kumo runtime is running for \(projectDirectory) (no live .kumo/runtime.json); start one with 'kumo runtime start', or use 'kumo up'")
+            throw Failure(description: RuntimeInfo.notRunning(projectDirectory: projectDirectory))
         }
         return RuntimeClient(info: info)
     }
 
-    public func deploy(address: String, spec: ConfigValue, codeHash: String?, secrets: [String: String]) async throws {
-        let body: ConfigValue = .object([
-            ("spec", spec), ("code_hash", codeHash.map { .string($0) } ?? .null),
-            ("secrets", .object(secrets.keys.sorted().map { ($0, .string(secrets[$0]!)) })),
-        ])
-        _ = try await request(.PUT, "/v1/resources/\(address)", body: body.compactJSON(), timeout: .seconds(600))
+    /// Applies one resource: its canonical spec, code hash, the values of the secrets it names
+    /// and, for a service update, the plan's strategy.
+    public func deploy(_ resource: DesiredResource, secrets: [String: String], update: UpdateStrategy?) async throws {
+        let body = ControlAPI.DeployRequest(spec: resource.canonical, codeHash: resource.codeHash, secrets: secrets, updateStrategy: update)
+        _ = try await request(.PUT, "/v1/resources/\(resource.address)", body: ControlAPI.encode(body), timeout: .seconds(600))
     }
 
     public func remove(address: String) async throws {
         _ = try await request(.DELETE, "/v1/resources/\(address)", timeout: .seconds(120))
     }
 
-    public func status() async throws -> ConfigValue {
-        let text = try await request(.GET, "/v1/status", timeout: .seconds(30))
-        return try ConfigValue(json: text)
+    public func status() async throws -> ControlAPI.Status {
+        let bytes = try await request(.GET, "/v1/status", timeout: .seconds(30))
+        do { return try ControlAPI.decode(ControlAPI.Status.self, from: bytes) } catch {
+            throw Failure(description: "the runtime's status could not be read: \(error)")
+        }
     }
 
     public func shutdown() async throws {
         _ = try await request(.POST, "/v1/shutdown", timeout: .seconds(30))
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, timeout: TimeAmount) async throws -> String {
+    func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: TimeAmount) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(info.controlPort)\(path)")
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(info.token)")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response: HTTPClientResponse
         do {
@@ -59,11 +61,11 @@ public struct RuntimeClient: Sendable {
         } catch {
             throw Failure(description: "the runtime (pid \(info.pid), 127.0.0.1:\(info.controlPort)) did not answer: \(error)")
         }
-        let text = String(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
+        let bytes = Array(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
         guard (200..<300).contains(Int(response.status.code)) else {
-            let message = (try? ConfigValue(json: text))?["error"]?.stringValue ?? text
+            let message = (try? ControlAPI.decode(ControlAPI.ErrorBody.self, from: bytes))?.error ?? String(decoding: bytes, as: UTF8.self)
             throw Failure(description: message)
         }
-        return text
+        return bytes
     }
 }
