@@ -115,6 +115,45 @@ import Testing
         #expect(log.contains("health checks: out of the balancer, restarting"))
     }
 
+    /// Interpolation's last stage happens per replica: `${port}` in the environment is the
+    /// replica's own port, and `$${port}` in the command reaches it as the text `${port}`.
+    @Test func aReplicaSeesItsOwnPortAndLiteralEscapes() async throws {
+        let (harness, port) = try applied()
+        for _ in 0..<6 {
+            let answer = try #require(try await who(harness, port))
+            let replicaPort = try #require(answer["port"]?.intValue)
+            #expect(replicaPort != port)
+            #expect(answer["self_port"]?.stringValue == String(replicaPort))
+            #expect(answer["label"]?.stringValue == "${port}")
+        }
+    }
+
+    /// A change of only `replicas` is planned as a scale and applied as one: the running
+    /// replicas keep running and one more joins them; nothing is drained or rolled.
+    @Test func aReplicasOnlyChangeScalesInPlace() async throws {
+        let (harness, port) = try applied()
+        let before = try #require(try await harness.detail("service.web")?["pids"]?.arrayValue?.compactMap(\.intValue))
+        #expect(before.count == 3)
+        let path = harness.directory + "/kumo.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "replicas: 3", with: "replicas: 4").write(toFile: path, atomically: true, encoding: .utf8)
+        let plan = try harness.kumo(["plan", "--no-color"])
+        #expect(plan.stdout.contains("# service.web will be scaled in place ('replicas' changed)"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("~ replicas = 3 → 4  (scale in place)"))
+        let json = try harness.kumo(["plan", "--json"])
+        let change = try ConfigValue(json: json.stdout)["resource_changes"]?.arrayValue?.first { $0["address"]?.stringValue == "service.web" }
+        #expect(change?["update_strategy"]?.stringValue == "scale")
+        let apply = try harness.kumo(["apply", "--auto-approve", "--no-color"])
+        #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
+        let after = try #require(try await harness.detail("service.web")?["pids"]?.arrayValue?.compactMap(\.intValue))
+        #expect(after.count == 4)
+        #expect(Set(before).isSubset(of: Set(after)), "the running replicas were kept: \(before) → \(after)")
+        let log = try String(contentsOfFile: harness.directory + "/.kumo/logs/service.web.log", encoding: .utf8)
+        #expect(!log.contains("draining replica"))
+        #expect(try await who(harness, port)?["version"]?.stringValue == "v1")
+        #expect(try harness.kumo(["plan", "--detailed-exitcode"]).status == 0)
+    }
+
     @Test func aRollingUpdateUnderLoadFailsNoRequest() async throws {
         let (harness, port) = try applied()
         let counts = Counts()

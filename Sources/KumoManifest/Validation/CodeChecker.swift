@@ -108,7 +108,8 @@ struct CodeChecker: Sendable {
         return .success(relative)
     }
 
+    /// Stored specs were checked on disk when they were planned: they are not checked again.
     func isExecutable(_ relative: String) -> Bool {
-        FileManager.default.isExecutableFile(atPath: root + "/" + relative)
+        stored || FileManager.default.isExecutableFile(atPath: root + "/" + relative)
     }
 }

@@ -40,7 +40,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, {"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}, "port": PORT})
 
     def who(self):
-        return {"port": PORT, "pid": os.getpid(), "version": os.environ.get("VERSION")}
+        label = sys.argv[sys.argv.index("--label") + 1] if "--label" in sys.argv else None
+        return {"port": PORT, "pid": os.getpid(), "version": os.environ.get("VERSION"), "self_port": os.environ.get("SELF_PORT"), "label": label}
 
     def reply(self, status, body):
         data = json.dumps(body).encode()
