@@ -518,13 +518,13 @@ final class FunctionPool: @unchecked Sendable {
     /// Idle scale-down, warm minimum, memory limit: every 200 ms.
     private func maintain() {
         guard !stopped else { return }
-        let limit = config.memoryMB * 1_048_576
+        let limit = MemoryLimit(megabytes: config.memoryMB)
         for worker in workers.values where worker.state == .busy || worker.state == .idle {
             guard let process = worker.process else { continue }
-            let rss = process.residentBytes()
-            worker.peakBytes = max(worker.peakBytes, rss)
-            if rss > limit {
-                let message = "RequestId: \(worker.current?.id ?? "-") Error: Runtime exited with error: memory limit of \(config.memoryMB) MB exceeded (\(rss / 1_048_576) MB used)"
+            let reading = limit.check(process)
+            worker.peakBytes = max(worker.peakBytes, reading.residentBytes)
+            if reading.exceeded {
+                let message = "RequestId: \(worker.current?.id ?? "-") Error: Runtime exited with error: \(limit.message(reading))"
                 logs.write(address, tag: worker.current?.id ?? "worker-\(worker.id)", message)
                 if let invocation = worker.current {
                     worker.current = nil
@@ -571,15 +571,15 @@ final class FunctionPool: @unchecked Sendable {
         process.writeInputAndClose(payload)
         let started = ContinuousClock.now
         var killedFor: String?
-        let limit = config.memoryMB * 1_048_576
+        let limit = MemoryLimit(megabytes: config.memoryMB)
         while !process.hasExited {
             if ContinuousClock.now - started > config.timeout {
                 killedFor = "Task timed out after \(FunctionPool.milliseconds(config.timeout) / 1000) seconds"
                 process.signalGroup(SIGKILL)
                 break
             }
-            if process.residentBytes() > limit {
-                killedFor = "memory limit of \(config.memoryMB) MB exceeded"
+            if limit.check(process).exceeded {
+                killedFor = limit.message()
                 process.signalGroup(SIGKILL)
                 break
             }

@@ -263,12 +263,12 @@ actor ServiceSupervisor {
     /// Every 100 ms: probe the replicas that are due, move them in and out of the balancer.
     private func checkHealth() async {
         guard !stopped else { return }
-        let limit = config.memoryMB * 1_048_576
+        let limit = MemoryLimit(megabytes: config.memoryMB)
         for replica in replicas where replica.state == .ready || replica.state == .unhealthy || replica.state == .starting {
             guard let process = replica.process, !process.hasExited else { continue }
-            let rss = process.residentBytes()
-            if rss > limit {
-                logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) uses \(rss / 1_048_576) MB, over its memory limit of \(config.memoryMB) MB: killed")
+            let reading = limit.check(process)
+            if reading.exceeded {
+                logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) uses \(reading.usedMegabytes) MB, over its memory limit of \(config.memoryMB) MB: killed")
                 lastError = "replica \(replica.index) exceeded its memory limit of \(config.memoryMB) MB"
                 process.signalGroup(SIGKILL)
                 continue
