@@ -6,7 +6,7 @@ extension Function {
     public static let fields: Field.Table = Field.Table([
         Field("description", .text, "Free text shown by `kumo plan` and the renderers."),
         Field("runtime", .choice(FunctionRuntime.allCases.map(\.rawValue)),
-              "How the function runs: `python3` and `node` load `handler` from `code`; `provided` runs its own bootstrap against the Lambda Runtime API; `exec` runs `command` once per call with the event JSON on stdin and the result on stdout. Required, here or in defaults.function."),
+              "How the function runs: `python3` and `node` load `handler` from `code`; `provided` runs its own bootstrap against the Lambda Runtime API; `exec` runs `command` once per call with the event JSON on stdin and the result on stdout. Every function needs one, here or in defaults.function."),
         Field("handler", .text, "Entry point as `module.function` (python3, node), e.g. `app.handler`."),
         Field("code", .text, "Directory with the function's code, relative to this file and inside the project; its content hash drives updates."),
         Field("command", .argv, "Program and arguments (runtime `exec`, or the bootstrap for `provided`)."),
