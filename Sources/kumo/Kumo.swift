@@ -15,6 +15,6 @@ struct Kumo: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [Validate.self, Config.self, PlanCommand.self, Diff.self, Show.self, Apply.self, Destroy.self, Up.self, Down.self,
-                      RuntimeCommand.self, Invoke.self, Status.self, Logs.self, Calibrate.self, StateCommand.self]
+                      RuntimeCommand.self, Invoke.self, Status.self, Logs.self, Calibrate.self, StateCommand.self, Schema.self]
     )
 }

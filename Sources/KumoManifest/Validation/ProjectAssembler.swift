@@ -339,7 +339,7 @@ struct ProjectAssembler {
                     }
                 }
             case "defaults":
-                guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: ["function", "service"]) else { continue }
+                guard let fields = reader.mapping(pair.value, path, "'defaults'", keys: Project.defaultsKeys) else { continue }
                 for entry in pair.value.pairs ?? .empty {
                     let kind = entry.key.scalar!.text
                     guard fields.has(kind) else { continue }
@@ -350,7 +350,7 @@ struct ProjectAssembler {
                     defaults[kind] = Entry(name: kind, key: entry.key, value: entry.value)
                 }
             case "estimates", "pricing":
-                let keys = key == "estimates" ? ["functions", "services", "rules"] : ["region", "functions", "services"]
+                let keys = key == "estimates" ? Estimates.keys : Pricing.keys
                 guard let fields = reader.mapping(pair.value, path, "'\(key)'", keys: keys) else { continue }
                 for entry in pair.value.pairs ?? .empty {
                     let sub = entry.key.scalar!.text
@@ -363,7 +363,7 @@ struct ProjectAssembler {
                 }
             default:
                 if Reader.isExtensionKey(key) { continue }
-                reader.sink.error("unknown-key", "unknown top-level key '\(key.truncatedForMessage)'\(Suggestion.suffix(key, in: ProjectLoader.topLevelKeys))", at: pair.key.range, path: path)
+                reader.sink.error("unknown-key", "unknown top-level key '\(key.truncatedForMessage)'\(Suggestion.suffix(key, in: Project.keys))", at: pair.key.range, path: path)
             }
         }
     }
@@ -512,7 +512,7 @@ struct ProjectAssembler {
                 // the service's own read reports any problem at the port.
                 var scratch = reader
                 scratch.sink = DiagnosticSink(files: reader.sink.files)
-                if let value = scratch.int(node, KeyPath("services", entry.name, "port"), "service '\(entry.name)'", in: 1...65535) {
+                if let value = scratch.int(node, KeyPath("services", entry.name, "port"), "service '\(entry.name)'", in: Service.portRange) {
                     port = value
                 } else {
                     reader.context.servicesWithInvalidPort.insert(entry.name)
@@ -657,10 +657,10 @@ struct ProjectAssembler {
         for (key, entry) in (settings["estimates"] ?? [:]).sorted(by: { $0.key < $1.key }) {
             let path = KeyPath("estimates", key)
             let ctx = "estimates.\(key)"
-            guard let f = reader.mapping(entry.value, path, ctx, keys: ["init", "each"]) else { continue }
+            guard let f = reader.mapping(entry.value, path, ctx, keys: Estimates.Line.keys) else { continue }
             let base: Estimates.Line = key == "functions" ? estimates.functions : key == "services" ? estimates.services : estimates.rules
             var line = Estimates.Line(initial: base.initial, each: base.each, source: .manifest)
-            let bounds = Duration(milliseconds: 0)...Duration.hours(1)
+            let bounds = Estimates.Line.range
             if let n = f["init"], let v = reader.duration(n, path / "init", ctx, in: bounds) { line.initial = v }
             if let n = f["each"], let v = reader.duration(n, path / "each", ctx, in: bounds) { line.each = v }
             switch key {
@@ -686,16 +686,16 @@ struct ProjectAssembler {
         }
         if let entry = entries["functions"] {
             let path = KeyPath("pricing", "functions")
-            if let f = reader.mapping(entry.value, path, "pricing.functions", keys: ["perGbSecond", "perMillionRequests"]) {
-                if let n = f["perGbSecond"], let v = reader.number(n, path / "perGbSecond", "pricing.functions", minimum: 0) { pricing.perGbSecond = v }
-                if let n = f["perMillionRequests"], let v = reader.number(n, path / "perMillionRequests", "pricing.functions", minimum: 0) { pricing.perMillionRequests = v }
+            if let f = reader.mapping(entry.value, path, "pricing.functions", keys: Pricing.functionKeys) {
+                if let n = f["perGbSecond"], let v = reader.number(n, path / "perGbSecond", "pricing.functions", in: Pricing.priceBounds) { pricing.perGbSecond = v }
+                if let n = f["perMillionRequests"], let v = reader.number(n, path / "perMillionRequests", "pricing.functions", in: Pricing.priceBounds) { pricing.perMillionRequests = v }
             }
         }
         if let entry = entries["services"] {
             let path = KeyPath("pricing", "services")
-            if let f = reader.mapping(entry.value, path, "pricing.services", keys: ["perVcpuHour", "perGbHour"]) {
-                if let n = f["perVcpuHour"], let v = reader.number(n, path / "perVcpuHour", "pricing.services", minimum: 0) { pricing.perVcpuHour = v }
-                if let n = f["perGbHour"], let v = reader.number(n, path / "perGbHour", "pricing.services", minimum: 0) { pricing.perGbHour = v }
+            if let f = reader.mapping(entry.value, path, "pricing.services", keys: Pricing.serviceKeys) {
+                if let n = f["perVcpuHour"], let v = reader.number(n, path / "perVcpuHour", "pricing.services", in: Pricing.priceBounds) { pricing.perVcpuHour = v }
+                if let n = f["perGbHour"], let v = reader.number(n, path / "perGbHour", "pricing.services", in: Pricing.priceBounds) { pricing.perGbHour = v }
             }
         }
         return pricing
@@ -715,9 +715,9 @@ struct ProjectAssembler {
                 reader.sink.error("unresolved-reference", "usage refers to unknown function '\(name)'\(Suggestion.suffix(name, in: functions))", at: entry.key.range, path: path)
                 continue
             }
-            guard let f = reader.mapping(entry.value, path, ctx, keys: ["monthlyRequests", "averageDuration"]) else { continue }
-            let requests = reader.required(f, "monthlyRequests", path, ctx).flatMap { reader.int($0, path / "monthlyRequests", ctx, in: 0...1_000_000_000_000) }
-            let duration = reader.required(f, "averageDuration", path, ctx).flatMap { reader.duration($0, path / "averageDuration", ctx, in: Duration(milliseconds: 1)...Duration.seconds(900)) }
+            guard let f = reader.mapping(entry.value, path, ctx, keys: Usage.keys) else { continue }
+            let requests = reader.required(f, "monthlyRequests", path, ctx).flatMap { reader.int($0, path / "monthlyRequests", ctx, in: Usage.monthlyRequestsRange) }
+            let duration = reader.required(f, "averageDuration", path, ctx).flatMap { reader.duration($0, path / "averageDuration", ctx, in: Usage.averageDurationRange) }
             if let requests, let duration { usage[entry.name] = Usage(monthlyRequests: requests, averageDuration: duration) }
         }
         return usage

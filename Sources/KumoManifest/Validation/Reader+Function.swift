@@ -1,9 +1,4 @@
 extension Function {
-    static let keys = [
-        "description", "runtime", "handler", "code", "command", "memory", "timeout", "environment",
-        "concurrency", "minInstances", "idleTimeout", "events", "invokeConfig",
-    ]
-
     /// Variables the runtime sets for every worker (the Lambda-standard ones); users may not set them.
     static func isReservedEnvironment(_ name: String) -> Bool {
         let utf8 = name.utf8
@@ -94,7 +89,7 @@ extension Reader {
             } else { ok = false }
         }
         if let n = f["idleTimeout"] {
-            if let v = duration(n, path() / "idleTimeout", ctx(), in: Duration.seconds(1)...Duration.hours(24)) { fn.idleTimeout = v } else { ok = false }
+            if let v = duration(n, path() / "idleTimeout", ctx(), in: Function.idleTimeoutRange) { fn.idleTimeout = v } else { ok = false }
         }
         if let n = f["events"] {
             if let events = functionEvents(n, path() / "events", ctx(), function: name, routes: &routes) { fn.events = events } else { ok = false }
@@ -166,7 +161,7 @@ extension Reader {
         var ok = true
         for (i, item) in items.enumerated() {
             func p() -> KeyPath { path() / i }
-            guard let e = mapping(item, p(), "the events of \(ctx())", keys: ["http", "schedule"]) else { ok = false; continue }
+            guard let e = mapping(item, p(), "the events of \(ctx())", keys: FunctionEvent.keys) else { ok = false; continue }
             guard e.count == 1 else {
                 if e.count == 0, item.pairs?.isEmpty == false { ok = false; continue }  // unknown key already reported
                 error("invalid-event", "an event of \(ctx()) must have exactly one of 'http' or 'schedule'", item, p())
@@ -175,7 +170,7 @@ extension Reader {
             }
             if let h = e["http"] {
                 func hp() -> KeyPath { p() / "http" }
-                guard let http = mapping(h, hp(), "the http trigger of \(ctx())", keys: ["method", "path"]) else { ok = false; continue }
+                guard let http = mapping(h, hp(), "the http trigger of \(ctx())", keys: FunctionEvent.httpKeys) else { ok = false; continue }
                 var method: String?
                 var route: String?
                 if let m = required(http, "method", hp(), "the http trigger of \(ctx())") {
@@ -287,14 +282,14 @@ extension Reader {
     }
 
     private mutating func invokeConfig(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> InvokeConfig? {
-        guard let f = mapping(node, path(), "the invokeConfig of \(ctx())", keys: ["maximumRetryAttempts", "maximumEventAge", "onFailure"]) else { return nil }
+        guard let f = mapping(node, path(), "the invokeConfig of \(ctx())", keys: InvokeConfig.keys) else { return nil }
         var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: .discard)
         var ok = true
         if let n = f["maximumRetryAttempts"] {
-            if let v = int(n, path() / "maximumRetryAttempts", ctx(), in: 0...2) { config.maximumRetryAttempts = v } else { ok = false }
+            if let v = int(n, path() / "maximumRetryAttempts", ctx(), in: InvokeConfig.retryAttemptsRange) { config.maximumRetryAttempts = v } else { ok = false }
         }
         if let n = f["maximumEventAge"] {
-            if let v = duration(n, path() / "maximumEventAge", ctx(), in: Duration.seconds(60)...Duration.hours(6)) { config.maximumEventAge = v } else { ok = false }
+            if let v = duration(n, path() / "maximumEventAge", ctx(), in: InvokeConfig.eventAgeRange) { config.maximumEventAge = v } else { ok = false }
         }
         if let n = f["onFailure"] {
             if let v = choice(n, path() / "onFailure", ctx(), as: InvokeConfig.OnFailure.self) { config.onFailure = v } else { ok = false }

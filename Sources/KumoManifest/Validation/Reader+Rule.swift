@@ -1,5 +1,4 @@
 extension Rule {
-    static let keys = ["description", "enabled", "pattern", "targets", "retryPolicy", "deadLetter"]
     /// Placeholders EventBridge fills in an input template without an inputPathsMap entry.
     static let predefinedPlaceholders = ["aws.events.rule-arn", "aws.events.rule-name", "aws.events.event.ingestion-time", "aws.events.event", "aws.events.event.json"]
 }
@@ -46,12 +45,12 @@ extension Reader {
         } else { ok = false }
         if let n = f["retryPolicy"] {
             func p() -> KeyPath { path() / "retryPolicy" }
-            if let r = mapping(n, p(), "the retryPolicy of \(ctx())", keys: ["maximumRetryAttempts", "maximumEventAge"]) {
+            if let r = mapping(n, p(), "the retryPolicy of \(ctx())", keys: Rule.RetryPolicy.keys) {
                 if let a = r["maximumRetryAttempts"] {
-                    if let v = int(a, p() / "maximumRetryAttempts", ctx(), in: 0...185) { rule.retryPolicy.maximumRetryAttempts = v } else { ok = false }
+                    if let v = int(a, p() / "maximumRetryAttempts", ctx(), in: Rule.RetryPolicy.retryAttemptsRange) { rule.retryPolicy.maximumRetryAttempts = v } else { ok = false }
                 }
                 if let a = r["maximumEventAge"] {
-                    if let v = duration(a, p() / "maximumEventAge", ctx(), in: Duration.seconds(60)...Duration.hours(24)) { rule.retryPolicy.maximumEventAge = v } else { ok = false }
+                    if let v = duration(a, p() / "maximumEventAge", ctx(), in: Rule.RetryPolicy.eventAgeRange) { rule.retryPolicy.maximumEventAge = v } else { ok = false }
                 }
             } else { ok = false }
         }
@@ -66,7 +65,7 @@ extension Reader {
 
     private mutating func ruleTarget(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, index: Int, _ ctx: @autoclosure () -> String) -> (RuleTarget, TargetReference)? {
         func tctx() -> String { "a target of \(ctx())" }
-        guard let f = mapping(node, path(), tctx(), keys: ["function", "service", "path", "inputTransformer", "input", "inputPath"]) else { return nil }
+        guard let f = mapping(node, path(), tctx(), keys: RuleTarget.keys) else { return nil }
         let kinds = ["function", "service"].filter { f.has($0) }
         guard kinds.count == 1, let kindName = kinds.first, let kind = RuleTarget.Kind(rawValue: kindName), let nameNode = f[kindName] else {
             error("invalid-target", "\(tctx()) needs exactly one of 'function' or 'service'", node, path())
@@ -114,7 +113,7 @@ extension Reader {
 
     private mutating func inputTransformer(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> RuleTarget.InputTransformer? {
         func ictx() -> String { "the inputTransformer of \(ctx())" }
-        guard let f = mapping(node, path(), ictx(), keys: ["inputPathsMap", "inputTemplate"]) else { return nil }
+        guard let f = mapping(node, path(), ictx(), keys: RuleTarget.InputTransformer.keys) else { return nil }
         var ok = true
         var map: [String: String] = [:]
         // Placeholders declared in the map, valid or not: a bad JSONPath is reported once, at the map.

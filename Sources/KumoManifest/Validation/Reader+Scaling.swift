@@ -1,7 +1,3 @@
-extension ScalingPolicy {
-    static let keys = ["target", "minReplicas", "maxReplicas", "linear", "targetTracking", "behavior"]
-}
-
 extension Reader {
     /// Returns the policy when it is complete, and the target reference whenever one was given.
     mutating func scalingPolicy(_ name: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath) -> (policy: ScalingPolicy?, target: String?, targetNode: NodeRef?)? {
@@ -27,7 +23,7 @@ extension Reader {
         }
         var maxReplicas = 1
         if let n = required(f, "maxReplicas", path(), ctx()) {
-            if let v = int(n, path() / "maxReplicas", ctx(), in: 1...ScalingPolicy.replicasRange.upperBound) {
+            if let v = int(n, path() / "maxReplicas", ctx(), in: ScalingPolicy.maxReplicasRange) {
                 maxReplicas = v
                 if v < minReplicas {
                     error("out-of-range", "\(ctx()): minReplicas (\(minReplicas)) must not exceed maxReplicas (\(v))", n, path() / "maxReplicas")
@@ -42,19 +38,19 @@ extension Reader {
             ok = false
         } else if let n = f["linear"] {
             func p() -> KeyPath { path() / "linear" }
-            if let l = mapping(n, p(), "the linear policy of \(ctx())", keys: ["metric", "maxLoad"]) {
+            if let l = mapping(n, p(), "the linear policy of \(ctx())", keys: ScalingPolicy.linearKeys) {
                 let metric = required(l, "metric", p(), "the linear policy of \(ctx())").flatMap { choice($0, p() / "metric", ctx(), as: ScalingPolicy.Metric.self) }
-                let maxLoad = required(l, "maxLoad", p(), "the linear policy of \(ctx())").flatMap { number($0, p() / "maxLoad", ctx(), minimum: 0, exclusiveMinimum: true) }
+                let maxLoad = required(l, "maxLoad", p(), "the linear policy of \(ctx())").flatMap { number($0, p() / "maxLoad", ctx(), in: ScalingPolicy.loadBounds) }
                 if let metric, let maxLoad { mode = .linear(metric: metric, maxLoad: maxLoad) } else { ok = false }
             } else { ok = false }
         } else if let n = f["targetTracking"] {
             func p() -> KeyPath { path() / "targetTracking" }
-            if let t = mapping(n, p(), "the targetTracking policy of \(ctx())", keys: ["metric", "target"]) {
+            if let t = mapping(n, p(), "the targetTracking policy of \(ctx())", keys: ScalingPolicy.targetTrackingKeys) {
                 let metric = required(t, "metric", p(), "the targetTracking policy of \(ctx())").flatMap { choice($0, p() / "metric", ctx(), as: ScalingPolicy.Metric.self) }
                 var value: Double?
                 if let tn = required(t, "target", p(), "the targetTracking policy of \(ctx())") {
-                    let utilization = metric == .concurrency || metric == .cpu
-                    value = number(tn, p() / "target", ctx(), minimum: 0, exclusiveMinimum: true, maximum: utilization ? 1 : nil)
+                    let utilization = metric?.isUtilization ?? false
+                    value = number(tn, p() / "target", ctx(), in: utilization ? ScalingPolicy.loadBounds.atMost(ScalingPolicy.utilizationMaximum) : ScalingPolicy.loadBounds)
                 }
                 if let metric, let value { mode = .targetTracking(metric: metric, target: value) } else { ok = false }
             } else { ok = false }
@@ -62,7 +58,7 @@ extension Reader {
         var behavior: ScalingPolicy.Behavior?
         if let n = f["behavior"] {
             func p() -> KeyPath { path() / "behavior" }
-            if let b = mapping(n, p(), "the behavior of \(ctx())", keys: ["scaleUp", "scaleDown"]) {
+            if let b = mapping(n, p(), "the behavior of \(ctx())", keys: ScalingPolicy.Behavior.keys) {
                 var value = ScalingPolicy.Behavior()
                 if let u = b["scaleUp"] { value.scaleUp = scalingRules(u, p() / "scaleUp", ctx()); if value.scaleUp == nil { ok = false } }
                 if let d = b["scaleDown"] { value.scaleDown = scalingRules(d, p() / "scaleDown", ctx()); if value.scaleDown == nil { ok = false } }
@@ -75,11 +71,11 @@ extension Reader {
 
     private mutating func scalingRules(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> ScalingPolicy.Rules? {
         func rctx() -> String { "'\(Reader.keyName(path()))' of \(ctx())" }
-        guard let f = mapping(node, path(), rctx(), keys: ["stabilizationWindow", "policies", "selectPolicy"]) else { return nil }
+        guard let f = mapping(node, path(), rctx(), keys: ScalingPolicy.Rules.keys) else { return nil }
         var rules = ScalingPolicy.Rules(stabilizationWindow: nil, policies: [], selectPolicy: nil)
         var ok = true
         if let n = f["stabilizationWindow"] {
-            rules.stabilizationWindow = duration(n, path() / "stabilizationWindow", ctx(), in: Duration(milliseconds: 0)...Duration.hours(1))
+            rules.stabilizationWindow = duration(n, path() / "stabilizationWindow", ctx(), in: ScalingPolicy.Rules.stabilizationWindowRange)
             if rules.stabilizationWindow == nil { ok = false }
         }
         if let n = f["selectPolicy"] {
@@ -89,10 +85,10 @@ extension Reader {
         if let n = f["policies"], let items = list(n, path() / "policies", ctx()) {
             for (i, item) in items.enumerated() {
                 func p() -> KeyPath { path() / "policies" / i }
-                guard let pf = mapping(item, p(), "a scaling policy rule of \(ctx())", keys: ["type", "value", "period"]) else { ok = false; continue }
+                guard let pf = mapping(item, p(), "a scaling policy rule of \(ctx())", keys: ScalingPolicy.Policy.keys) else { ok = false; continue }
                 let type = required(pf, "type", p(), "a scaling policy rule of \(ctx())").flatMap { choice($0, p() / "type", ctx(), as: ScalingPolicy.Policy.Kind.self) }
-                let value = required(pf, "value", p(), "a scaling policy rule of \(ctx())").flatMap { int($0, p() / "value", ctx(), in: 1...1000) }
-                let period = required(pf, "period", p(), "a scaling policy rule of \(ctx())").flatMap { duration($0, p() / "period", ctx(), in: Duration.seconds(1)...Duration.minutes(30)) }
+                let value = required(pf, "value", p(), "a scaling policy rule of \(ctx())").flatMap { int($0, p() / "value", ctx(), in: ScalingPolicy.Policy.valueRange) }
+                let period = required(pf, "period", p(), "a scaling policy rule of \(ctx())").flatMap { duration($0, p() / "period", ctx(), in: ScalingPolicy.Policy.periodRange) }
                 if let type, let value, let period { rules.policies.append(ScalingPolicy.Policy(type: type, value: value, period: period)) } else { ok = false }
             }
         } else if f.has("policies") { ok = false }

@@ -1,9 +1,4 @@
 extension Service {
-    static let keys = [
-        "description", "command", "code", "image", "port", "replicas", "resources", "environment",
-        "healthcheck", "dependsOn", "restart", "stopGracePeriod",
-    ]
-
     static func isReservedEnvironment(_ name: String) -> Bool {
         name == "PORT" || name.utf8.starts(with: "KUMO_".utf8)
     }
@@ -34,19 +29,19 @@ extension Reader {
         }
         if let n = f["image"] { service.image = string(n, path() / "image", ctx()) }
         if let n = f["port"] {
-            if let v = int(n, path() / "port", ctx(), in: 1...65535) { service.port = v } else { ok = false }
+            if let v = int(n, path() / "port", ctx(), in: Service.portRange) { service.port = v } else { ok = false }
         }
         if let n = f["replicas"] {
             if let v = int(n, path() / "replicas", ctx(), in: Service.replicasRange) { service.replicas = v } else { ok = false }
         }
         if let n = f["resources"] {
             func rctx() -> String { "the resources of \(ctx())" }
-            if let r = mapping(n, path() / "resources", rctx(), keys: ["cpu", "memory"]) {
+            if let r = mapping(n, path() / "resources", rctx(), keys: Service.Resources.keys) {
                 if let c = r["cpu"] {
-                    if let v = number(c, path() / "resources" / "cpu", ctx(), minimum: 0, exclusiveMinimum: true, maximum: 64) { service.resources.cpu = v } else { ok = false }
+                    if let v = number(c, path() / "resources" / "cpu", ctx(), in: Service.Resources.cpuBounds) { service.resources.cpu = v } else { ok = false }
                 }
                 if let m = r["memory"] {
-                    if let v = size(m, path() / "resources" / "memory", ctx(), in: 16...262_144) { service.resources.memory = v } else { ok = false }
+                    if let v = size(m, path() / "resources" / "memory", ctx(), in: Service.Resources.memoryRange) { service.resources.memory = v } else { ok = false }
                 }
             } else { ok = false }
         }
@@ -70,7 +65,7 @@ extension Reader {
                 for pair in namedEntries(n, p(), ctx()) {
                     let dep = pair.key.scalar!.text
                     dependsOnNodes[dep] = pair.key
-                    guard let d = mapping(pair.value, p() / dep, "the dependsOn entry '\(dep)' of \(ctx())", keys: ["condition"]) else { ok = false; continue }
+                    guard let d = mapping(pair.value, p() / dep, "the dependsOn entry '\(dep)' of \(ctx())", keys: Service.dependencyKeys) else { ok = false; continue }
                     if let c = d["condition"] {
                         if let v = choice(c, p() / dep / "condition", ctx(), as: Service.Dependency.self) { service.dependsOn[dep] = v } else { ok = false }
                     } else {
@@ -83,7 +78,7 @@ extension Reader {
             if let v = choice(n, path() / "restart", ctx(), as: Service.RestartPolicy.self) { service.restart = v } else { ok = false }
         }
         if let n = f["stopGracePeriod"] {
-            if let v = duration(n, path() / "stopGracePeriod", ctx(), in: Duration(milliseconds: 0)...Duration.minutes(10)) { service.stopGracePeriod = v } else { ok = false }
+            if let v = duration(n, path() / "stopGracePeriod", ctx(), in: Service.stopGracePeriodRange) { service.stopGracePeriod = v } else { ok = false }
         }
         if !partial, f["healthcheck"] == nil {
             warning("no-healthcheck", "service '\(name)' has no healthcheck: it counts as ready as soon as it starts, and a hung replica is never restarted", f.node, path())
@@ -97,7 +92,7 @@ extension Reader {
     /// `partial` (in `defaults.service`) allows timings without a probe: each service gives its own.
     private mutating func healthcheck(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, partial: Bool = false) -> Healthcheck? {
         func hctx() -> String { "the healthcheck of \(ctx())" }
-        guard let f = mapping(node, path(), hctx(), keys: ["http", "tcp", "exec", "interval", "timeout", "retries", "startPeriod"]) else { return nil }
+        guard let f = mapping(node, path(), hctx(), keys: Healthcheck.keys) else { return nil }
         var ok = true
         let probes = ["http", "tcp", "exec"].filter { f.has($0) }
         guard probes.count == 1 || (partial && probes.isEmpty) else {
@@ -124,16 +119,16 @@ extension Reader {
         }
         var check = Healthcheck(probe: probe, interval: Healthcheck.defaultInterval, timeout: Healthcheck.defaultTimeout, retries: Healthcheck.defaultRetries, startPeriod: Healthcheck.defaultStartPeriod)
         if let n = f["interval"] {
-            if let v = duration(n, path() / "interval", ctx(), in: Duration(milliseconds: 100)...Duration.hours(1)) { check.interval = v } else { ok = false }
+            if let v = duration(n, path() / "interval", ctx(), in: Healthcheck.intervalRange) { check.interval = v } else { ok = false }
         }
         if let n = f["timeout"] {
-            if let v = duration(n, path() / "timeout", ctx(), in: Duration(milliseconds: 10)...Duration.minutes(5)) { check.timeout = v } else { ok = false }
+            if let v = duration(n, path() / "timeout", ctx(), in: Healthcheck.timeoutRange) { check.timeout = v } else { ok = false }
         }
         if let n = f["retries"] {
-            if let v = int(n, path() / "retries", ctx(), in: 1...100) { check.retries = v } else { ok = false }
+            if let v = int(n, path() / "retries", ctx(), in: Healthcheck.retriesRange) { check.retries = v } else { ok = false }
         }
         if let n = f["startPeriod"] {
-            if let v = duration(n, path() / "startPeriod", ctx(), in: Duration(milliseconds: 0)...Duration.hours(1)) { check.startPeriod = v } else { ok = false }
+            if let v = duration(n, path() / "startPeriod", ctx(), in: Healthcheck.startPeriodRange) { check.startPeriod = v } else { ok = false }
         }
         if ok, check.timeout > check.interval {
             // Either may be the default: point at whichever was written.

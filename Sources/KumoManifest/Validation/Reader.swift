@@ -293,6 +293,11 @@ struct Reader: Sendable {
         return value
     }
 
+    /// A number within a field's bounds (see ``Field/Bounds``).
+    mutating func number(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, in bounds: Field.Bounds) -> Double? {
+        number(node, path(), ctx(), minimum: bounds.minimum, exclusiveMinimum: bounds.exclusiveMinimum, maximum: bounds.maximum)
+    }
+
     mutating func bool(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> Bool? {
         guard let (text, quoted) = scalarText(node, path(), ctx(), expected: "true or false") else { return nil }
         if !quoted {
