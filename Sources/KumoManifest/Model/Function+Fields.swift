@@ -14,7 +14,7 @@ extension Function {
         Field("timeout", .duration(timeoutRange), default: .duration(defaultTimeout), "Maximum run time of one invocation, e.g. `30s`."),
         Field("environment", .environment, "Environment variables of the function's process."),
         Field("concurrency", .integer(concurrencyRange), default: .integer(defaultConcurrency), "Hard cap of concurrent invocations (reserved concurrency)."),
-        Field("minInstances", .integer(minInstancesRange), default: .integer(0), "Warm workers always kept (provisioned concurrency); 0 scales to zero."),
+        Field("minInstances", .integer(minInstancesRange), default: .integer(defaultMinInstances), "Warm workers always kept (provisioned concurrency); 0 scales to zero."),
         Field("idleTimeout", .duration(idleTimeoutRange), default: .duration(defaultIdleTimeout), "An idle worker is stopped after this long, e.g. `60s`."),
         Field("events", .list(.named("functionEvent", .object(FunctionEvent.fields))),
               "Triggers of the function: each item is exactly one `http` or `schedule` trigger."),
@@ -55,7 +55,7 @@ extension InvokeConfig {
     public static let fields: Field.Table = [
         Field("maximumRetryAttempts", .integer(retryAttemptsRange), default: .integer(defaultRetryAttempts), "Retries of a failed asynchronous invocation."),
         Field("maximumEventAge", .duration(eventAgeRange), default: .duration(defaultEventAge), "Events older than this are not retried, e.g. `1h`."),
-        Field("onFailure", .choice(OnFailure.allCases.map(\.rawValue)), default: .string(OnFailure.discard.rawValue),
+        Field("onFailure", .choice(OnFailure.allCases.map(\.rawValue)), default: .string(defaultOnFailure.rawValue),
               "`dlq` keeps events that failed every attempt in the dead-letter queue; `discard` drops them."),
     ]
 

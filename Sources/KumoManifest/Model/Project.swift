@@ -129,6 +129,7 @@ public struct Function: Sendable, Equatable {
     public static let defaultTimeout = Duration.seconds(3)
     public static let defaultConcurrency = 100
     public static let defaultIdleTimeout = Duration.minutes(5)
+    public static let defaultMinInstances = 0
     public static let memoryRange = 128...10_240
     public static let timeoutRange = Duration.seconds(1)...Duration.seconds(900)
     public static let concurrencyRange = 1...1000
@@ -149,6 +150,7 @@ public struct InvokeConfig: Sendable, Equatable {
     public var onFailure: OnFailure
 
     public static let defaultRetryAttempts = 2
+    public static let defaultOnFailure = OnFailure.discard
     public static let defaultEventAge = Duration.hours(6)
 }
 
@@ -175,6 +177,8 @@ public struct Service: Sendable, Equatable {
     public static let defaultReplicas = 1
     public static let replicasRange = 0...100
     public static let defaultStopGracePeriod = Duration.seconds(10)
+    public static let defaultRestart = RestartPolicy.onFailure
+    public static let defaultDependency = Dependency.started
 
     public var address: String { "service.\(name)" }
 
@@ -247,6 +251,7 @@ public struct ScalingPolicy: Sendable, Equatable {
     public var range: SourceRange
 
     public static let replicasRange = 0...1000
+    public static let defaultMinReplicas = 0
     public var address: String { "scaling.\(name)" }
 }
 
@@ -261,6 +266,9 @@ public struct Rule: Sendable, Equatable {
     public var range: SourceRange
 
     public var address: String { "rule.\(name)" }
+
+    public static let defaultEnabled = true
+    public static let defaultDeadLetter = false
 
     public struct RetryPolicy: Sendable, Equatable {
         public var maximumRetryAttempts: Int

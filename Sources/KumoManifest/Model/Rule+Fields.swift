@@ -3,12 +3,12 @@
 extension Rule {
     public static let fields: Field.Table = [
         Field("description", .text, "Free text shown by `kumo plan` and the renderers."),
-        Field("enabled", .bool(), default: .bool(true), "A disabled rule is kept but matches nothing."),
+        Field("enabled", .bool(), default: .bool(defaultEnabled), "A disabled rule is kept but matches nothing."),
         Field("pattern", .eventPattern, required: true, "Amazon EventBridge event pattern the event must match."),
         Field("targets", .list(.named("ruleTarget", .object(RuleTarget.fields)), minItems: 1), required: true,
               "Where matching events are delivered (at least one)."),
         Field("retryPolicy", .object(RetryPolicy.fields), "Retries of failed deliveries."),
-        Field("deadLetter", .bool(), default: .bool(false), "Keep events whose delivery failed every retry in the dead-letter queue."),
+        Field("deadLetter", .bool(), default: .bool(defaultDeadLetter), "Keep events whose delivery failed every retry in the dead-letter queue."),
     ]
 
     static let keys = fields.keys

@@ -10,7 +10,7 @@ extension ScalingPolicy {
     public static let fields: Field.Table = Field.Table([
         Field("target", .string(pattern: "^(function|service)\\.[A-Za-z][A-Za-z0-9_-]*$"), required: true,
               "Address of the scaled resource: `function.NAME` or `service.NAME`."),
-        Field("minReplicas", .integer(replicasRange), default: .integer(0), "Fewest replicas."),
+        Field("minReplicas", .integer(replicasRange), default: .integer(defaultMinReplicas), "Fewest replicas."),
         Field("maxReplicas", .integer(maxReplicasRange), required: true, "Most replicas."),
         Field("linear", .object(linearFields), "Linear policy R(t) = Rmin + (Rmax − Rmin) · L(t) / Lmax."),
         Field("targetTracking", .object(targetTrackingFields),

@@ -19,7 +19,7 @@ extension Service {
             .list(.reference),
             .entries(keys: Field.Pattern.nameKey, .object(dependencyFields), doc: "A service this one waits for."),
         ])), "Services started before this one: a list of names, or name → `{ condition: started | healthy }`."),
-        Field("restart", .choice(RestartPolicy.allCases.map(\.rawValue)), default: .string(RestartPolicy.onFailure.rawValue),
+        Field("restart", .choice(RestartPolicy.allCases.map(\.rawValue)), default: .string(defaultRestart.rawValue),
               "Restart policy when a replica exits: `no` (quote it or use YAML 1.2), `on-failure`, `always`."),
         Field("stopGracePeriod", .duration(stopGracePeriodRange), default: .duration(defaultStopGracePeriod),
               "Time between SIGTERM and SIGKILL when a replica is stopped, e.g. `10s`."),
@@ -27,7 +27,7 @@ extension Service {
 
     /// An entry of a `dependsOn` mapping.
     public static let dependencyFields: Field.Table = [
-        Field("condition", .choice(Dependency.allCases.map(\.rawValue)), default: .string(Dependency.started.rawValue),
+        Field("condition", .choice(Dependency.allCases.map(\.rawValue)), default: .string(defaultDependency.rawValue),
               "`started`: once running; `healthy`: once its healthcheck passes."),
     ]
 

@@ -43,7 +43,6 @@ public struct LoadResult: Sendable {
 
 /// Loads manifests from files and directories into one validated ``Project``.
 public enum ProjectLoader {
-    static let topLevelKeys = ["version", "project", "variables", "defaults", "functions", "services", "scaling", "rules", "estimates", "pricing", "usage"]
 
     /// Loads PATHs: YAML files, or directories whose `*.yaml`/`*.yml` files (not recursive) form the project.
     public static func load(paths: [String], options: LoadOptions = LoadOptions()) -> LoadResult {

@@ -48,7 +48,7 @@ extension Reader {
         var fn = Function(
             name: name, runtime: runtime ?? .python3, command: [], memory: Function.defaultMemory,
             timeout: Function.defaultTimeout, environment: [:], concurrency: Function.defaultConcurrency,
-            minInstances: 0, idleTimeout: Function.defaultIdleTimeout, events: [], range: node.range)
+            minInstances: Function.defaultMinInstances, idleTimeout: Function.defaultIdleTimeout, events: [], range: node.range)
         if let n = f["description"] { fn.description = string(n, path() / "description", ctx()) }
         if let n = f["handler"] {
             if let h = string(n, path() / "handler", ctx()) {
@@ -283,7 +283,7 @@ extension Reader {
 
     private mutating func invokeConfig(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> InvokeConfig? {
         guard let f = mapping(node, path(), "the invokeConfig of \(ctx())", keys: InvokeConfig.keys) else { return nil }
-        var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: .discard)
+        var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: InvokeConfig.defaultOnFailure)
         var ok = true
         if let n = f["maximumRetryAttempts"] {
             if let v = int(n, path() / "maximumRetryAttempts", ctx(), in: InvokeConfig.retryAttemptsRange) { config.maximumRetryAttempts = v } else { ok = false }

@@ -21,7 +21,7 @@ extension Reader {
         guard let f = mapping(node, path(), ctx(), keys: Rule.keys) else { return nil }
         var ok = true
         var references: [TargetReference] = []
-        var rule = Rule(name: name, enabled: true, pattern: .object([]), targets: [], retryPolicy: .default, deadLetter: false, range: node.range)
+        var rule = Rule(name: name, enabled: Rule.defaultEnabled, pattern: .object([]), targets: [], retryPolicy: .default, deadLetter: Rule.defaultDeadLetter, range: node.range)
         if let n = f["description"] { rule.description = string(n, path() / "description", ctx()) }
         if let n = f["enabled"] {
             if let v = bool(n, path() / "enabled", ctx()) { rule.enabled = v } else { ok = false }

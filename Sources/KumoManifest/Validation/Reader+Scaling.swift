@@ -17,7 +17,7 @@ extension Reader {
                 }
             } else { ok = false }
         } else { ok = false }
-        var minReplicas = 0
+        var minReplicas = ScalingPolicy.defaultMinReplicas
         if let n = f["minReplicas"] {
             if let v = int(n, path() / "minReplicas", ctx(), in: ScalingPolicy.replicasRange) { minReplicas = v } else { ok = false }
         }

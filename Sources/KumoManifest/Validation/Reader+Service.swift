@@ -12,7 +12,7 @@ extension Reader {
         var ok = true
         var service = Service(
             name: name, command: [], replicas: Service.defaultReplicas, resources: .default, environment: [:],
-            dependsOn: [:], restart: .onFailure, stopGracePeriod: Service.defaultStopGracePeriod, range: node.range)
+            dependsOn: [:], restart: Service.defaultRestart, stopGracePeriod: Service.defaultStopGracePeriod, range: node.range)
         var dependsOnNodes: [String: NodeRef] = [:]
         let allow: InterpolationAllowance = [.secret, .port]
         if let n = f["description"] { service.description = string(n, path() / "description", ctx()) }
@@ -57,7 +57,7 @@ extension Reader {
             case .sequence(let items):
                 for (i, item) in items.enumerated() {
                     if let dep = string(item, p() / i, ctx()) {
-                        service.dependsOn[dep] = .started
+                        service.dependsOn[dep] = Service.defaultDependency
                         dependsOnNodes[dep] = item
                     } else { ok = false }
                 }
@@ -69,7 +69,7 @@ extension Reader {
                     if let c = d["condition"] {
                         if let v = choice(c, p() / dep / "condition", ctx(), as: Service.Dependency.self) { service.dependsOn[dep] = v } else { ok = false }
                     } else {
-                        service.dependsOn[dep] = .started
+                        service.dependsOn[dep] = Service.defaultDependency
                     }
                 }
             }
