@@ -25,15 +25,18 @@ public struct Executor: Sendable {
         public var succeeded: Bool { failures.isEmpty }
     }
 
-    public let store: StateStore
-    public let client: RuntimeClient
+    public let store: any StateReading & StateWriting
+    public let runtime: any RuntimeControl
     public let parallelism: Int
+    public let stopwatch: any Stopwatch
     public let progress: @Sendable (Event) -> Void
 
-    public init(store: StateStore, client: RuntimeClient, parallelism: Int, progress: @escaping @Sendable (Event) -> Void) {
+    public init(store: any StateReading & StateWriting, runtime: any RuntimeControl, parallelism: Int, stopwatch: any Stopwatch = SystemStopwatch(),
+                progress: @escaping @Sendable (Event) -> Void) {
         self.store = store
-        self.client = client
+        self.runtime = runtime
         self.parallelism = max(1, parallelism)
+        self.stopwatch = stopwatch
         self.progress = progress
     }
 
@@ -42,10 +45,10 @@ public struct Executor: Sendable {
         for resource in resources { byAddress[resource.address] = resource }
         var changes: [String: ResourceChange] = [:]
         for change in plan.changes { changes[change.address] = change }
-        let started = ContinuousClock.now
+        let started = stopwatch.now()
         let before = try store.snapshot()
         var opened: Int64 = 0
-        try store.write(under: lock) { writer in
+        try store.transaction(under: lock) { writer in
             opened = try writer.beginJournal(operation: operation, planHash: planHash, serialBefore: before.serial)
         }
         let journal = opened
@@ -54,7 +57,7 @@ public struct Executor: Sendable {
         for (index, wave) in plan.waves.enumerated() {
             if failures.any { break }
             progress(.waveStarted(index: index + 1, of: plan.waves.count, actions: wave.count))
-            let waveStart = ContinuousClock.now
+            let waveStart = stopwatch.now()
             var sizes: [ResourceKind: Int] = [:]
             for address in wave { if let kind = changes[address]?.kind { sizes[kind, default: 0] += 1 } }
             let results = await withTaskGroup(of: Bool.self) { group -> Int in
@@ -86,25 +89,24 @@ public struct Executor: Sendable {
             applied += results
         }
         let outcome = failures.any ? "failed" : "succeeded"
-        _ = try? store.write(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
-        let elapsed = ContinuousClock.now - started
-        return Outcome(applied: applied, failures: failures.list, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        _ = try? store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
+        return Outcome(applied: applied, failures: failures.list, seconds: Executor.seconds(stopwatch.now() - started))
     }
 
     /// One action against the runtime, then its state write. Returns whether it succeeded.
     /// `previous` is the record before this apply: the lock keeps anyone else from writing it,
     /// and an apply acts on each address once.
     private func perform(_ change: ResourceChange, desired: DesiredResource?, previous: ResourceRecord?, secrets: [String: String], lock: LockInfo, journal: Int64,
-                         wave: Int, waveSize: Int, waveStart: ContinuousClock.Instant, failures: Failures) async -> Bool {
+                         wave: Int, waveSize: Int, waveStart: Swift.Duration, failures: Failures) async -> Bool {
         let address = change.address
         progress(.started(address: address, action: change.action))
-        let begun = ContinuousClock.now
+        let begun = stopwatch.now()
         do {
             switch change.action {
             case .delete:
-                try await client.remove(address: address)
+                try await runtime.remove(address: address)
             case .replace:
-                try await client.remove(address: address)
+                try await runtime.remove(address: address)
                 fallthrough
             case .create, .update:
                 guard let desired else { throw RuntimeClient.Failure(description: "\(address) is not in the plan's resources") }
@@ -113,7 +115,7 @@ public struct Executor: Sendable {
                     guard let value = secrets[name] else { throw MissingSecret(name: name) }
                     needed[name] = value
                 }
-                try await client.deploy(desired, secrets: needed, update: change.update)
+                try await runtime.deploy(desired, secrets: needed, update: change.update)
             case .noop:
                 return true
             }
@@ -122,7 +124,7 @@ public struct Executor: Sendable {
             failures.add(address, message)
             progress(.failed(address: address, action: change.action, error: message))
             // What the runtime holds now: an update or replacement may have stopped the old one.
-            _ = try? store.write(under: lock) { writer in
+            _ = try? store.transaction(under: lock) { writer in
                 if change.action == .update || change.action == .replace, var record = previous {
                     record.status = .tainted
                     try writer.put(record)
@@ -130,10 +132,10 @@ public struct Executor: Sendable {
             }
             return false
         }
-        let end = ContinuousClock.now
+        let end = stopwatch.now()
         let seconds = Executor.seconds(end - begun)
         do {
-            try store.write(under: lock) { writer in
+            try store.transaction(under: lock) { writer in
                 if change.action == .delete {
                     try writer.remove(address)
                 } else if let desired {

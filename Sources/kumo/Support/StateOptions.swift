@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KumoManifest
+import KumoPlan
 import KumoState
 
 /// Which state file to use and how long to wait for its lock.
@@ -48,5 +49,27 @@ func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) thro
         let reason = String(cString: strerror(errno))
         unlink(temporary.path)
         throw ValidationError("cannot write '\(path)': \(reason)")
+    }
+}
+
+/// The state file of a project directory, for commands that read no manifest.
+struct StateFileOptions: ParsableArguments {
+    @Option(name: [.customShort("C"), .customLong("dir")], help: ArgumentHelp("The project directory whose .kumo/state.db to use.", valueName: "DIR"))
+    var directory = "."
+
+    @OptionGroup var stateOptions: StateOptions
+
+    var path: String { stateOptions.path(projectDirectory: directory) }
+
+    func open(create: Bool) throws -> StateStore? {
+        do { return try StateStore.open(path: path, create: create) } catch {
+            throw fail(error.description)
+        }
+    }
+
+    func snapshot() throws -> StateSnapshot {
+        do { return try open(create: false)?.snapshot() ?? .empty } catch let error as StateError {
+            throw fail(error.description)
+        }
     }
 }

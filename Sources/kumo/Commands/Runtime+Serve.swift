@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoApply
+import KumoRuntime
+import KumoState
+
+extension Kumo.RuntimeCommand {
+    /// The runtime process itself; `start` runs it detached, `up` in the foreground.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the runtime in the foreground (used by 'runtime start').", shouldDisplay: false)
+
+        @OptionGroup var location: RuntimeLocation
+        @OptionGroup var stateOptions: StateOptions
+
+        @Option(help: "Gateway port on 127.0.0.1.")
+        var gatewayPort = 3000
+
+        func run() async throws {
+            let directory = location.absolute
+            let runtime = try Runtime(options: .init(projectDirectory: directory, statePath: stateOptions.path(projectDirectory: directory), gatewayPort: gatewayPort, version: Kumo.version))
+            let signals = stopOnSignals(runtime)
+            do {
+                let info = try await runtime.start()
+                print("runtime \(info.pid) serving \(directory): gateway 127.0.0.1:\(info.gatewayPort), control 127.0.0.1:\(info.controlPort)")
+            } catch {
+                Console.err("error: \(error)\n")
+                await runtime.stop()
+                throw ExitCode.failure
+            }
+            await runtime.waitUntilStopped()
+            _ = signals
+            print("runtime stopped")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import KumoManifest
+import KumoApply
+import KumoPlan
+import KumoApply
+import KumoRuntime
+import KumoState
+
+extension Kumo {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a saved plan, and say whether it can still be applied.",
+            discussion: """
+                A saved plan applies only to the state it was made against (same lineage and
+                serial). When the state has moved on, show says why the plan is stale and exits 1.
+                """
+        )
+
+        @Argument(help: "A plan saved with 'kumo plan --out FILE'.")
+        var file: String
+
+        @OptionGroup var stateOptions: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        @Flag(help: "Print the plan as JSON.")
+        var json = false
+
+        func run() async throws {
+            let saved: SavedPlan
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                saved = try SavedPlan(json: text)
+            } catch let error as PlanFormatError {
+                throw fail("\(file): \(error)")
+            } catch {
+                throw fail("cannot read the plan '\(file)': \(error.localizedDescription)")
+            }
+            if json {
+                Console.out(saved.plan.jsonValue(kumoVersion: Kumo.version).json() + "\n")
+            } else {
+                Console.out(PlanRenderer(color: output.color(for: 1)).text(saved.plan))
+            }
+            let statePath = stateOptions.state.map { StateLocation.resolve(explicit: $0, environment: [:], projectDirectory: ".") }
+                ?? saved.statePath ?? StateLocation.resolve(explicit: nil, environment: ProcessInfo.processInfo.environment, projectDirectory: ".")
+            let current: StateSnapshot
+            do { current = try StateStore.open(path: statePath, create: false)?.snapshot() ?? .empty } catch {
+                throw fail(error.description)
+            }
+            if let reason = saved.staleness(against: current) {
+                Console.err("error: this saved plan is stale and cannot be applied: \(reason)\n")
+                throw ExitCode.failure
+            }
+            if !json { Console.out("\nThis plan still matches the state at \(statePath) (serial \(current.serial)).\n") }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoState
+
+extension Kumo.StateCommand {
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the state with a JSON document from 'kumo state pull'.",
+            discussion: """
+                Checked first: the format, every spec against its hash, the lineage (it must be the
+                same state) and the serial (an older one is refused, as is the same serial with other
+                contents). --force skips the lineage and serial checks. The replacement is one
+                transaction under the state lock.
+                """)
+
+        @Argument(help: "The state document to push ('-' reads standard input).")
+        var source: String
+
+        @OptionGroup var file: StateFileOptions
+        @OptionGroup var lockOptions: LockOptions
+
+        @Flag(help: "Replace the state even when the lineage differs or the serial is older.")
+        var force = false
+
+        func run() async throws {
+            let text: String
+            do {
+                text = source == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: source, encoding: .utf8)
+            } catch {
+                throw fail("cannot read '\(source)': \(error.localizedDescription)")
+            }
+            let document: StateDocument
+            do { document = try StateDocument(json: text) } catch { throw fail("\(source): \(error.description)") }
+            guard let store = try file.open(create: true) else { return }
+            do {
+                let outcome = try store.withLock(operation: "state push", timeout: try lockOptions.seconds) { lock in
+                    try store.push(document, under: lock, force: force)
+                }
+                switch outcome {
+                case .written(let serial): Console.out("Pushed \(document.snapshot.resources.count) resources to \(file.path) (serial \(serial)).\n")
+                case .unchanged: Console.out("The state already holds this document (serial \(document.snapshot.serial)); nothing written.\n")
+                }
+            } catch let error as CustomStringConvertible & Error {
+                throw fail(error.description)
+            }
+        }
+    }
+}

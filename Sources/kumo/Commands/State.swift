@@ -1,0 +1,15 @@
+import ArgumentParser
+import Foundation
+import KumoManifest
+import KumoPlan
+import KumoState
+
+extension Kumo {
+    struct StateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "state",
+            abstract: "Inspect and move the state: list, show, pull, push, unlock.",
+            subcommands: [List.self, ShowResource.self, Pull.self, Push.self, Unlock.self]
+        )
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import KumoManifest
+import KumoApply
+import KumoPlan
+import KumoState
+
+/// Options `plan` and `diff` share.
+struct PlanningOptions: ParsableArguments {
+    @Option(name: .customLong("target"), help: ArgumentHelp("Plan only this address (e.g. function.createOrder) and what it depends on; repeatable.", valueName: "ADDRESS"))
+    var targets: [String] = []
+
+    @Option(help: "Actions the executor runs at once in a wave; the rollout estimate uses it.")
+    var parallelism = 10
+
+    func validate() throws {
+        guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
+        for target in targets where ResourceKind.parse(address: target) == nil {
+            throw ValidationError("--target takes an address KIND.NAME (function, service, scaling or rule), got '\(target)'")
+        }
+    }
+}
+
+
+struct PlanRun {
+    var plan: Plan
+    var desired: DesiredState
+    var statePath: String
+    var projectDirectory: String
+}
+
+/// Loads the project, reports its diagnostics, and plans it against the state.
+func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: StateOptions, output: OutputOptions, rollout: Bool, refresh: Bool = false) async throws -> PlanRun {
+    let loaded = project.load()
+    guard let resolved = loaded.project else {
+        loaded.report(color: output.color(for: 2))
+        throw ExitCode.failure
+    }
+    if !loaded.warnings.isEmpty { loaded.report(color: output.color(for: 2)) }
+    let statePath = stateOptions.path(projectDirectory: resolved.directory)
+    var options = Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true)
+    if refresh {
+        let current = (try? StateStore.open(path: statePath, create: false)?.snapshot()) ?? .empty
+        options.drift = await Refresh.drift(runtime: try? RuntimeClient.connect(projectDirectory: resolved.directory), state: current)
+        Console.out(Refresh.describe(options.drift))
+    }
+    let planning = Planning(statePath: statePath, options: options)
+    do {
+        let result = try planning.plan(project: resolved, environment: ProcessInfo.processInfo.environment)
+        return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath, projectDirectory: resolved.directory)
+    } catch let error as CustomStringConvertible & Error {
+        throw fail(error.description)
+    }
+}
