@@ -109,6 +109,10 @@ let package = Package(
             dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"]
         ),
         .testTarget(
+            name: "KumoApplyTests",
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoApply", "KumoTestSupport"]
+        ),
+        .testTarget(
             name: "KumoRuntimeTests",
             dependencies: [
                 "KumoManifest", "KumoPlan", "KumoState", "KumoApply", "KumoRuntime", "KumoTestSupport",

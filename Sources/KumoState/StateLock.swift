@@ -36,7 +36,7 @@ public struct LockInfo: Sendable, Equatable, CustomStringConvertible {
         since = row["since"]
     }
 
-    init(operation: String) {
+    public init(operation: String) {
         id = UUID().uuidString.lowercased()
         self.operation = operation
         pid = getpid()
