@@ -98,15 +98,21 @@ let package = Package(
             ],
             path: "Benchmarks/kumo-bench"
         ),
-        .target(name: "KumoTestSupport", path: "Tests/KumoTestSupport"),
+        .target(name: "KumoTestSupport", dependencies: ["KumoManifest", "KumoPlan", "KumoState"], path: "Tests/KumoTestSupport"),
         .testTarget(
             name: "KumoManifestTests",
             dependencies: ["KumoManifest", "KumoTestSupport"],
-            resources: []
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "KumoPlanTests",
-            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"]
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "KumoStateTests",
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "KumoApplyTests",
@@ -117,7 +123,8 @@ let package = Package(
             dependencies: [
                 "KumoManifest", "KumoPlan", "KumoState", "KumoApply", "KumoRuntime", "KumoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,8 +4,8 @@
 Usage: python3 scripts/check_schema.py --kumo PATH_TO_KUMO_BINARY
 
 1. Every YAML document under examples/ must be accepted by the schema.
-2. Every document of every file under Tests/Fixtures/valid/ (recursively) must be accepted.
-3. Under Tests/Fixtures/invalid/ (recursively), a fixture is a file, or a directory holding two
+2. Every document of every file under Tests/KumoManifestTests/Fixtures/valid/ (recursively) must be accepted.
+3. Under Tests/KumoManifestTests/Fixtures/invalid/ (recursively), a fixture is a file, or a directory holding two
    or more YAML files directly (one project, as kumo merges it). Files PyYAML cannot load
    (syntax errors, duplicate keys, recursive or exploding aliases, over-deep nesting, unknown
    tags) are skipped. When the schema rejects a file, `kumo validate --json FIXTURE` must exit 1:
@@ -41,8 +41,8 @@ except ImportError as error:  # pragma: no cover - environment problem
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = Path("schemas/kumo.schema.json")
 EXAMPLES = Path("examples")
-VALID = Path("Tests/Fixtures/valid")
-INVALID = Path("Tests/Fixtures/invalid")
+VALID = Path("Tests/KumoManifestTests/Fixtures/valid")
+INVALID = Path("Tests/KumoManifestTests/Fixtures/invalid")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 MARKER = re.compile(r"^\s*#\s*schema:\s*reject\b")

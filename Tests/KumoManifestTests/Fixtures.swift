@@ -6,7 +6,7 @@ import KumoTestSupport
 enum Fixtures {
     static var packageRoot: String { KumoTestSupport.packageRoot }
 
-    static var directory: String { packageRoot + "/Tests/Fixtures" }
+    static var directory: String { packageRoot + "/Tests/KumoManifestTests/Fixtures" }
 
     /// Fixture projects in a folder: each `*.yaml` file, and each directory holding `*.yaml` files.
     static func projects(in folder: String) -> [String] {

@@ -2,10 +2,11 @@ import Foundation
 import KumoManifest
 import KumoPlan
 import KumoState
+import KumoTestSupport
 import Testing
 
 /// The real `kumo plan` and `kumo diff` on the examples against empty, equal and edited
-/// states, compared with golden files in Tests/Fixtures/plans. KUMO_UPDATE_GOLDEN=1 rewrites them.
+/// states, compared with golden files in Tests/KumoPlanTests/Fixtures/plans. KUMO_UPDATE_GOLDEN=1 rewrites them.
 @Suite(.serialized) struct GoldenPlanTests {
     static let lineage = "00000000-0000-4000-8000-000000000001"
 

@@ -1,6 +1,7 @@
 import Foundation
 import KumoManifest
 import KumoPlan
+import KumoTestSupport
 import Testing
 
 @Suite struct PlannerTests {

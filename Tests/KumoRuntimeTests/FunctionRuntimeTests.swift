@@ -11,7 +11,7 @@ import Testing
     static let secret = ["KUMO_TEST_TOKEN": "s3cret-value", "KUMO_SENTINEL": "must-not-reach-workers"]
 
     func applied() throws -> RuntimeHarness {
-        let harness = try RuntimeHarness(copying: "Tests/Fixtures/runtime", environment: FunctionRuntimeTests.secret)
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime", environment: FunctionRuntimeTests.secret)
         _ = try harness.startRuntime()
         let apply = try harness.kumo(["apply", "--auto-approve"])
         guard apply.status == 0 else { throw HarnessError("apply failed: \(apply.stdout)\n\(apply.stderr)") }

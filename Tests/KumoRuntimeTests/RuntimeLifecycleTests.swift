@@ -131,7 +131,7 @@ import Testing
     /// kill -9 of the runtime leaves its workers and replicas running in their own groups;
     /// the next runtime stops them (pid table) and brings the applied state back.
     @Test func aRuntimeKilledAndRestartedLeavesNoOrphans() async throws {
-        let harness = try RuntimeHarness(copying: "Tests/Fixtures/runtime", environment: ["KUMO_TEST_TOKEN": "s3cret-value"])
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime", environment: ["KUMO_TEST_TOKEN": "s3cret-value"])
         let first = try harness.startRuntime()
         #expect(try harness.kumo(["apply", "--auto-approve"]).status == 0)
         _ = try await harness.invoke("echo", "{}")

@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct ServiceRuntimeTests {
     /// The fixture with its front port moved to a free one, applied on a fresh runtime.
     func applied() throws -> (RuntimeHarness, Int) {
-        let harness = try RuntimeHarness(copying: "Tests/Fixtures/services")
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/services")
         let port = try freePort()
         try setVariable(harness, "webPort", String(port))
         _ = try harness.startRuntime()
@@ -278,7 +278,7 @@ import Testing
     /// `resources.cpu` holds a busy replica to its share where the machine lets the runtime
     /// write a cgroup with the cpu controller; elsewhere status says it is only recorded.
     @Test func aReplicaIsHeldToItsCPULimit() async throws {
-        let harness = try RuntimeHarness(copying: "Tests/Fixtures/cpu")
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/cpu")
         let info = try harness.startRuntime()
         let apply = try harness.kumo(["apply", "--auto-approve", "--no-color"])
         try #require(apply.status == 0, "\(apply.stdout)\(apply.stderr)")

@@ -2,6 +2,7 @@ import Foundation
 import KumoManifest
 import KumoPlan
 import KumoState
+import KumoTestSupport
 import Testing
 
 @Suite(.serialized) struct StateStoreTests {

@@ -2,6 +2,7 @@ import Foundation
 import KumoManifest
 import KumoPlan
 import KumoState
+import KumoTestSupport
 import Testing
 
 /// The typed spec is the one contract: its canonical form reads back into the same typed
@@ -11,7 +12,7 @@ import Testing
     /// Every resource of every example and valid fixture survives canonical → typed → canonical.
     @Test func canonicalSpecsReadBackToTheSameTypedSpec() throws {
         var paths = ["hello", "shop"].map { Support.examples + "/" + $0 }
-        let valid = Support.packageRoot + "/Tests/Fixtures/valid"
+        let valid = Support.packageRoot + "/Tests/KumoManifestTests/Fixtures/valid"
         paths += try FileManager.default.contentsOfDirectory(atPath: valid).filter { $0.hasSuffix(".yaml") }.sorted().map { valid + "/" + $0 }
         var checked = 0
         for path in paths {
@@ -71,7 +72,7 @@ import Testing
     @Test func aStateWrittenByTheLastReleasePlansAsNoChange() throws {
         let directory = try Support.temporaryDirectory()
         let state = directory + "/state.db"
-        try FileManager.default.copyItem(atPath: Support.packageRoot + "/Tests/Fixtures/state/shop-kumo-0.1.0.db", toPath: state)
+        try FileManager.default.copyItem(atPath: Support.packageRoot + "/Tests/KumoStateTests/Fixtures/state/shop-kumo-0.1.0.db", toPath: state)
         let snapshot = try #require(try StateStore.open(path: state, create: false)).snapshot()
         #expect(snapshot.resources.count == 11)
         for record in snapshot.resources.values {
