@@ -1,3 +1,4 @@
+import Foundation
 import KumoManifest
 
 /// Rollout time from the seed's models and monthly cost from unit prices.
@@ -131,5 +132,3 @@ public struct Estimator: Sendable {
         return text
     }
 }
-
-import Foundation

@@ -216,34 +216,10 @@ public struct Planner: Sendable {
                 }
             } else {
                 let known = Set(desiredByAddress.keys).union(current.resources.keys)
-                throw .unknownTarget(target, suggestion: Planner.suggestion(for: target, in: known))
+                throw .unknownTarget(target, suggestion: Suggestion.closest(to: target, in: known.sorted()))
             }
         }
         return scope
-    }
-
-    public static func suggestion(for word: String, in candidates: Set<String>) -> String? {
-        var best: (String, Int)?
-        for candidate in candidates.sorted() {
-            let distance = editDistance(word, candidate)
-            if distance <= max(2, word.count / 3), best == nil || distance < best!.1 { best = (candidate, distance) }
-        }
-        return best?.0
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return a.isEmpty ? b.count : row[b.count]
     }
 
     // MARK: Waves
@@ -333,7 +309,7 @@ enum FieldDiff {
     }
 
     static func join(_ path: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.utf8.allSatisfy { ASCIIName.isNameByte($0) }
+        let plain = !key.isEmpty && key.utf8.allSatisfy { ASCII.isNameByte($0) }
         let component = plain ? key : "[\(quoted(key))]"
         if path.isEmpty { return plain ? key : component }
         return plain ? path + "." + key : path + component
@@ -356,17 +332,5 @@ enum FieldDiff {
     static func topLevel(_ path: String) -> String {
         let end = path.firstIndex { $0 == "." || $0 == "[" } ?? path.endIndex
         return String(path[..<end])
-    }
-}
-
-enum ASCIIName {
-    static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-            return true
-        default:
-            return false
-        }
     }
 }

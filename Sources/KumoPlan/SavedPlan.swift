@@ -100,31 +100,6 @@ public struct SavedPlan: Sendable, Equatable {
     }
 }
 
-extension StateSnapshot {
-    /// The state after every action of `plan` succeeded: what the executor writes, action by
-    /// action, and what the planner must then see as no change.
-    public func applying(_ plan: Plan, resources: [DesiredResource], secrets: [String: String], lineage newLineage: @autoclosure () -> String) -> StateSnapshot {
-        var next = self
-        next.lineage = lineage ?? newLineage()
-        next.serial = serial + 1
-        var byAddress: [String: DesiredResource] = [:]
-        for resource in resources { byAddress[resource.address] = resource }
-        for change in plan.changes {
-            switch change.action {
-            case .noop:
-                continue
-            case .delete:
-                next.resources[change.address] = nil
-            case .create, .update, .replace:
-                guard let resource = byAddress[change.address] else { continue }
-                next.resources[change.address] = ResourceRecord(
-                    desired: resource, secrets: secrets, previous: self.resources[change.address], serial: next.serial)
-            }
-        }
-        return next
-    }
-}
-
 extension ResourceRecord {
     /// The record of `desired` applied at `serial`. A secret keeps its stored salted hash when
     /// the value still matches it, so an unchanged secret does not look changed.

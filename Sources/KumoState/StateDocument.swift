@@ -1,3 +1,4 @@
+import Foundation
 import KumoManifest
 import KumoPlan
 
@@ -157,7 +158,7 @@ extension StateStore {
                 throw StateError("refusing to push: the document has the same serial (\(incoming.serial)) as the state but different contents (pull again, or use --force)")
             }
         }
-        let lineage = incoming.lineage ?? current.lineage ?? UUIDString.make()
+        let lineage = incoming.lineage ?? current.lineage ?? UUID().uuidString.lowercased()
         let serial = try write(under: lock) { writer in
             try writer.removeAll()
             for address in incoming.resources.keys.sorted() { try writer.put(incoming.resources[address]!) }
@@ -174,7 +175,3 @@ extension StateStore {
 
 import Foundation
 import GRDB
-
-enum UUIDString {
-    static func make() -> String { UUID().uuidString.lowercased() }
-}

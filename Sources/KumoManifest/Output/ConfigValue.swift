@@ -110,14 +110,6 @@ public indirect enum ConfigValue: Sendable, Equatable {
         return out
     }
 
-    private var isBlock: Bool {
-        switch self {
-        case .object(let p): return !p.isEmpty
-        case .array(let a): return !a.isEmpty
-        default: return false
-        }
-    }
-
     private func inlineYAML() -> String {
         switch self {
         case .null: return "null"

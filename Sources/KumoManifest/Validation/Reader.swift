@@ -362,20 +362,6 @@ struct Reader: Sendable {
         return nil
     }
 
-    mutating func stringList(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, nonEmpty: Bool = true) -> [String]? {
-        guard let items = list(node, path(), ctx()) else { return nil }
-        if nonEmpty && items.isEmpty {
-            error("empty-list", "'\(Reader.keyName(path()))' in \(ctx()): expected a non-empty list", node, path())
-            return nil
-        }
-        var result: [String] = []
-        var ok = true
-        for (i, item) in items.enumerated() {
-            if let s = string(item, path() / i, ctx()) { result.append(s) } else { ok = false }
-        }
-        return ok ? result : nil
-    }
-
     /// An argv list: strings (numbers are taken as their text), secrets and `${port}` where allowed.
     mutating func command(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String, allow: InterpolationAllowance) -> [Text]? {
         guard let items = list(node, path(), ctx()) else { return nil }

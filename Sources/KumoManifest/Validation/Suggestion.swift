@@ -1,6 +1,7 @@
 /// "Did you mean" suggestions by edit distance (Damerau–Levenshtein, optimal string alignment).
-enum Suggestion {
-    static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+public enum Suggestion {
+    /// The candidate closest to `word` (ignoring case), when it is close enough to be a typo.
+    public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let lower = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates {
@@ -14,7 +15,8 @@ enum Suggestion {
         return best?.0
     }
 
-    static func suffix(_ word: String, in candidates: some Sequence<String>) -> String {
+    /// `; did you mean 'X'?`, or nothing.
+    public static func suffix(_ word: String, in candidates: some Sequence<String>) -> String {
         closest(to: word, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 

@@ -19,7 +19,7 @@ extension Kumo.StateCommand {
         func run() async throws {
             let snapshot = try file.snapshot()
             guard let record = snapshot.resources[address] else {
-                let suggestion = Planner.suggestion(for: address, in: Set(snapshot.resources.keys))
+                let suggestion = Suggestion.closest(to: address, in: snapshot.resources.keys.sorted())
                 throw fail("no resource '\(address)' in the state at \(file.path)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""))
             }
             let secrets: ConfigValue = .array(record.secrets.keys.sorted().map { .string($0) })
