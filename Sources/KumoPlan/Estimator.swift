@@ -70,20 +70,31 @@ public struct Estimator: Sendable {
     /// "before" the state's.
     public func cost(_ plan: inout Plan, desired: DesiredState, current: StateSnapshot) -> CostSummary {
         var summary = CostSummary(before: 0, after: 0, unknownBefore: 0, unknownAfter: 0, pricing: pricing)
-        var specs: [String: DesiredResource] = [:]
-        for resource in desired.resources where resource.kind == .function || resource.kind == .service {
-            specs[resource.address] = resource
+        // Most functions are priced by their usage alone (or its absence): only services and
+        // functions with usage need their specs, found by index (copies of tens of thousands of
+        // resources would cost more than the rest).
+        var index: [String: Int] = [:]
+        for (i, resource) in desired.resources.enumerated()
+        where resource.kind == .service || (resource.kind == .function && !usage.isEmpty && usage[resource.address] != nil) {
+            index[resource.address] = i
         }
         for i in plan.changes.indices {
             let kind = plan.changes[i].kind
             guard kind == .function || kind == .service else { continue }
             let address = plan.changes[i].address
-            let wanted = specs[address]
-            let after = wanted.map { monthly($0.spec) }
-            let before = current.resources[address].map { record in
-                // The same hash is the same spec: price the desired one instead of decoding.
-                if let wanted, wanted.specHash == record.specHash { return monthly(wanted.spec) }
-                return monthly(record)
+            let after: (dollars: Double?, note: String?)?
+            let before: (dollars: Double?, note: String?)?
+            if kind == .function && (usage.isEmpty || usage[address] == nil) {
+                after = plan.changes[i].after == nil ? nil : (nil, usageNote)
+                before = plan.changes[i].before == nil ? nil : (nil, usageNote)
+            } else {
+                let wanted = index[address]
+                after = wanted.map { monthly(desired.resources[$0].spec, address: address) }
+                before = current.resources[address].map { record in
+                    // The same hash is the same spec: price the desired one instead of decoding.
+                    if let wanted, desired.resources[wanted].specHash == record.specHash { return monthly(desired.resources[wanted].spec, address: address) }
+                    return monthly(record)
+                }
             }
             var cost = CostChange(before: before?.dollars, after: after?.dollars, note: after?.note ?? before?.note)
             if before != nil, before?.dollars == nil { summary.unknownBefore += 1 }
@@ -100,14 +111,20 @@ public struct Estimator: Sendable {
     /// depends on it.
     func monthly(_ record: ResourceRecord) -> (dollars: Double?, note: String?) {
         if record.kind == .function && usage[record.address] == nil { return (nil, usageNote) }
-        do { return monthly(try record.decodedSpec()) } catch { return (nil, "\(error)") }
+        do { return monthly(try record.decodedSpec(), address: record.address) } catch { return (nil, "\(error)") }
     }
 
     /// Monthly dollars for one resource, or nil with a note saying what it depends on.
     public func monthly(_ spec: ResourceSpec) -> (dollars: Double?, note: String?) {
+        monthly(spec, address: spec.address)
+    }
+
+    /// `address` is the spec's, at hand already (building it costs more than the rest for a
+    /// function without usage).
+    func monthly(_ spec: ResourceSpec, address: String) -> (dollars: Double?, note: String?) {
         switch spec {
         case .function(let function):
-            guard let use = usage[function.address] else { return (nil, usageNote) }
+            guard let use = usage[address] else { return (nil, usageNote) }
             let memory = Double(function.memory)
             let requests = Double(use.monthlyRequests)
             let compute = requests * (memory / 1024) * use.averageDuration.seconds * pricing.perGbSecond

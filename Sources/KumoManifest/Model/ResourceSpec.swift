@@ -22,7 +22,7 @@ public enum ResourceKind: String, Sendable, CaseIterable, Comparable, Codable {
 /// `${secret:NAME}`) is what state, saved plans and the control API store and send, and what
 /// hashing, diffing and display use; ``init(kind:name:canonical:)`` reads it back through the
 /// manifest reader, so a field is read and defaulted in one place only.
-public enum ResourceSpec: Sendable, Equatable {
+public indirect enum ResourceSpec: Sendable, Equatable {
     case function(Function)
     case service(Service)
     case scaling(ScalingPolicy)
