@@ -5,6 +5,12 @@ import KumoPlan
 /// The state as a versioned JSON document: `kumo state pull` prints it, `kumo state push`
 /// reads it. Secrets appear only as their salted hashes.
 ///
+/// Written and read by hand (`ConfigValue`), not `Codable`: a benchmark shows it pays. With
+/// `JSONEncoder`/`JSONDecoder` (specs as `ConfigValue: Codable`), `kumo state push` of the
+/// 11,010-resource state of `Benchmarks/plan.sh` took 0.993 s against 0.347 s, and `kumo state
+/// pull` 0.445 s against 0.264 s (release build, hyperfine, 10 runs, same machine and run);
+/// decoding also loses the specs' key order.
+///
 ///     { "format_version": 1, "kind": "kumo-state", "lineage": "…", "serial": 7,
 ///       "resources": [ { "address", "kind", "name", "status", "applied_serial", "spec_hash",
 ///                        "code_hash", "dependencies", "secrets", "spec" } ],
