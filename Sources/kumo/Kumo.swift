@@ -1,5 +1,4 @@
 import ArgumentParser
-import KumoManifest
 
 @main
 struct Kumo: AsyncParsableCommand {

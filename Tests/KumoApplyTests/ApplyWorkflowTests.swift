@@ -31,7 +31,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let result = ProjectLoader.load(sources: [(root + "/kumo.yaml", Array(edit(Self.manifest).utf8))], root: root, options: LoadOptions(environment: environment))
         let project = try #require(result.project, "\(result.diagnostics)")
-        return try DesiredState(project: project, environment: environment) { _ in "sha256:code" }
+        return DesiredState(project: project, environment: environment) { _ in "sha256:code" }
     }
 
     func workflow(_ operation: ApplyWorkflow.Operation = .apply, parallelism: Int = 10, stopwatch: ManualStopwatch) -> ApplyWorkflow {

@@ -18,7 +18,7 @@ import Testing
         for path in paths {
             let result = ProjectLoader.load(paths: [path], options: LoadOptions(environment: ["API_KEY": "k", "STRIPE_KEY": "s"]))
             guard let project = result.project else { continue }
-            let desired = try DesiredState(project: project, environment: [:]) { _ in "sha256:0" }
+            let desired = DesiredState(project: project, environment: [:]) { _ in "sha256:0" }
             for resource in desired.resources {
                 let decoded = try ResourceSpec(kind: resource.kind, name: resource.name, canonical: resource.canonical)
                 #expect(decoded.canonical == resource.canonical, "\(path): \(resource.address)")

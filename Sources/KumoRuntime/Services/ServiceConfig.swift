@@ -36,25 +36,10 @@ public struct ServiceConfig: Sendable, Equatable {
         revision = RuntimePaths.revision(service.configValue, codeHash: codeHash, secrets: needed)
     }
 
-    /// The same service at another replica count, keeping this revision: a scale in place.
-    func scaled(to next: ServiceConfig) -> ServiceConfig {
-        var service = self.service
-        service.replicas = next.replicas
-        return ServiceConfig(service: service, codeHash: codeHash, codeDirectory: codeDirectory, secrets: secrets, revision: revision)
-    }
-
     /// True when this config differs from `previous` in `replicas` alone: same spec
     /// otherwise, same code, same secret values.
     func isScale(of previous: ServiceConfig) -> Bool {
         service.differsOnlyInReplicas(from: previous.service) && codeHash == previous.codeHash && secrets == previous.secrets
-    }
-
-    private init(service: Service, codeHash: String?, codeDirectory: String, secrets: [String: String], revision: String) {
-        self.service = service
-        self.codeHash = codeHash
-        self.codeDirectory = codeDirectory
-        self.secrets = secrets
-        self.revision = revision
     }
 
     /// The replica's argv.

@@ -32,7 +32,9 @@ actor ServiceSupervisor {
     final class Replica: @unchecked Sendable {
         enum State: String { case starting, ready, unhealthy, draining, stopped }
         let index: Int
-        let revision: String
+        /// The config revision the replica runs; a scale in place relabels the replicas it
+        /// keeps, since they run the new spec in all but the count.
+        var revision: String
         var port: Int
         var process: ChildProcess?
         /// Kept in step with the balancer: only a ready replica takes requests.
@@ -108,7 +110,8 @@ actor ServiceSupervisor {
         }
         if strategy == .scale {
             if next.isScale(of: previous) {
-                config = previous.scaled(to: next)
+                for replica in replicas where replica.revision == previous.revision { replica.revision = next.revision }
+                config = next
                 try await scale(to: next.replicas)
                 return
             }

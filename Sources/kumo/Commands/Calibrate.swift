@@ -1,12 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import KumoManifest
 import KumoPlan
-import KumoApply
-import KumoRuntime
 import KumoState
-import NIOCore
 
 extension Kumo {
     struct Calibrate: AsyncParsableCommand {

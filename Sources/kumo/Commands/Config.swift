@@ -1,5 +1,4 @@
 import ArgumentParser
-import KumoManifest
 
 extension Kumo {
     struct Config: AsyncParsableCommand {

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
-import KumoPlan
 import KumoApply
-import KumoRuntime
-import KumoState
 
 extension Kumo {
     struct Destroy: AsyncParsableCommand {

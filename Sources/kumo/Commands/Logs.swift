@@ -1,12 +1,5 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import KumoManifest
-import KumoPlan
-import KumoApply
-import KumoRuntime
-import KumoState
-import NIOCore
 
 extension Kumo {
     struct Logs: AsyncParsableCommand {

@@ -1,11 +1,7 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
 import KumoApply
 import KumoPlan
-import KumoApply
-import KumoRuntime
-import KumoState
 
 extension Kumo {
     struct PlanCommand: AsyncParsableCommand {

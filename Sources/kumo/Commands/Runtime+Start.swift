@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
 import KumoPlan
-import KumoApply
 import KumoRuntime
-import KumoState
 
 extension Kumo.RuntimeCommand {
     struct Start: AsyncParsableCommand {

@@ -4,7 +4,6 @@ import KumoManifest
 import KumoPlan
 import KumoApply
 import KumoRuntime
-import KumoState
 
 extension Kumo.RuntimeCommand {
     struct Status: AsyncParsableCommand {
@@ -18,7 +17,7 @@ extension Kumo.RuntimeCommand {
         func run() async throws {
             let directory = location.absolute
             guard let info = RuntimeInfo.load(projectDirectory: directory) else {
-                if json { Console.out("{\"running\": false}\n") } else { Console.out("No runtime is running for \(directory).\n") }
+                if json { Console.out("{\"running\": false}\n") } else { Console.out(RuntimeInfo.notRunning(projectDirectory: directory) + "\n") }
                 throw ExitCode(3)
             }
             let status = try await RuntimeClient(info: info).status()

@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
 import KumoPlan
 import KumoApply
 import KumoRuntime
-import KumoState
 
 extension Kumo.RuntimeCommand {
     struct Stop: AsyncParsableCommand {
@@ -15,7 +13,7 @@ extension Kumo.RuntimeCommand {
         func run() async throws {
             let directory = location.absolute
             guard let info = RuntimeInfo.load(projectDirectory: directory) else {
-                Console.out("No runtime is running for \(directory).\n")
+                Console.out(RuntimeInfo.notRunning(projectDirectory: directory) + "\n")
                 return
             }
             try await RuntimeClient(info: info).stop()

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
-import KumoApply
 import KumoPlan
-import KumoApply
-import KumoRuntime
 import KumoState
 
 extension Kumo {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import KumoManifest
-import KumoPlan
-import KumoState
 
 extension Kumo.StateCommand {
     struct List: AsyncParsableCommand {

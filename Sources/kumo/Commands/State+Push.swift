@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
-import KumoPlan
 import KumoState
 
 extension Kumo.StateCommand {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import KumoManifest
 import KumoPlan
-import KumoState
 
 extension Kumo.StateCommand {
     struct ShowResource: AsyncParsableCommand {

@@ -1,12 +1,9 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import KumoManifest
 import KumoPlan
 import KumoApply
-import KumoRuntime
 import KumoState
-import NIOCore
 
 extension Kumo {
     struct Status: AsyncParsableCommand {
@@ -48,7 +45,7 @@ extension Kumo {
                 Console.out(ConfigValue.object([("runtime", runtimeValue), ("resources", .array(rows))]).json() + "\n")
                 return
             }
-            if runtimeValue == .null { Console.out("No runtime is running for \(directory) ('kumo runtime start' or 'kumo up').\n") }
+            if runtimeValue == .null { Console.out(RuntimeInfo.notRunning(projectDirectory: directory) + "\n") }
             var table = [["RESOURCE", "STATE", "WORKERS", "DETAIL"]]
             for row in rows {
                 let detail = row["detail"] ?? .object([])

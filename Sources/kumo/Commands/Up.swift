@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
-import KumoManifest
 import KumoPlan
 import KumoApply
 import KumoRuntime
-import KumoState
 
 extension Kumo {
     struct Up: AsyncParsableCommand {
