@@ -22,8 +22,8 @@ public enum Refresh {
                 drift[address] = "the runtime runs another spec (\(Hashing.short(item.specHash)), state has \(Hashing.short(record.specHash)))"
             } else if item.codeHash != record.codeHash {
                 drift[address] = "the runtime runs other code (\(item.codeHash.map(Hashing.short) ?? "none"), state has \(record.codeHash.map(Hashing.short) ?? "none"))"
-            } else if let ready = item.detail["replicas_ready"]?.intValue, let total = item.detail["replicas"]?.intValue, ready < total {
-                drift[address] = "\(ready) of \(total) replicas ready"
+            } else if case .service(let service) = item.detail, service.replicasReady < service.replicas {
+                drift[address] = "\(service.replicasReady) of \(service.replicas) replicas ready"
             }
         }
         return drift

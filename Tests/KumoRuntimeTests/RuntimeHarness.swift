@@ -81,13 +81,15 @@ final class RuntimeHarness: @unchecked Sendable {
         return try await RuntimeClient(info: info).status()
     }
 
+    /// A resource's `detail` as the control API sends it (JSON), so tests read the wire names.
     func detail(_ address: String) async throws -> ConfigValue? {
-        try await status().resources.first { $0.address == address }?.detail
+        guard let resource = try await status().resources.first(where: { $0.address == address }) else { return nil }
+        return try ConfigValue(json: String(decoding: ControlAPI.encode(resource), as: UTF8.self))["detail"]
     }
 
     /// The pid of every process the runtime reports (workers and replicas).
     func pids() async throws -> [Int] {
-        try await status().resources.flatMap { $0.detail["pids"]?.arrayValue?.compactMap(\.intValue) ?? [] }
+        try await status().resources.flatMap { $0.detail.pids.map(Int.init) }
     }
 
     /// Every process whose pid is in `pids` that still runs.

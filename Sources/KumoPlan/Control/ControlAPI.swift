@@ -60,17 +60,143 @@ public enum ControlAPI {
             }
         }
 
-        /// One resource as the runtime holds it; `detail` depends on the kind (workers and
-        /// calls of a function, replicas and requests of a service).
+        /// A function's workers and calls.
+        public struct FunctionDetail: Sendable, Codable, Equatable {
+            public var warm, busy, starting, queued: Int
+            public var invocations, errors, throttles, coldStarts: Int
+            public var lastError: String?
+            public var pids: [Int32]
+
+            public init(warm: Int, busy: Int, starting: Int, queued: Int, invocations: Int, errors: Int, throttles: Int, coldStarts: Int, lastError: String?, pids: [Int32]) {
+                self.warm = warm
+                self.busy = busy
+                self.starting = starting
+                self.queued = queued
+                self.invocations = invocations
+                self.errors = errors
+                self.throttles = throttles
+                self.coldStarts = coldStarts
+                self.lastError = lastError
+                self.pids = pids
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case warm, busy, starting, queued, invocations, errors, throttles, pids
+                case coldStarts = "cold_starts"
+                case lastError = "last_error"
+            }
+        }
+
+        /// A service's replicas and the traffic through its front port.
+        public struct ServiceDetail: Sendable, Codable, Equatable {
+            public var replicasReady: Int
+            public var replicas: Int
+            public var ports: [Int]
+            public var pids: [Int32]
+            public var lastError: String?
+            public var requestsPerSecond: Double
+            public var inFlight: Int
+            public var requests: Int
+            public var failedRequests: Int
+            /// vCPUs each replica may use, and how the limit is enforced on this machine.
+            public var cpu: Double
+            public var cpuLimit: String
+            public var replicaDetail: [Replica]
+
+            public struct Replica: Sendable, Codable, Equatable {
+                public var replica: Int
+                public var state: String
+                public var port: Int
+                public var pid: Int32?
+                public var inFlight: Int
+                public var restarts: Int
+                public var cgroup: String?
+                public var lastExit: String?
+                public var recentStderr: [String]
+
+                public init(replica: Int, state: String, port: Int, pid: Int32?, inFlight: Int, restarts: Int, cgroup: String?, lastExit: String?, recentStderr: [String]) {
+                    self.replica = replica
+                    self.state = state
+                    self.port = port
+                    self.pid = pid
+                    self.inFlight = inFlight
+                    self.restarts = restarts
+                    self.cgroup = cgroup
+                    self.lastExit = lastExit
+                    self.recentStderr = recentStderr
+                }
+
+                enum CodingKeys: String, CodingKey {
+                    case replica, state, port, pid, restarts, cgroup
+                    case inFlight = "in_flight"
+                    case lastExit = "last_exit"
+                    case recentStderr = "recent_stderr"
+                }
+            }
+
+            public init(replicasReady: Int, replicas: Int, ports: [Int], pids: [Int32], lastError: String?, requestsPerSecond: Double, inFlight: Int,
+                        requests: Int, failedRequests: Int, cpu: Double, cpuLimit: String, replicaDetail: [Replica]) {
+                self.replicasReady = replicasReady
+                self.replicas = replicas
+                self.ports = ports
+                self.pids = pids
+                self.lastError = lastError
+                self.requestsPerSecond = requestsPerSecond
+                self.inFlight = inFlight
+                self.requests = requests
+                self.failedRequests = failedRequests
+                self.cpu = cpu
+                self.cpuLimit = cpuLimit
+                self.replicaDetail = replicaDetail
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case replicas, ports, pids, requests, cpu
+                case replicasReady = "replicas_ready"
+                case lastError = "last_error"
+                case requestsPerSecond = "requests_per_second"
+                case inFlight = "in_flight"
+                case failedRequests = "failed_requests"
+                case cpuLimit = "cpu_limit"
+                case replicaDetail = "replica_detail"
+            }
+        }
+
+        /// What the runtime reports beyond the state of a resource, by kind.
+        public enum Detail: Sendable, Equatable {
+            case function(FunctionDetail)
+            case service(ServiceDetail)
+            /// A rule or scaling policy (registered), or a resource that failed.
+            case other(lastError: String?)
+
+            public var lastError: String? {
+                switch self {
+                case .function(let f): f.lastError
+                case .service(let s): s.lastError
+                case .other(let error): error
+                }
+            }
+
+            /// The pids of the resource's processes.
+            public var pids: [Int32] {
+                switch self {
+                case .function(let f): f.pids
+                case .service(let s): s.pids
+                case .other: []
+                }
+            }
+        }
+
+        /// One resource as the runtime holds it.
         public struct Resource: Sendable, Codable, Equatable {
             public var address: String
             public var kind: ResourceKind
             public var state: String
             public var specHash: String
             public var codeHash: String?
-            public var detail: ConfigValue
+            public var detail: Detail
 
-            public init(address: String, kind: ResourceKind, state: String, specHash: String, codeHash: String?, detail: ConfigValue) {
+            public init(address: String, kind: ResourceKind, state: String, specHash: String, codeHash: String?, detail: Detail) {
                 self.address = address
                 self.kind = kind
                 self.state = state
@@ -83,6 +209,40 @@ public enum ControlAPI {
                 case address, kind, state, detail
                 case specHash = "spec_hash"
                 case codeHash = "code_hash"
+            }
+
+            struct OtherDetail: Codable {
+                var lastError: String?
+                enum CodingKeys: String, CodingKey { case lastError = "last_error" }
+            }
+
+            /// `detail` is one flat object whose shape the kind (and state) decides.
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                address = try c.decode(String.self, forKey: .address)
+                kind = try c.decode(ResourceKind.self, forKey: .kind)
+                state = try c.decode(String.self, forKey: .state)
+                specHash = try c.decode(String.self, forKey: .specHash)
+                codeHash = try c.decodeIfPresent(String.self, forKey: .codeHash)
+                switch (kind, state) {
+                case (_, "failed"), (.scaling, _), (.rule, _): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                case (.function, _): detail = .function(try c.decode(FunctionDetail.self, forKey: .detail))
+                case (.service, _): detail = .service(try c.decode(ServiceDetail.self, forKey: .detail))
+                }
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(address, forKey: .address)
+                try c.encode(kind, forKey: .kind)
+                try c.encode(state, forKey: .state)
+                try c.encode(specHash, forKey: .specHash)
+                try c.encode(codeHash, forKey: .codeHash)
+                switch detail {
+                case .function(let f): try c.encode(f, forKey: .detail)
+                case .service(let s): try c.encode(s, forKey: .detail)
+                case .other(let error): try c.encode(OtherDetail(lastError: error), forKey: .detail)
+                }
             }
         }
 
@@ -100,6 +260,12 @@ public enum ControlAPI {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    /// Indented JSON in the style of every other kumo output (`"key": value`, keys sorted).
+    public static func pretty(_ value: some Encodable) -> String {
+        let compact = String(decoding: encode(value), as: UTF8.self)
+        return ((try? ConfigValue(json: compact)) ?? .null).json()
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {

@@ -236,32 +236,30 @@ public actor Runtime {
         for (name, pool) in pools {
             let s = await pool.status()
             let address = "function.\(name)"
+            let detail = ControlAPI.Status.FunctionDetail(
+                warm: s.warm, busy: s.busy, starting: s.starting, queued: s.queued, invocations: s.invocations, errors: s.errors,
+                throttles: s.throttles, coldStarts: s.coldStarts, lastError: s.lastError, pids: await pool.workerPIDs)
             result.append(ControlAPI.Status.Resource(
-                address: address, kind: .function, state: "ready", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,
-                detail: .object([("warm", .int(s.warm)), ("busy", .int(s.busy)), ("starting", .int(s.starting)), ("queued", .int(s.queued)),
-                                 ("invocations", .int(s.invocations)), ("errors", .int(s.errors)), ("throttles", .int(s.throttles)),
-                                 ("cold_starts", .int(s.coldStarts)), ("last_error", s.lastError.map { .string($0) } ?? .null),
-                                 ("pids", .array(await pool.workerPIDs.map { .int(Int($0)) }))])))
+                address: address, kind: .function, state: "ready", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code, detail: .function(detail)))
         }
         for (name, service) in services {
             let s = await service.status()
             let m = service.metrics
             let address = "service.\(name)"
+            let detail = ControlAPI.Status.ServiceDetail(
+                replicasReady: s.ready, replicas: s.total, ports: s.ports, pids: s.pids, lastError: s.lastError,
+                requestsPerSecond: m.requestsPerSecond, inFlight: m.inFlight, requests: m.served, failedRequests: m.failed,
+                cpu: s.cpu, cpuLimit: cpuLimit?.summary ?? "", replicaDetail: s.detail)
             result.append(ControlAPI.Status.Resource(
-                address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "", codeHash: hashes[address]?.code,
-                detail: .object([("replicas_ready", .int(s.ready)), ("replicas", .int(s.total)), ("ports", .array(s.ports.map { .int($0) })),
-                                 ("pids", .array(s.pids.map { .int(Int($0)) })), ("last_error", s.lastError.map { .string($0) } ?? .null),
-                                 ("requests_per_second", .double(m.requestsPerSecond)), ("in_flight", .int(m.inFlight)),
-                                 ("requests", .int(m.served)), ("failed_requests", .int(m.failed)),
-                                 ("cpu", .double(s.cpu)), ("cpu_limit", .string(cpuLimit?.summary ?? "")), ("replica_detail", s.detail)])))
+                address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "",
+                codeHash: hashes[address]?.code, detail: .service(detail)))
         }
-        for address in registered.keys {
-            let kind = ResourceKind.parse(address: address)?.kind ?? .rule
-            result.append(ControlAPI.Status.Resource(address: address, kind: kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: .object([])))
+        for (address, spec) in registered {
+            result.append(ControlAPI.Status.Resource(address: address, kind: spec.kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: .other(lastError: nil)))
         }
         for (address, error) in failures where hashes[address] == nil {
             result.append(ControlAPI.Status.Resource(address: address, kind: ResourceKind.parse(address: address)?.kind ?? .function, state: "failed", specHash: "", codeHash: nil,
-                                                detail: .object([("last_error", .string(error))])))
+                                                     detail: .other(lastError: error)))
         }
         return result.sorted { $0.address < $1.address }
     }

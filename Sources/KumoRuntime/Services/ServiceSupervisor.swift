@@ -344,16 +344,13 @@ actor ServiceSupervisor {
 
     // MARK: Status
 
-    func status() -> (ready: Int, total: Int, cpu: Double, ports: [Int], pids: [pid_t], lastError: String?, detail: ConfigValue) {
+    func status() -> (ready: Int, total: Int, cpu: Double, ports: [Int], pids: [pid_t], lastError: String?, detail: [ControlAPI.Status.ServiceDetail.Replica]) {
         let live = replicas.filter { $0.state != .stopped }
-        let detail: ConfigValue = .array(live.map { r in
-            .object([
-                ("replica", .int(r.index)), ("state", .string(r.state.rawValue)), ("port", .int(r.port)),
-                ("pid", r.process.map { .int(Int($0.pid)) } ?? .null), ("in_flight", .int(r.inFlight)), ("restarts", .int(r.restarts)), ("cgroup", r.cgroup.map { .string($0) } ?? .null),
-                ("last_exit", r.lastExit.map { .string($0) } ?? .null),
-                ("recent_stderr", .array(r.recentErrors.suffix(5).map { .string($0) })),
-            ])
-        })
+        let detail = live.map { r in
+            ControlAPI.Status.ServiceDetail.Replica(
+                replica: r.index, state: r.state.rawValue, port: r.port, pid: r.process?.pid, inFlight: r.inFlight, restarts: r.restarts,
+                cgroup: r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
+        }
         return (live.filter { $0.state == .ready }.count, config.replicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 

@@ -22,7 +22,7 @@ extension Kumo.RuntimeCommand {
             }
             let status = try await RuntimeClient(info: info).status()
             if json {
-                Console.out(((try? ConfigValue(json: String(decoding: ControlAPI.encode(status), as: UTF8.self))) ?? .null).json() + "\n")
+                Console.out(ControlAPI.pretty(status) + "\n")
                 return
             }
             Console.out("Runtime pid \(info.pid), started \(info.startedAt)\n  gateway      http://127.0.0.1:\(info.gatewayPort)\n  control API  127.0.0.1:\(info.controlPort)\n  resources    \(status.resources.count)\n")
