@@ -25,12 +25,7 @@ public struct StatusReport: Sendable, Codable, Equatable {
             try c.encode(state, forKey: .state)
             try c.encode(appliedSerial, forKey: .appliedSerial)
             try c.encode(drift, forKey: .drift)
-            switch detail {
-            case .function(let f)?: try c.encode(f, forKey: .detail)
-            case .service(let s)?: try c.encode(s, forKey: .detail)
-            case .other(let error)?: try c.encode(error.map { ["last_error": $0] } ?? [:], forKey: .detail)
-            case nil: try c.encode([String: String](), forKey: .detail)
-            }
+            try c.encode(detail ?? .other(lastError: nil), forKey: .detail)
         }
 
         public init(from decoder: any Decoder) throws {

@@ -162,8 +162,9 @@ public enum ControlAPI {
             }
         }
 
-        /// What the runtime reports beyond the state of a resource, by kind.
-        public enum Detail: Sendable, Equatable {
+        /// What the runtime reports beyond the state of a resource, by kind: one flat object
+        /// (decoded by ``Resource``, which knows the kind).
+        public enum Detail: Sendable, Equatable, Encodable {
             case function(FunctionDetail)
             case service(ServiceDetail)
             /// A rule or scaling policy (registered), or a resource that failed.
@@ -183,6 +184,15 @@ public enum ControlAPI {
                 case .function(let f): f.pids
                 case .service(let s): s.pids
                 case .other: []
+                }
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.singleValueContainer()
+                switch self {
+                case .function(let f): try c.encode(f)
+                case .service(let s): try c.encode(s)
+                case .other(let error): try c.encode(Resource.OtherDetail(lastError: error))
                 }
             }
         }
@@ -238,11 +248,7 @@ public enum ControlAPI {
                 try c.encode(state, forKey: .state)
                 try c.encode(specHash, forKey: .specHash)
                 try c.encode(codeHash, forKey: .codeHash)
-                switch detail {
-                case .function(let f): try c.encode(f, forKey: .detail)
-                case .service(let s): try c.encode(s, forKey: .detail)
-                case .other(let error): try c.encode(OtherDetail(lastError: error), forKey: .detail)
-                }
+                try c.encode(detail, forKey: .detail)
             }
         }
 
