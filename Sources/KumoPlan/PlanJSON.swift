@@ -197,7 +197,7 @@ extension CostSummary {
 }
 
 /// Typed access to decoded JSON with errors that name the field.
-public struct JSONReader {
+public struct JSONReader: Sendable {
     public var value: ConfigValue
     public var path: String
 

@@ -24,16 +24,16 @@ public struct DesiredResource: Sendable, Equatable {
         self.init(spec: spec, canonical: spec.canonical, codeHash: codeHash, dependencies: dependencies)
     }
 
-    /// A resource whose canonical form is already at hand (a saved plan's): `canonical` must
-    /// be `spec.canonical`.
-    init(spec: ResourceSpec, canonical: ConfigValue, codeHash: String?, dependencies: [String]) {
+    /// A resource whose canonical form (and perhaps its hash) is already at hand, as in a saved
+    /// plan: `canonical` must be `spec.canonical`, `specHash` its hash.
+    init(spec: ResourceSpec, canonical: ConfigValue, specHash: String? = nil, codeHash: String?, dependencies: [String]) {
         self.spec = spec
         self.address = spec.address
         self.kind = spec.kind
         self.name = spec.name
         self.secretNames = spec.secretNames
         self.canonical = canonical
-        self.specHash = Hashing.specHash(canonical)
+        self.specHash = specHash ?? Hashing.specHash(canonical)
         self.codeHash = codeHash
         self.dependencies = dependencies
     }

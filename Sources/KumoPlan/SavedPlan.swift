@@ -69,6 +69,27 @@ public struct SavedPlan: Sendable, Equatable {
         ])
     }
 
+    /// One entry of `resources`, its spec checked against its hash and read back.
+    static func resource(_ item: JSONReader) throws(PlanFormatError) -> DesiredResource {
+        do {
+            guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
+            guard let canonical = item.value("spec") else { throw item.failure("spec", "an object") }
+            let name = try item.string("name")
+            let specHash = Hashing.specHash(canonical)
+            guard specHash == (try item.string("spec_hash")) else {
+                throw PlanFormatError("saved plan is damaged: the spec of \(kind.rawValue).\(name) does not match its hash")
+            }
+            let spec: ResourceSpec
+            do { spec = try ResourceSpec(kind: kind, name: name, canonical: canonical) } catch { throw PlanFormatError("saved plan is damaged: \(error)") }
+            return DesiredResource(spec: spec, canonical: canonical, specHash: specHash, codeHash: try item.optional("code_hash").map { try $0.string() },
+                                   dependencies: try item.array("dependencies").map { try $0.string() })
+        } catch let error as PlanFormatError {
+            throw error
+        } catch {
+            throw PlanFormatError("saved plan is damaged: \(error)")
+        }
+    }
+
     public init(json text: String) throws {
         let value: ConfigValue
         do { value = try ConfigValue(json: text) } catch { throw PlanFormatError("not a saved plan: \(error)") }
@@ -79,18 +100,13 @@ public struct SavedPlan: Sendable, Equatable {
         plan = try Plan(jsonValue: try r.object("plan").value)
         statePath = try r.optional("state_path").map { try $0.string() }
         projectDirectory = try r.optional("project_dir").map { try $0.string() }
-        resources = try r.array("resources").map { item in
-            guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
-            guard let canonical = item.value("spec") else { throw item.failure("spec", "an object") }
-            let name = try item.string("name")
-            guard Hashing.specHash(canonical) == (try item.string("spec_hash")) else {
-                throw PlanFormatError("saved plan is damaged: the spec of \(kind.rawValue).\(name) does not match its hash")
-            }
-            let spec: ResourceSpec
-            do { spec = try ResourceSpec(kind: kind, name: name, canonical: canonical) } catch { throw PlanFormatError("saved plan is damaged: \(error)") }
-            return DesiredResource(spec: spec, canonical: canonical, codeHash: try item.optional("code_hash").map { try $0.string() },
-                                   dependencies: try item.array("dependencies").map { try $0.string() })
+        // Each spec is read back into its typed form, checking it: on every core, since a large
+        // plan holds tens of thousands.
+        let items = try r.array("resources")
+        let batches = Parallel.ranges(items.count, minimum: 1_000) { range in
+            range.map { i in Result { () throws(PlanFormatError) in try SavedPlan.resource(items[i]) } }
         }
+        resources = try batches.flatMap { batch in try batch.map { try $0.get() } }
         var hashes: [String: String] = [:]
         for (name, hash) in try r.object("secret_hashes").value.objectValue ?? [] {
             guard let text = hash.stringValue, SecretHash(text: text) != nil else { throw PlanFormatError("'secret_hashes.\(name)': expected a salted hash") }
