@@ -42,6 +42,20 @@ public func kumoFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if reloaded.configValue != project.configValue {
             fatalError("round trip changed the project\n--- output\n\(yaml)\n--- again\n\(reloaded.configValue.yaml())")
         }
+        // Property: every resource's canonical spec (what state, saved plans and the control API
+        // carry) reads back into the same typed spec.
+        let specs = project.functions.map(ResourceSpec.function) + project.services.map(ResourceSpec.service)
+            + project.scaling.map(ResourceSpec.scaling) + project.rules.map(ResourceSpec.rule)
+        for spec in specs {
+            do {
+                let decoded = try ResourceSpec(kind: spec.kind, name: spec.name, canonical: spec.canonical)
+                if decoded.canonical != spec.canonical || decoded.secretNames != spec.secretNames {
+                    fatalError("the stored spec of \(spec.address) reads back differently\n\(spec.canonical.json())\n---\n\(decoded.canonical.json())")
+                }
+            } catch {
+                fatalError("the stored spec of \(spec.address) cannot be read back: \(error)\n\(spec.canonical.json())")
+            }
+        }
     }
     return 0
 }
