@@ -7,8 +7,12 @@ public enum Refresh {
     /// runtime answers.
     public static func drift(runtime: (any RuntimeControl)?, state: StateSnapshot) async -> [String: String] {
         guard !state.resources.isEmpty else { return [:] }
-        guard let runtime, let status = try? await runtime.status() else {
+        guard let runtime else {
             return Dictionary(uniqueKeysWithValues: state.resources.keys.map { ($0, "the runtime is not running") })
+        }
+        let status: ControlAPI.Status
+        do { status = try await runtime.status() } catch {
+            return Dictionary(uniqueKeysWithValues: state.resources.keys.map { ($0, "the runtime's status cannot be read: \(error)") })
         }
         var live: [String: ControlAPI.Status.Resource] = [:]
         for item in status.resources { live[item.address] = item }

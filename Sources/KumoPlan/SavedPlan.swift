@@ -75,6 +75,9 @@ public struct SavedPlan: Sendable, Equatable {
             guard let kind = ResourceKind(rawValue: try item.string("kind")) else { throw item.failure("kind", "a resource kind") }
             guard let canonical = item.value("spec") else { throw item.failure("spec", "an object") }
             let name = try item.string("name")
+            if let address = try item.optional("address").map({ try $0.string() }), address != "\(kind.rawValue).\(name)" {
+                throw PlanFormatError("saved plan is damaged: resource '\(address)' has kind '\(kind.rawValue)' and name '\(name)'")
+            }
             let specHash = Hashing.specHash(canonical)
             guard specHash == (try item.string("spec_hash")) else {
                 throw PlanFormatError("saved plan is damaged: the spec of \(kind.rawValue).\(name) does not match its hash")

@@ -1,5 +1,7 @@
 import Foundation
+import KumoApply
 import KumoManifest
+import KumoPlan
 import KumoRuntime
 import KumoState
 import NIOHTTP1
@@ -152,6 +154,17 @@ import Testing
         #expect(!log.contains("draining replica"))
         #expect(try await who(harness, port)?["version"]?.stringValue == "v1")
         #expect(try harness.kumo(["plan", "--detailed-exitcode"]).status == 0)
+
+        // A client older than strategies sends none: the runtime makes the same typed decision.
+        try text.replacingOccurrences(of: "replicas: 3", with: "replicas: 2").write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = ProjectLoader.load(paths: [harness.directory], options: LoadOptions(environment: [:]))
+        let project = try #require(loaded.project, "\(loaded.diagnostics)")
+        let hasher = CodeHasher()
+        let desired = try DesiredState(project: project, environment: [:]) { try hasher.hash(directory: $0) }
+        let web = try #require(desired.resources.first { $0.address == "service.web" })
+        try await RuntimeClient(info: try #require(harness.info)).deploy(web, secrets: [:], update: nil)
+        let fewer = try #require(try await harness.detail("service.web")?["pids"]?.arrayValue?.compactMap(\.intValue))
+        #expect(fewer.count == 2 && Set(fewer).isSubset(of: Set(after)), "scaled down in place: \(after) → \(fewer)")
     }
 
     @Test func aRollingUpdateUnderLoadFailsNoRequest() async throws {

@@ -79,6 +79,18 @@ extension Reader {
         }
         literal += rest
         if !literal.isEmpty { parts.append(.literal(literal)) }
+        // `$` right before a reference that stays symbolic would be written `$${…}`, which reads
+        // back as literal text: the value could not be stored and read back as itself.
+        for (part, next) in zip(parts, parts.dropFirst()) {
+            guard case .literal(let text) = part, text.hasSuffix("$") else { continue }
+            switch next {
+            case .secret, .port:
+                error("bad-interpolation", "a '$' right before '\(Text(parts: [next]).manifestText)' in \(quoteValue(text + Text(parts: [next]).manifestText)) is ambiguous; put another character between them", node, path())
+                return nil
+            case .literal:
+                continue
+            }
+        }
         return ok ? Text(parts: parts) : nil
     }
 

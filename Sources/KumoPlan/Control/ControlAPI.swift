@@ -27,6 +27,15 @@ public enum ControlAPI {
             case codeHash = "code_hash"
             case updateStrategy = "update_strategy"
         }
+
+        /// A strategy this runtime does not know (from a newer client) counts as none.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            spec = try c.decode(ConfigValue.self, forKey: .spec)
+            codeHash = try c.decodeIfPresent(String.self, forKey: .codeHash)
+            secrets = try c.decodeIfPresent([String: String].self, forKey: .secrets) ?? [:]
+            updateStrategy = try c.decodeIfPresent(String.self, forKey: .updateStrategy).flatMap(UpdateStrategy.init(rawValue:))
+        }
     }
 
     /// Any answer that is not a success: `{"error": "…"}`.
@@ -85,6 +94,21 @@ public enum ControlAPI {
                 case coldStarts = "cold_starts"
                 case lastError = "last_error"
             }
+
+            /// Every key is written, `null` included, as the status documents them.
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(warm, forKey: .warm)
+                try c.encode(busy, forKey: .busy)
+                try c.encode(starting, forKey: .starting)
+                try c.encode(queued, forKey: .queued)
+                try c.encode(invocations, forKey: .invocations)
+                try c.encode(errors, forKey: .errors)
+                try c.encode(throttles, forKey: .throttles)
+                try c.encode(coldStarts, forKey: .coldStarts)
+                try c.encode(lastError, forKey: .lastError)
+                try c.encode(pids, forKey: .pids)
+            }
         }
 
         /// A service's replicas and the traffic through its front port.
@@ -132,6 +156,19 @@ public enum ControlAPI {
                     case lastExit = "last_exit"
                     case recentStderr = "recent_stderr"
                 }
+
+                public func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(replica, forKey: .replica)
+                    try c.encode(state, forKey: .state)
+                    try c.encode(port, forKey: .port)
+                    try c.encode(pid, forKey: .pid)
+                    try c.encode(inFlight, forKey: .inFlight)
+                    try c.encode(restarts, forKey: .restarts)
+                    try c.encode(cgroup, forKey: .cgroup)
+                    try c.encode(lastExit, forKey: .lastExit)
+                    try c.encode(recentStderr, forKey: .recentStderr)
+                }
             }
 
             public init(replicasReady: Int, replicas: Int, ports: [Int], pids: [Int32], lastError: String?, requestsPerSecond: Double, inFlight: Int,
@@ -159,6 +196,22 @@ public enum ControlAPI {
                 case failedRequests = "failed_requests"
                 case cpuLimit = "cpu_limit"
                 case replicaDetail = "replica_detail"
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(replicasReady, forKey: .replicasReady)
+                try c.encode(replicas, forKey: .replicas)
+                try c.encode(ports, forKey: .ports)
+                try c.encode(pids, forKey: .pids)
+                try c.encode(lastError, forKey: .lastError)
+                try c.encode(requestsPerSecond, forKey: .requestsPerSecond)
+                try c.encode(inFlight, forKey: .inFlight)
+                try c.encode(requests, forKey: .requests)
+                try c.encode(failedRequests, forKey: .failedRequests)
+                try c.encode(cpu, forKey: .cpu)
+                try c.encode(cpuLimit, forKey: .cpuLimit)
+                try c.encode(replicaDetail, forKey: .replicaDetail)
             }
         }
 

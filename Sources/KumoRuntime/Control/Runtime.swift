@@ -115,7 +115,7 @@ public actor Runtime {
                 let spec = try record.decodedSpec()
                 var secrets: [String: String] = [:]
                 for name in spec.secretNames { secrets[name] = environment[name] }
-                try await deploy(spec, codeHash: record.codeHash, secrets: secrets)
+                try await deploy(spec, specHash: record.specHash, codeHash: record.codeHash, secrets: secrets)
                 logs.write("runtime", tag: "runtime", "restored \(record.address) from the state")
             } catch {
                 failures[record.address] = "\(error)"
@@ -171,8 +171,10 @@ public actor Runtime {
     // MARK: Resources
 
     /// Brings one resource to its spec. A service that runs already is updated the way
-    /// `update` says (the plan's decision; a rolling update when absent).
-    public func deploy(_ spec: ResourceSpec, codeHash: String?, secrets: [String: String], update: UpdateStrategy? = nil) async throws {
+    /// `update` says (the plan's decision; without one, a scale when only `replicas` differs).
+    /// `specHash` is the hash of the spec as the state records it (the status reports it, and
+    /// `--refresh` compares it).
+    public func deploy(_ spec: ResourceSpec, specHash: String, codeHash: String?, secrets: [String: String], update: UpdateStrategy? = nil) async throws {
         let address = spec.address
         switch spec {
         case .function(let function):
@@ -196,7 +198,7 @@ public actor Runtime {
             let name = service.name
             let config = try ServiceConfig(service, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
             if let supervisor = services[name] {
-                try await supervisor.update(config, strategy: update ?? .rolling)
+                try await supervisor.update(config, strategy: update)
             } else {
                 guard let cpuLimit else { throw RuntimeError("service \(name): the runtime has not started") }
                 let supervisor = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit)
@@ -210,7 +212,7 @@ public actor Runtime {
         case .scaling, .rule:
             registered[address] = spec
         }
-        hashes[address] = (Hashing.specHash(spec.canonical), codeHash)
+        hashes[address] = (specHash, codeHash)
         failures[address] = nil
     }
 
@@ -294,13 +296,16 @@ public actor Runtime {
         switch request.method {
         case .put:
             let body = try await request.bytes(limit: 64 * 1024 * 1024)
-            guard let (kind, name) = ResourceKind.parse(address: address),
-                  let deploy = try? ControlAPI.decode(ControlAPI.DeployRequest.self, from: body) else {
-                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "expected {spec, code_hash, secrets, update_strategy}")))
+            guard let (kind, name) = ResourceKind.parse(address: address) else {
+                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "bad address \(address): expected KIND.NAME")))
+            }
+            let deploy: ControlAPI.DeployRequest
+            do { deploy = try ControlAPI.decode(ControlAPI.DeployRequest.self, from: body) } catch {
+                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "expected {spec, code_hash, secrets, update_strategy}: \(error)")))
             }
             do {
                 let spec = try ResourceSpec(kind: kind, name: name, canonical: deploy.spec)
-                try await self.deploy(spec, codeHash: deploy.codeHash, secrets: deploy.secrets, update: deploy.updateStrategy)
+                try await self.deploy(spec, specHash: Hashing.specHash(deploy.spec), codeHash: deploy.codeHash, secrets: deploy.secrets, update: deploy.updateStrategy)
                 return .json(.ok, "{\"status\":\"applied\"}")
             } catch {
                 failures[address] = "\(error)"

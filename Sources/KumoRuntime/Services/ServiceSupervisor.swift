@@ -99,10 +99,12 @@ actor ServiceSupervisor {
     /// Applies a new config the way the plan said: `.scale` adds or drains replicas of the
     /// running version, `.rolling` replaces every replica one at a time. A scale is only
     /// honoured when the running service really differs in `replicas` alone (same code and
-    /// secrets); otherwise the service rolls, and the log says why.
-    func update(_ requested: ServiceConfig, strategy: UpdateStrategy) async throws {
+    /// secrets); otherwise the service rolls, and the log says why. Without a strategy (a
+    /// client or saved plan older than strategies) that same comparison decides.
+    func update(_ requested: ServiceConfig, strategy requestedStrategy: UpdateStrategy?) async throws {
         let previous = config
         let next = requested
+        let strategy = requestedStrategy ?? (next.isScale(of: previous) ? .scale : .rolling)
         if next.revision == previous.revision {
             config = next
             try await scale(to: next.replicas)
