@@ -64,6 +64,52 @@ import Testing
         #expect(logs.stdout.contains("REPORT RequestId: \(requestID)"))
     }
 
+    /// A handler that echoes input into a header cannot hang its clients: a header value or
+    /// cookie with a control character is dropped (and logged), the answer is sent, and the
+    /// keep-alive connection serves the next request.
+    @Test func controlCharactersInResponseHeadersAreDroppedNotHung() async throws {
+        let harness = try applied()
+        let port = try #require(harness.info?.gatewayPort)
+        let fd = try RawHTTP.connected(port: port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        /// Reads one response with a Content-Length body.
+        func response() -> String {
+            var received: [UInt8] = []
+            var byte: UInt8 = 0
+            while !received.suffix(4).elementsEqual([13, 10, 13, 10]) {
+                guard recv(fd, &byte, 1, 0) == 1 else { return String(decoding: received, as: UTF8.self) }
+                received.append(byte)
+            }
+            let head = String(decoding: received, as: UTF8.self)
+            let length = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+            var body = [UInt8](repeating: 0, count: length)
+            var got = 0
+            while got < length {
+                let n = body[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard n > 0 else { break }
+                got += n
+            }
+            return head + String(decoding: body[0..<got], as: UTF8.self)
+        }
+        for (query, name) in [("v=a%01b", "0x01"), ("v=a%7Fb", "0x7f"), ("v=a%1Bb", "escape"), ("v=ok&c=x%02y", "cookie 0x02")] {
+            try RawHTTP.sendAll(fd, Array("GET /reflect?\(query) HTTP/1.1\r\nHost: kumo\r\n\r\n".utf8))
+            let answer = response()
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(name): \(answer.debugDescription)")
+            #expect(!answer.lowercased().contains("set-cookie"), "\(name)")
+            if query.hasPrefix("v=ok") { #expect(answer.contains("X-Test: ok") || answer.contains("x-test: ok"), "\(answer.debugDescription)") }
+            else { #expect(!answer.lowercased().contains("x-test"), "\(name): \(answer.debugDescription)") }
+        }
+        // Log lines are written in batches: wait for the last one.
+        let logged = try await RuntimeHarness.waitUntil(timeout: 5) {
+            let log = (try? String(contentsOfFile: harness.directory + "/.kumo/logs/function.reflect.log", encoding: .utf8)) ?? ""
+            return log.contains("dropped response header 'X-Test'") && log.contains("dropped response header 'Set-Cookie'")
+        }
+        #expect(logged, "both dropped headers are logged")
+    }
+
     @Test func invokeAPIAndKumoInvoke() async throws {
         let harness = try applied()
         let sync = try await harness.invoke("echo", "{\"n\": 1}")

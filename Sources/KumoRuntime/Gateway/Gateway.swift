@@ -132,7 +132,9 @@ struct Gateway: Sendable {
         pool.invoke(event.compactJSONBytes(), requestID: requestID) { outcome in
             switch outcome {
             case .success(let result):
-                handler.respond(Gateway.response(from: result, requestID: requestID))
+                handler.respond(Gateway.response(from: result, requestID: requestID) { name in
+                    pool.logs.write(pool.address, tag: requestID, "dropped response header '\(name.prefix(64))': not a valid header name, or its value has a control character")
+                })
             case .functionError:
                 handler.respond(.json(.internalServerError, "{\"message\":\"Internal Server Error\"}", headers: headers))
             case .throttled:
@@ -206,8 +208,9 @@ struct Gateway: Sendable {
 
     /// Maps a handler's result to HTTP as API Gateway does for payload format 2.0: an object
     /// with `statusCode` is a response; anything else is a 200 JSON body. Header names that are
-    /// not HTTP tokens and values with line breaks are dropped, never written.
-    static func response(from result: [UInt8], requestID: String) -> LoopResponse {
+    /// not HTTP tokens and values with control characters (line breaks included) are dropped,
+    /// never written; `dropped` hears each one's name.
+    static func response(from result: [UInt8], requestID: String, dropped: (String) -> Void = { _ in }) -> LoopResponse {
         var headers = HTTPHeaders([("apigw-requestid", requestID)])
         guard let value = try? ConfigValue(json: String(decoding: result, as: UTF8.self)), case .object = value, let status = value["statusCode"]?.intValue else {
             return .json(.ok, result, headers: headers)
@@ -218,7 +221,7 @@ struct Gateway: Sendable {
             return .json(.internalServerError, "{\"message\":\"Internal Server Error\"}", headers: headers)
         }
         func add(_ name: String, _ text: String, replacing: Bool) {
-            guard HeaderCheck.isToken(name), HeaderCheck.isValue(text) else { return }
+            guard HeaderCheck.isToken(name), HeaderCheck.isValue(text) else { return dropped(name) }
             if replacing { headers.replaceOrAdd(name: name, value: text) } else { headers.add(name: name, value: text) }
         }
         for (name, field) in value["headers"]?.objectValue ?? [] {
@@ -267,8 +270,11 @@ enum HeaderCheck {
         }
     }
 
+    /// Visible characters, spaces and tabs (and any non-ASCII byte): a line break would split
+    /// the response, and NIO refuses to write any other control character, which used to leave
+    /// the client waiting for an answer that never came.
     static func isValue(_ value: String) -> Bool {
-        !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+        !value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
     }
 }
 

@@ -34,3 +34,12 @@ def behave(event, context):
         time.sleep(1)
     print("behaved", json.dumps(event))
     return {"ok": True, "pid": os.getpid()}
+
+
+def reflect(event, context):
+    """Echoes query parameters into a response header and a cookie (the hostile-handler test)."""
+    q = event.get("queryStringParameters") or {}
+    response = {"statusCode": 200, "headers": {"X-Test": q.get("v", "none")}, "body": "x"}
+    if "c" in q:
+        response["cookies"] = [q["c"]]
+    return response
