@@ -19,6 +19,22 @@ import Testing
         try await harness.pids()
     }
 
+    /// `-C` must name an existing directory: nothing is created, no daemon starts, one line
+    /// and exit 1 (before, `runtime start -C /nonexistent` made `/nonexistent/.kumo` and ran a
+    /// daemon on port 3000).
+    @Test func aMissingProjectDirectoryIsRefused() throws {
+        let missing = NSTemporaryDirectory() + "kumo-missing-" + UUID().uuidString
+        for arguments in [["runtime", "start", "-C", missing], ["runtime", "status", "-C", missing], ["state", "list", "-C", missing], ["logs", "-C", missing]] {
+            let result = try KumoTestSupport.run(arguments)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderr == "error: -C \(missing): no such directory\n", "\(arguments): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: missing), "\(arguments) created the directory")
+        }
+        let file = try #require(Bundle.main.executablePath ?? CommandLine.arguments.first)
+        let notDirectory = try KumoTestSupport.run(["runtime", "start", "-C", file])
+        #expect(notDirectory.status == 1 && notDirectory.stderr.contains("not a directory"))
+    }
+
     @Test func applyReapplyAndDestroyTheShop() async throws {
         let harness = try RuntimeHarness(copying: "examples/shop")
         _ = try harness.startRuntime()

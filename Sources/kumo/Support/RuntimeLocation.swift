@@ -9,6 +9,18 @@ struct RuntimeLocation: ParsableArguments {
     var directory = "."
 
     var absolute: String { StateLocation.resolve(explicit: directory, environment: [:], projectDirectory: ".") }
+
+    func validate() throws { try requireDirectory(directory) }
+}
+
+/// `-C DIR` must name a directory that exists: nothing is created under a path the user
+/// mistyped (one line, exit 1).
+func requireDirectory(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw fail("-C \(path): no such directory")
+    }
+    guard isDirectory.boolValue else { throw fail("-C \(path): not a directory (give the project directory)") }
 }
 
 /// Stops `runtime` on SIGINT or SIGTERM (the sources must stay alive while it runs).

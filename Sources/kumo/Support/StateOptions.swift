@@ -61,6 +61,8 @@ struct StateFileOptions: ParsableArguments {
 
     var path: String { stateOptions.path(projectDirectory: directory) }
 
+    func validate() throws { try requireDirectory(directory) }
+
     func open(create: Bool) throws -> StateStore? {
         do { return try StateStore.open(path: path, create: create) } catch {
             throw fail(error.description)
