@@ -7,8 +7,9 @@ import KumoState
 /// writes each finished action to the state at once (with its timing), so an apply that is
 /// interrupted leaves a state from which the next plan shows exactly what remains.
 ///
-/// A failed action stops new work; actions already running finish; the apply then fails. A
-/// failed update or replacement leaves the resource `tainted` (the next plan replaces it); a
+/// A failed action stops new work; actions already running finish; the apply then fails. An
+/// update or replacement is recorded `tainted` before it is sent and `applied` once it is done,
+/// so a failed or interrupted one leaves the resource tainted (the next plan replaces it); a
 /// failed create leaves nothing in the state.
 public struct Executor: Sendable {
     public enum Event: Sendable {
@@ -102,6 +103,13 @@ public struct Executor: Sendable {
         progress(.started(address: address, action: change.action))
         let begun = stopwatch.now()
         do {
+            // An update or replacement is marked tainted before the runtime hears of it: if this
+            // process dies while the runtime carries it out, the state does not claim the old
+            // version still runs, and the next plan replaces the resource.
+            if change.action == .update || change.action == .replace, var record = previous, record.status != .tainted {
+                record.status = .tainted
+                try store.transaction(under: lock) { writer in try writer.put(record) }
+            }
             switch change.action {
             case .delete:
                 try await runtime.remove(address: address)

@@ -43,6 +43,14 @@ import Testing
     }
 
     final class Shown: @unchecked Sendable {
+        /// The state's status of each address when the runtime was called.
+        final class Statuses: @unchecked Sendable {
+            private let mutex = NSLock()
+            private var seen: [String: ResourceRecord.Status?] = [:]
+            func add(_ address: String, _ status: ResourceRecord.Status?) { mutex.withLock { seen[address] = status } }
+            var all: [String: ResourceRecord.Status?] { mutex.withLock { seen } }
+        }
+
         private let mutex = NSLock()
         private var plans: [Plan] = []
         func add(_ shown: ApplyWorkflow.Shown) { if case .plan(let plan) = shown { mutex.withLock { plans.append(plan) } } }
@@ -114,6 +122,27 @@ import Testing
         let next = try Planner().plan(desired: edited, current: store.current)
         #expect(next.changes.first { $0.address == "service.db" }?.action == .replace)
         #expect(next.changes.first { $0.address == "service.api" }?.action == .update)
+    }
+
+    /// An update is recorded tainted before the runtime hears of it, so an apply killed while
+    /// the runtime carries it out leaves a state the next plan replaces (issue 15.3).
+    @Test func anUpdateIsTaintedBeforeTheRuntimeIsAsked() async throws {
+        let stopwatch = ManualStopwatch()
+        let store = MemoryState()
+        _ = try await workflow(stopwatch: stopwatch).run(.desired(try desired()), store: store, runtime: ScriptedRuntime(stopwatch: stopwatch), interaction: interaction())
+        let runtime = ScriptedRuntime(stopwatch: stopwatch)
+        let seen = Shown.Statuses()
+        runtime.onCall = { address in seen.add(address, store.current.resources[address]?.status) }
+        let edited = try desired { $0.replacingOccurrences(of: "[\"api\", \"--port\"", with: "[\"api2\", \"--port\"") + "\n  later: { pattern: { source: [x] }, targets: [ { function: report } ] }" }
+        _ = try await workflow(stopwatch: stopwatch).run(.desired(edited), store: store, runtime: runtime, interaction: interaction())
+        #expect(seen.all["service.api"] == .some(.tainted), "tainted while the runtime rolls it")
+        #expect(seen.all["rule.later"] == .some(nil), "a create is not in the state until it is done")
+        #expect(store.current.resources["service.api"]?.status == .applied)
+        #expect(try Planner().plan(desired: edited, current: store.current).hasChanges == false)
+        // Killed after the taint was written and before the outcome: the next plan replaces it.
+        var interrupted = store.current
+        interrupted.resources["service.api"]?.status = .tainted
+        #expect(try Planner().plan(desired: edited, current: interrupted).changes.first { $0.address == "service.api" }?.action == .replace)
     }
 
     @Test func theRuntimeIsToldToScaleWhenOnlyReplicasChanged() async throws {

@@ -96,6 +96,8 @@ final class ScriptedRuntime: RuntimeControl, @unchecked Sendable {
     let failing: Set<String>
     let stopwatch: ManualStopwatch
     let actionTime: Swift.Duration
+    /// Called with each address as the runtime is asked to apply or remove it.
+    var onCall: (@Sendable (String) -> Void)?
 
     init(failing: Set<String> = [], stopwatch: ManualStopwatch = ManualStopwatch(), actionTime: Swift.Duration = .milliseconds(250)) {
         self.failing = failing
@@ -104,6 +106,7 @@ final class ScriptedRuntime: RuntimeControl, @unchecked Sendable {
     }
 
     private func perform(_ call: Call, address: String) async throws {
+        onCall?(address)
         mutex.withLock {
             calls.append(call)
             running += 1

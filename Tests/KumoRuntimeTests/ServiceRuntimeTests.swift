@@ -201,6 +201,44 @@ import Testing
         #expect(log.contains("(new) is healthy; draining replica"))
     }
 
+    /// `kill -9` of `kumo apply` while the runtime rolls a service: the runtime finishes the
+    /// roll, and the state, which marked the service tainted before asking, makes the next plan
+    /// replace it, even after the manifest is put back to what the state recorded (before, that
+    /// plan said "no changes" while the runtime served the new version; issue 15.3).
+    @Test func anApplyKilledDuringARollingUpdateIsReplanned() async throws {
+        let (harness, port) = try applied()
+        try setVariable(harness, "version", "v2")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RuntimeHarness.binary)
+        process.arguments = ["apply", "--auto-approve", "--no-color"]
+        process.currentDirectoryURL = URL(fileURLWithPath: harness.directory)
+        process.environment = harness.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Killed once the roll is under way (a new replica is up), not after the apply ended.
+        let rolling = try await RuntimeHarness.waitUntil(timeout: 30) {
+            let log = (try? String(contentsOfFile: harness.directory + "/.kumo/logs/service.web.log", encoding: .utf8)) ?? ""
+            return log.contains("(new) is healthy")
+        }
+        #expect(rolling)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The runtime finishes the roll on its own.
+        let served = try await RuntimeHarness.waitUntil(timeout: 30) {
+            var versions = Set<String>()
+            for _ in 0..<6 { if let v = try? await self.who(harness, port)?["version"]?.stringValue { versions.insert(v) } }
+            return versions == ["v2"]
+        }
+        #expect(served)
+        // The user backs the change out: the manifest says v1 again, as the state did before
+        // the apply. The runtime serves v2, so this must not be "no changes".
+        try setVariable(harness, "version", "v1")
+        let plan = try harness.kumo(["plan", "--detailed-exitcode", "--no-color"])
+        #expect(plan.status == 2, "\(plan.stdout)")
+        #expect(plan.stdout.contains("tainted: an earlier apply did not finish it"), "\(plan.stdout)")
+    }
+
     @Test func aBadUpdateLeavesTheOldVersionServing() async throws {
         let (harness, port) = try applied()
         try setVariable(harness, "version", "broken")
