@@ -117,6 +117,15 @@ import Testing
         #expect(log.contains("health checks: out of the balancer, restarting"))
     }
 
+    /// HTTP health checks read the whole answer before closing, so a replica on Python's
+    /// `http.server` does not see its connection reset on every probe (issue 15.6).
+    @Test func healthChecksDoNotResetTheReplicasConnections() async throws {
+        let (harness, _) = try applied()
+        try await Task.sleep(for: .seconds(3))  // about ten probes per replica
+        let log = try String(contentsOfFile: harness.directory + "/.kumo/logs/service.web.log", encoding: .utf8)
+        #expect(!log.contains("Traceback") && !log.contains("ConnectionResetError") && !log.contains("BrokenPipeError"), "\(log.suffix(2000))")
+    }
+
     /// Interpolation's last stage happens per replica: `${port}` in the environment is the
     /// replica's own port, and `$${port}` in the command reaches it as the text `${port}`.
     @Test func aReplicaSeesItsOwnPortAndLiteralEscapes() async throws {

@@ -434,10 +434,18 @@ enum HealthProbe {
         defer { close(fd) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: kumo-healthcheck\r\nConnection: close\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n >= 12 else { return false }
-        let parts = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
+        // The whole answer is read (up to 64 KB) before closing: closing with bytes unread
+        // resets the connection, and a replica on Python's http.server logs a traceback for it.
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = ContinuousClock.now + timeout
+        while answer.count < 65_536 && ContinuousClock.now < deadline {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            answer.append(contentsOf: buffer[0..<n])
+        }
+        guard answer.count >= 12 else { return false }
+        let parts = String(decoding: answer.prefix(64), as: UTF8.self).split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else { return false }
         return (200..<400).contains(status)
     }
