@@ -37,6 +37,32 @@ import Testing
         #expect(!result.stderr.contains("\u{1B}["), "no colour without a terminal")
     }
 
+    /// Careless input gets one line that names what is wrong, and exit 1 (issue 15.9): no usage
+    /// text, no exit 64, no Foundation error text, no silent acceptance.
+    @Test func carelessInputIsRefusedInOneClearLine() throws {
+        let directory = NSTemporaryDirectory() + "kumo-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let empty = directory + "/empty.yaml"
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let emptyManifest = try kumo(["validate", empty, "--no-color"])
+        #expect(emptyManifest.status == 1 && emptyManifest.stderr.contains("no manifest documents found in \(empty)"), "\(emptyManifest.stderr)")
+
+        let parallelism = try kumo(["plan", CLITests.examples + "/hello", "--parallelism", "-3", "--state", directory + "/s.db"])
+        #expect(parallelism.status == 1 && parallelism.stderr == "error: --parallelism must be at least 1, got -3\n", "\(parallelism.stderr)")
+
+        let missing = directory + "/missing.plan"
+        for arguments in [["show", missing], ["apply", missing, "--auto-approve"], ["state", "push", missing, "-C", directory]] {
+            let result = try kumo(arguments)
+            #expect(result.status == 1 && result.stderr == "error: \(missing): no such file\n", "\(arguments): \(result.stderr)")
+        }
+
+        let typo = try kumo(["validate", CLITests.examples + "/shop", "--var", "logLevle=debug", "--no-color"])
+        #expect(typo.status == 0)
+        #expect(typo.stderr.contains("warning: --var logLevle: no stage under 'variables' declares 'logLevle'; did you mean 'logLevel'?"), "\(typo.stderr)")
+        let declared = try kumo(["validate", CLITests.examples + "/shop", "--var", "logLevel=debug", "--no-color"])
+        #expect(declared.status == 0 && declared.stderr.isEmpty, "\(declared.stderr)")
+    }
+
     @Test func jsonDiagnosticsAreAListWithPositions() throws {
         let fixture = Fixtures.directory + "/invalid/unknown-key-function.yaml"
         let result = try kumo(["validate", "--json", fixture])

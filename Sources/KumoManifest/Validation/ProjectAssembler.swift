@@ -67,7 +67,9 @@ struct ProjectAssembler {
         let hadStructure = !documents.isEmpty
         guard hadStructure else {
             if !reader.sink.hasErrors {
-                reader.sink.error("empty-project", "no manifest documents found", at: nil)
+                let paths = reader.sink.files.paths
+                let named = paths.isEmpty ? "" : " in " + paths.joined(separator: ", ")
+                reader.sink.error("empty-project", "no manifest documents found\(named) (empty, or only comments)", at: nil)
             }
             return nil
         }
@@ -479,6 +481,11 @@ struct ProjectAssembler {
             }
         }
         for name in raw.keys.sorted() { resolve(name) }
+        // A `--var` the manifest never declares is most likely a typo of one it does.
+        let declared = Set(variableStages.values.flatMap { $0.map(\.name) })
+        for name in options.variables.keys.sorted() where !declared.contains(name) {
+            reader.sink.warning("unknown-variable", "--var \(name): no stage under 'variables' declares '\(name)'\(Suggestion.suffix(name, in: declared.sorted()))", at: nil)
+        }
         reader.context.variables = resolved
         reader.context.brokenVariables = broken
         return stage

@@ -16,9 +16,11 @@ public enum RuntimeDaemon {
             if let info = RuntimeInfo.load(projectDirectory: directory), info.pid == pid { return info }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
+                // Its last line says why (`error: …`, as kumo prints errors): one line here.
                 let log = (try? String(contentsOfFile: kumoDir + "/runtime.log", encoding: .utf8)) ?? ""
-                let lastLines = log.split(separator: "\n").suffix(5).joined(separator: "\n")
-                throw RuntimeError("the runtime exited at start:\n\(lastLines)")
+                var reason = log.split(separator: "\n").last.map(String.init) ?? "no output"
+                if reason.hasPrefix("error: ") { reason.removeFirst(7) }
+                throw RuntimeError("the runtime exited at start: \(reason) (see \(kumoDir)/runtime.log)")
             }
             usleep(20_000)
         }

@@ -23,9 +23,7 @@ extension Kumo {
         func run() async throws {
             var payload = data
             if data.hasPrefix("@") {
-                do { payload = try String(contentsOfFile: String(data.dropFirst()), encoding: .utf8) } catch {
-                    throw fail("cannot read \(data.dropFirst()): \(error.localizedDescription)")
-                }
+                payload = try readTextFile(String(data.dropFirst()))
             }
             guard (try? ConfigValue(json: payload)) != nil else { throw fail("--data is not valid JSON") }
             guard let invocationType = RuntimeClient.InvocationType(rawValue: type) else {

@@ -23,15 +23,9 @@ extension Kumo {
         var json = false
 
         func run() async throws {
+            let text = try readTextFile(file)
             let saved: SavedPlan
-            do {
-                let text = try String(contentsOfFile: file, encoding: .utf8)
-                saved = try SavedPlan(json: text)
-            } catch let error as PlanFormatError {
-                throw fail("\(file): \(error)")
-            } catch {
-                throw fail("cannot read the plan '\(file)': \(error.localizedDescription)")
-            }
+            do { saved = try SavedPlan(json: text) } catch { throw fail("\(file): \(error)") }
             if json {
                 Console.out(saved.plan.jsonValue(kumoVersion: Kumo.version).json() + "\n")
             } else {

@@ -23,12 +23,7 @@ extension Kumo.StateCommand {
         var force = false
 
         func run() async throws {
-            let text: String
-            do {
-                text = source == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: source, encoding: .utf8)
-            } catch {
-                throw fail("cannot read '\(source)': \(error.localizedDescription)")
-            }
+            let text = source == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readTextFile(source)
             let document: StateDocument
             do { document = try StateDocument(json: text) } catch { throw fail("\(source): \(error.description)") }
             guard let store = try file.open(create: true) else { return }

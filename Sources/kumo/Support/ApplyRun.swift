@@ -39,9 +39,8 @@ struct ApplyRun {
         var savedStatePath: String?
         if let planFile {
             let saved: SavedPlan
-            do { saved = try SavedPlan(json: try String(contentsOfFile: planFile, encoding: .utf8)) } catch {
-                throw fail("\(planFile): \(error)")
-            }
+            let text = try readTextFile(planFile)
+            do { saved = try SavedPlan(json: text) } catch { throw fail("\(planFile): \(error)") }
             directory = saved.projectDirectory ?? projectDirectory()
             savedStatePath = saved.statePath
             input = .saved(saved)

@@ -10,13 +10,15 @@ struct PlanningOptions: ParsableArguments {
     @Option(name: .customLong("target"), help: ArgumentHelp("Plan only this address (e.g. function.createOrder) and what it depends on; repeatable.", valueName: "ADDRESS"))
     var targets: [String] = []
 
-    @Option(help: "Actions the executor runs at once in a wave; the rollout estimate uses it.")
+    // Unconditional, so that `--parallelism -3` is refused for its value, not as a missing one.
+    @Option(parsing: .unconditional, help: "Actions the executor runs at once in a wave; the rollout estimate uses it.")
     var parallelism = 10
 
+    /// One line and exit 1, like every other refusal (not usage text and exit 64).
     func validate() throws {
-        guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
+        guard parallelism >= 1 else { throw fail("--parallelism must be at least 1, got \(parallelism)") }
         for target in targets where ResourceKind.parse(address: target) == nil {
-            throw ValidationError("--target takes an address KIND.NAME (function, service, scaling or rule), got '\(target)'")
+            throw fail("--target takes an address KIND.NAME (function, service, scaling or rule), got '\(target)'")
         }
     }
 }

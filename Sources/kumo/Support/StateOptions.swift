@@ -75,3 +75,13 @@ struct StateFileOptions: ParsableArguments {
         }
     }
 }
+
+/// A whole text file named on the command line, or one line saying why it cannot be read
+/// (not Foundation's error description).
+func readTextFile(_ path: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw fail("\(path): no such file") }
+    guard !isDirectory.boolValue else { throw fail("\(path): is a directory, not a file") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw fail("\(path): cannot be read (\(String(cString: strerror(errno))))") }
+    return String(decoding: data, as: UTF8.self)
+}
