@@ -248,6 +248,31 @@ import Testing
         #expect(plan.stdout.contains("tainted: an earlier apply did not finish it"), "\(plan.stdout)")
     }
 
+    /// A service the state records as tainted is restored after a runtime restart with the
+    /// spec that served, not left down until the next apply (issue 15.8).
+    @Test func aTaintedServiceServesAgainAfterARuntimeRestart() async throws {
+        let (harness, port) = try applied()
+        #expect(try harness.kumo(["runtime", "stop"]).status == 0)
+        var document = try harness.kumo(["state", "pull"]).stdout
+        let web = try #require(document.range(of: "\"address\": \"service.web\""))
+        let status = try #require(document.range(of: "\"status\": \"applied\"", range: web.upperBound..<document.endIndex))
+        document.replaceSubrange(status, with: "\"status\": \"tainted\"")
+        let serial = try #require(document.firstMatch(of: #/"serial": (\d+)/#))
+        document.replaceSubrange(serial.range, with: "\"serial\": \(Int(serial.1)! + 1)")
+        try document.write(toFile: harness.directory + "/tainted.json", atomically: true, encoding: .utf8)
+        let pushed = try harness.kumo(["state", "push", "tainted.json"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        _ = try harness.startRuntime()
+        #expect(try await who(harness, port)?["version"]?.stringValue == "v1", "the front port serves again")
+        let log = try String(contentsOfFile: harness.directory + "/.kumo/runtime.log", encoding: .utf8)
+            + ((try? String(contentsOfFile: harness.directory + "/.kumo/logs/runtime.log", encoding: .utf8)) ?? "")
+        #expect(log.contains("restored service.web from the state, tainted"), "\(log.suffix(1500))")
+        let shown = try harness.kumo(["status"])
+        #expect(shown.stdout.contains("service.web") && shown.stdout.contains("tainted"), "\(shown.stdout) \(shown.stderr)")
+        let plan = try harness.kumo(["plan", "--detailed-exitcode", "--no-color"])
+        #expect(plan.status == 2 && plan.stdout.contains("# service.web must be replaced (tainted"), "\(plan.stdout)")
+    }
+
     @Test func aBadUpdateLeavesTheOldVersionServing() async throws {
         let (harness, port) = try applied()
         try setVariable(harness, "version", "broken")

@@ -105,18 +105,22 @@ public actor Runtime {
         return info
     }
 
-    /// Brings up every resource the state records as applied (after a restart).
+    /// Brings up every resource the state records, tainted ones included (after a restart).
     func reconcile() async {
         guard let store = try? StateStore.open(path: options.statePath, create: false), let snapshot = try? store.snapshot() else { return }
         let environment = ProcessInfo.processInfo.environment
-        let ordered = Runtime.dependencyOrder(snapshot.resources.values.filter { $0.status == .applied })
+        // A tainted resource is restored too, with the spec the state keeps for it: the one that
+        // served before the change that did not finish. The next plan replaces it.
+        let ordered = Runtime.dependencyOrder(Array(snapshot.resources.values))
         for record in ordered {
             do {
                 let spec = try record.decodedSpec()
                 var secrets: [String: String] = [:]
                 for name in spec.secretNames { secrets[name] = environment[name] }
                 try await deploy(spec, specHash: record.specHash, codeHash: record.codeHash, secrets: secrets)
-                logs.write("runtime", tag: "runtime", "restored \(record.address) from the state")
+                logs.write("runtime", tag: "runtime", record.status == .tainted
+                    ? "restored \(record.address) from the state, tainted: its last change did not finish, so it runs the version before it until the next apply replaces it"
+                    : "restored \(record.address) from the state")
             } catch {
                 failures[record.address] = "\(error)"
                 logs.write("runtime", tag: "runtime", "cannot restore \(record.address): \(error)")
