@@ -110,6 +110,22 @@ import Testing
         #expect(logged, "both dropped headers are logged")
     }
 
+    /// A burst of cold calls starts at most one worker per call (issue 15.9: 16 concurrent
+    /// cold calls used to start 27 workers).
+    @Test func aBurstOfColdCallsStartsNoMoreWorkersThanCalls() async throws {
+        let harness = try applied()
+        for round in 0..<6 {
+            let answers = try await withThrowingTaskGroup(of: Int.self) { group -> [Int] in
+                for _ in 0..<16 { group.addTask { try await harness.invoke("burst", round % 2 == 0 ? "{}" : "{\"sleep\": 0.2}").status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0 == 200 }, "round \(round): \(answers)")
+        }
+        let detail = try #require(try await harness.detail("function.burst"))
+        let started = try #require(detail["cold_starts"]?.intValue)
+        #expect(started <= 16, "\(started) workers started for bursts of 16 calls: \(detail)")
+    }
+
     @Test func invokeAPIAndKumoInvoke() async throws {
         let harness = try applied()
         let sync = try await harness.invoke("echo", "{\"n\": 1}")
