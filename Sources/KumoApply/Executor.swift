@@ -131,13 +131,7 @@ public struct Executor: Sendable {
             let message = "\(error)"
             failures.add(address, message)
             progress(.failed(address: address, action: change.action, error: message))
-            // What the runtime holds now: an update or replacement may have stopped the old one.
-            _ = try? store.transaction(under: lock) { writer in
-                if change.action == .update || change.action == .replace, var record = previous {
-                    record.status = .tainted
-                    try writer.put(record)
-                }
-            }
+            // An update or replacement the runtime may have half done is already recorded tainted.
             return false
         }
         let end = stopwatch.now()
