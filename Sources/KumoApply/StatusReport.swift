@@ -4,8 +4,8 @@ import KumoPlan
 
 /// `kumo status`: each resource of the state and of the running runtime, side by side, with
 /// what differs between them.
-public struct StatusReport: Sendable, Codable, Equatable {
-    public struct Row: Sendable, Codable, Equatable {
+public struct StatusReport: Sendable, Encodable, Equatable {
+    public struct Row: Sendable, Encodable, Equatable {
         public var address: String
         /// The runtime's word for it (`ready`, `degraded`, `registered`, `failed`), `tainted`
         /// when an apply did not finish it, or why the runtime does not show it.
@@ -26,25 +26,6 @@ public struct StatusReport: Sendable, Codable, Equatable {
             try c.encode(appliedSerial, forKey: .appliedSerial)
             try c.encode(drift, forKey: .drift)
             try c.encode(detail ?? .other(lastError: nil), forKey: .detail)
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            address = try c.decode(String.self, forKey: .address)
-            state = try c.decode(String.self, forKey: .state)
-            appliedSerial = try c.decodeIfPresent(Int.self, forKey: .appliedSerial)
-            drift = try c.decodeIfPresent(String.self, forKey: .drift)
-            if let f = try? c.decode(ControlAPI.Status.FunctionDetail.self, forKey: .detail) { detail = .function(f) }
-            else if let s = try? c.decode(ControlAPI.Status.ServiceDetail.self, forKey: .detail) { detail = .service(s) }
-            else { detail = .other(lastError: (try? c.decode([String: String?].self, forKey: .detail))?["last_error"] ?? nil) }
-        }
-
-        init(address: String, state: String, appliedSerial: Int?, drift: String?, detail: ControlAPI.Status.Detail?) {
-            self.address = address
-            self.state = state
-            self.appliedSerial = appliedSerial
-            self.drift = drift
-            self.detail = detail
         }
     }
 
