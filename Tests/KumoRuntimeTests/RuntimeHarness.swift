@@ -92,6 +92,19 @@ final class RuntimeHarness: @unchecked Sendable {
         try await status().resources.flatMap { $0.detail.pids.map(Int.init) }
     }
 
+    /// A socket bound to a free port on 127.0.0.1 (listening when `listen` is true), and the port.
+    static func boundSocket(listen listening: Bool = false) -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if listening { listen(fd, 1) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// Every process whose pid is in `pids` that still runs.
     static func alive(_ pids: [Int]) -> [Int] {
         pids.filter { kill(pid_t($0), 0) == 0 && !isZombie(pid_t($0)) }

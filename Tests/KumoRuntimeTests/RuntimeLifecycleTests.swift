@@ -33,16 +33,8 @@ import Testing
         // A gateway port in use: one line from the daemon's own error, exit 1, no usage text.
         let project = NSTemporaryDirectory() + "kumo-busy-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, busy) = RuntimeHarness.boundSocket(listen: true)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 1)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        let busy = Int(UInt16(bigEndian: address.sin_port))
         let refused = try KumoTestSupport.run(["runtime", "start", "-C", project, "--gateway-port", String(busy)])
         #expect(refused.status == 1)
         #expect(refused.stderr.hasPrefix("error: the runtime exited at start: the gateway cannot listen on 127.0.0.1:\(busy)"), "\(refused.stderr)")
