@@ -115,12 +115,7 @@ public struct Estimator: Sendable {
     }
 
     /// Monthly dollars for one resource, or nil with a note saying what it depends on.
-    public func monthly(_ spec: ResourceSpec) -> (dollars: Double?, note: String?) {
-        monthly(spec, address: spec.address)
-    }
-
-    /// `address` is the spec's, at hand already (building it costs more than the rest for a
-    /// function without usage).
+    /// `address` is the spec's, at hand already (building it again costs more than the rest).
     func monthly(_ spec: ResourceSpec, address: String) -> (dollars: Double?, note: String?) {
         switch spec {
         case .function(let function):
