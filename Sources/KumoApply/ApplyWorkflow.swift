@@ -138,7 +138,7 @@ extension SavedPlan {
         let hasher = CodeHasher()
         for resource in resources {
             guard let planned = resource.codeHash, let code = resource.spec.code else { continue }
-            let path = code.hasPrefix("/") ? code : projectDirectory + "/" + code
+            let path = ResourceSpec.codePath(code, in: projectDirectory)
             guard let now = try? hasher.hash(directory: path) else { return "the code of \(resource.address) at \(path) cannot be read" }
             if now != planned { return "the code of \(resource.address) changed since the plan was made" }
         }

@@ -48,7 +48,7 @@ public struct DesiredState: Sendable {
         let directory = project.directory
         var hashes: [String: String] = [:]
         for code in Set(project.functions.compactMap(\.code) + project.services.compactMap(\.code)) {
-            hashes[code] = try codeHash(code.hasPrefix("/") ? code : directory + "/" + code)
+            hashes[code] = try codeHash(ResourceSpec.codePath(code, in: directory))
         }
         let codeHashes = hashes
 

@@ -58,6 +58,12 @@ public indirect enum ResourceSpec: Sendable, Equatable {
         }
     }
 
+    /// A `code:` directory (relative to the project directory, as the model keeps it) as a path
+    /// to read or run from.
+    public static func codePath(_ code: String, in projectDirectory: String) -> String {
+        code.hasPrefix("/") ? code : projectDirectory + "/" + code
+    }
+
     /// The `code:` directory, relative to the project directory.
     public var code: String? {
         switch self {

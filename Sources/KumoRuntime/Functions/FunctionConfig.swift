@@ -30,7 +30,7 @@ public struct FunctionConfig: Sendable, Equatable {
 
     public init(_ function: Function, codeHash: String?, projectDirectory: String, secrets: [String: String]) throws(MissingSecret) {
         self.function = function
-        codeDirectory = RuntimePaths.absolute(function.code, in: projectDirectory)
+        codeDirectory = function.code.map { ResourceSpec.codePath($0, in: projectDirectory) } ?? projectDirectory
         handler = function.handler
         command = try function.command.map { text throws(MissingSecret) in try text.resolved(secrets: secrets) }
         var environment: [String: String] = [:]
@@ -40,22 +40,15 @@ public struct FunctionConfig: Sendable, Equatable {
             guard case .http(let method, let path) = event else { return nil }
             return Route(method: method.uppercased(), path: path)
         }
-        revision = RuntimePaths.revision(function.configValue, codeHash: codeHash, secrets: secrets)
+        revision = Revision.of(function.configValue, codeHash: codeHash, secrets: secrets)
     }
 }
 
-/// What function and service configs derive from a typed spec the same way.
-enum RuntimePaths {
-    /// A `code:` directory (relative to the project) as an absolute path; the project
-    /// directory itself when there is none.
-    static func absolute(_ code: String?, in projectDirectory: String) -> String {
-        guard let code else { return projectDirectory }
-        return code.hasPrefix("/") ? code : projectDirectory + "/" + code
-    }
-
+/// The revision of a worker or replica: what function and service configs derive the same way.
+enum Revision {
     /// Changes whenever anything that shapes a process changes: the spec, the code or a
     /// secret's value.
-    static func revision(_ canonical: ConfigValue, codeHash: String?, secrets: [String: String]) -> String {
+    static func of(_ canonical: ConfigValue, codeHash: String?, secrets: [String: String]) -> String {
         Hashing.sha256((canonical.compactJSON(sortedKeys: true) + (codeHash ?? "") + secrets.keys.sorted().map { $0 + "=" + secrets[$0]! }.joined()).utf8)
     }
 }

@@ -26,14 +26,14 @@ public struct ServiceConfig: Sendable, Equatable {
     public init(_ service: Service, codeHash: String?, projectDirectory: String, secrets: [String: String]) throws(MissingSecret) {
         self.service = service
         self.codeHash = codeHash
-        codeDirectory = RuntimePaths.absolute(service.code, in: projectDirectory)
+        codeDirectory = service.code.map { ResourceSpec.codePath($0, in: projectDirectory) } ?? projectDirectory
         var needed: [String: String] = [:]
         for name in ResourceSpec.service(service).secretNames {
             guard let value = secrets[name] else { throw MissingSecret(name: name) }
             needed[name] = value
         }
         self.secrets = needed
-        revision = RuntimePaths.revision(service.configValue, codeHash: codeHash, secrets: needed)
+        revision = Revision.of(service.configValue, codeHash: codeHash, secrets: needed)
     }
 
     /// True when this config differs from `previous` in `replicas` alone: same spec
