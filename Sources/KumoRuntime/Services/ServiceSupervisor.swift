@@ -101,23 +101,23 @@ actor ServiceSupervisor {
     /// honoured when the running service really differs in `replicas` alone (same code and
     /// secrets); otherwise the service rolls, and the log says why. Without a strategy (a
     /// client or saved plan older than strategies) that same comparison decides.
-    func update(_ requested: ServiceConfig, strategy requestedStrategy: UpdateStrategy?) async throws {
+    func update(_ next: ServiceConfig, strategy: UpdateStrategy?) async throws {
         let previous = config
-        let next = requested
-        let strategy = requestedStrategy ?? (next.isScale(of: previous) ? .scale : .rolling)
         if next.revision == previous.revision {
             config = next
             try await scale(to: next.replicas)
             return
         }
-        if strategy == .scale {
+        if strategy != .rolling {
             if next.isScale(of: previous) {
                 for replica in replicas where replica.revision == previous.revision { replica.revision = next.revision }
                 config = next
                 try await scale(to: next.replicas)
                 return
             }
-            logs.write(address, tag: "rollout", "the plan asked to scale, but the running version differs in more than 'replicas': rolling instead")
+            if strategy == .scale {
+                logs.write(address, tag: "rollout", "the plan asked to scale, but the running version differs in more than 'replicas': rolling instead")
+            }
         }
         config = next
         // Roll: one new replica up and healthy, then one old one drained, until none is old.
