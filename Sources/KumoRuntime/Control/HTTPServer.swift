@@ -1,3 +1,4 @@
+import KumoPlan
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -66,6 +67,11 @@ extension Response {
 
     static func json(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {
         json(status, Array(text.utf8), headers: headers)
+    }
+
+    /// The control API's error answer: `{"error": message}`.
+    static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+        json(status, ControlAPI.encode(ControlAPI.ErrorBody(error: message)), headers: headers)
     }
 }
 

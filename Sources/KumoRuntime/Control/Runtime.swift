@@ -276,7 +276,7 @@ public actor Runtime {
     func control(_ request: Request, token: String) async throws -> Response {
         let given = request.headers[.authorization] ?? ""
         guard Runtime.constantTimeEqual(given, "Bearer " + token) else {
-            return .json(.unauthorized, ControlAPI.encode(ControlAPI.ErrorBody(error: "missing or wrong bearer token (see .kumo/runtime.json)")), headers: [.wwwAuthenticate: "Bearer"])
+            return .error(.unauthorized, "missing or wrong bearer token (see .kumo/runtime.json)", headers: [.wwwAuthenticate: "Bearer"])
         }
         let path = request.uri.path
         switch (request.method, path) {
@@ -294,18 +294,15 @@ public actor Runtime {
             break
         }
         let prefix = "/v1/resources/"
-        guard path.hasPrefix(prefix) else { return .json(.notFound, "{\"error\":\"unknown path\"}") }
+        guard path.hasPrefix(prefix) else { return .error(.notFound, "unknown path") }
         let address = String(path.dropFirst(prefix.count))
-        guard ResourceKind.parse(address: address) != nil else { return .json(.badRequest, "{\"error\":\"bad address\"}") }
+        guard let (kind, name) = ResourceKind.parse(address: address) else { return .error(.badRequest, "bad address \(address): expected KIND.NAME") }
         switch request.method {
         case .put:
             let body = try await request.bytes(limit: 64 * 1024 * 1024)
-            guard let (kind, name) = ResourceKind.parse(address: address) else {
-                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "bad address \(address): expected KIND.NAME")))
-            }
             let deploy: ControlAPI.DeployRequest
             do { deploy = try ControlAPI.decode(ControlAPI.DeployRequest.self, from: body) } catch {
-                return .json(.badRequest, ControlAPI.encode(ControlAPI.ErrorBody(error: "expected {spec, code_hash, secrets, update_strategy}: \(error)")))
+                return .error(.badRequest, "expected {spec, code_hash, secrets, update_strategy}: \(error)")
             }
             do {
                 let spec = try ResourceSpec(kind: kind, name: name, canonical: deploy.spec)
@@ -313,13 +310,13 @@ public actor Runtime {
                 return .json(.ok, "{\"status\":\"applied\"}")
             } catch {
                 failures[address] = "\(error)"
-                return .json(.unprocessableContent, ControlAPI.encode(ControlAPI.ErrorBody(error: "\(error)")))
+                return .error(.unprocessableContent, "\(error)")
             }
         case .delete:
             await remove(address: address)
             return .json(.ok, "{\"status\":\"removed\"}")
         default:
-            return .json(.methodNotAllowed, "{\"error\":\"use PUT or DELETE\"}")
+            return .error(.methodNotAllowed, "use PUT or DELETE")
         }
     }
 
