@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kumo", targets: ["kumo"]),
+        .executable(name: "kumo-init", targets: ["kumo-init"]),
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
         .library(name: "KumoPlan", targets: ["KumoPlan"]),
         .library(name: "KumoState", targets: ["KumoState"]),
@@ -57,6 +58,9 @@ let package = Package(
             ]
         ),
         .target(name: "CKumoSpawn"),
+        // The first process of each isolated worker's and replica's pid namespace: a C program,
+        // so that one per worker costs a few hundred kilobytes.
+        .executableTarget(name: "kumo-init"),
         .target(
             name: "KumoRuntime",
             dependencies: [

@@ -8,6 +8,8 @@ release_binary() {
     local scratch=${SCRATCH:-.build-release}
     log "building $1 (release, $scratch)"
     swift build -c release --scratch-path "$scratch" --product "$1" >&2
+    # kumo starts its workers under kumo-init, which it looks for beside itself.
+    [[ $1 != kumo ]] || swift build -c release --scratch-path "$scratch" --product kumo-init >&2
     echo "$scratch/release/$1"
 }
 

@@ -129,7 +129,7 @@ final class ScriptedRuntime: RuntimeControl, @unchecked Sendable {
     }
 
     func status() async throws -> ControlAPI.Status {
-        ControlAPI.Status(runtime: .init(pid: 1, gatewayPort: 0, startedAt: "", projectDirectory: "", version: "test"), resources: [])
+        ControlAPI.Status(runtime: .init(pid: 1, gatewayPort: 0, startedAt: "", projectDirectory: "", version: "test", isolation: ""), resources: [])
     }
 
     var deployed: [String] { mutex.withLock { calls.compactMap { if case .deploy(let a, _) = $0 { a } else { nil } } } }

@@ -26,7 +26,7 @@ import Testing
         let function = ControlAPI.Status.FunctionDetail(warm: 1, busy: 0, starting: 0, queued: 0, invocations: 3, errors: 1, throttles: 0,
                                                         coldStarts: 1, lastError: nil, pids: [42])
         let status = ControlAPI.Status(
-            runtime: .init(pid: 7, gatewayPort: 3000, startedAt: "t", projectDirectory: "/p", version: "v"),
+            runtime: .init(pid: 7, gatewayPort: 3000, startedAt: "t", projectDirectory: "/p", version: "v", isolation: "namespaces (pid, mount)"),
             resources: [
                 .init(address: "function.f", kind: .function, state: "ready", specHash: "h1", codeHash: nil, detail: .function(function)),
                 .init(address: "service.s", kind: .service, state: "degraded", specHash: "h2", codeHash: "c", detail: .service(service)),

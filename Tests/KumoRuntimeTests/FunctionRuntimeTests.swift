@@ -126,6 +126,79 @@ import Testing
         #expect(started <= 16, "\(started) workers started for bursts of 16 calls: \(detail)")
     }
 
+    /// The pids of processes whose command line is `sleep MARKER`, wherever they run.
+    static func sleepers(_ marker: String) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int.init).filter { pid in
+            guard let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return line.split(separator: 0).map { String(decoding: $0, as: UTF8.self) } == ["sleep", marker] && !RuntimeHarness.isZombie(pid_t(pid))
+        }
+    }
+
+    /// A grandchild that forks, calls setsid and forks again, keeping the worker's output
+    /// pipes, is stopped with its worker: `kumo destroy` neither blocks nor leaves it running,
+    /// and neither does `kumo runtime stop` (issue 15.2: destroy waited 90 s and failed, and
+    /// the grandchild outlived `kumo down`).
+    @Test func processesThatDetachFromAWorkerAreStoppedWithIt() async throws {
+        let harness = try applied()
+        let marker = "8\(Int.random(in: 10_000...99_999)).5"
+        let first = try await harness.invoke("escape", "{\"marker\": \"\(marker)\"}")
+        #expect(first.status == 200 && first.body.contains("\"ok\": true"), "\(first.status) \(first.body)")
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) { !FunctionRuntimeTests.sleepers(marker).isEmpty }, "the detached grandchild runs")
+
+        let started = Date()
+        let destroy = try harness.kumo(["destroy", "--auto-approve"])
+        let took = Date().timeIntervalSince(started)
+        #expect(destroy.status == 0, "destroy: \(destroy.stdout) \(destroy.stderr)")
+        #expect(took < 30, "destroy took \(took) s")
+        let state = try #require(try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)).snapshot()
+        #expect(state.resources["function.escape"] == nil, "destroyed functions leave the state")
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) { FunctionRuntimeTests.sleepers(marker).isEmpty },
+                "the grandchild outlived kumo destroy: \(FunctionRuntimeTests.sleepers(marker))")
+
+        let again = try harness.kumo(["apply", "--auto-approve"])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let second = try await harness.invoke("escape", "{\"marker\": \"\(marker)\"}")
+        #expect(second.status == 200)
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) { !FunctionRuntimeTests.sleepers(marker).isEmpty })
+        let stop = try harness.kumo(["runtime", "stop"])
+        #expect(stop.status == 0, "\(stop.stdout) \(stop.stderr)")
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) { FunctionRuntimeTests.sleepers(marker).isEmpty },
+                "the grandchild outlived kumo runtime stop: \(FunctionRuntimeTests.sleepers(marker))")
+    }
+
+    /// A handler cannot read the runtime's files (the control token in .kumo/runtime.json, the
+    /// state) nor other workers' /proc entries and the secrets in their environments, and
+    /// `kumo status` says how workers are isolated (issue 15.7).
+    @Test func workersCannotSeeTheRuntimesFilesOrOtherWorkers() async throws {
+        let harness = try applied()
+        let echo = try await harness.invoke("echo", "{}")
+        #expect(echo.status == 200)
+        let echoPIDs = try #require(try await harness.detail("function.echo")?["pids"]?.arrayValue).compactMap(\.intValue)
+        #expect(!echoPIDs.isEmpty)
+        let request: [String: Any] = [
+            "read": ["../.kumo/runtime.json", harness.directory + "/.kumo/runtime.json", harness.directory + "/.kumo/state.db", "app.py"],
+            "environOf": echoPIDs + [Int(getpid())], "secret": "s3cret-value",
+        ]
+        let peek = try await harness.invoke("peek", String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self))
+        #expect(peek.status == 200, "\(peek.body)")
+        let seen = try #require(peek.json)
+        for path in ["../.kumo/runtime.json", harness.directory + "/.kumo/runtime.json", harness.directory + "/.kumo/state.db"] {
+            #expect(seen["readable"]?[path]?.intValue == nil, "a handler read \(path): \(seen["readable"]?[path] ?? .null)")
+        }
+        #expect((seen["readable"]?["app.py"]?.intValue ?? 0) > 0, "its own code stays readable: \(seen["readable"]?["app.py"] ?? .null)")
+        for pid in echoPIDs {
+            #expect(seen["secretSeen"]?[String(pid)] != .bool(true), "a handler read the secret in worker \(pid)'s environment")
+        }
+        let processes = seen["processes"]?.arrayValue?.compactMap(\.intValue) ?? []
+        #expect(processes.count <= 3 && !processes.contains(where: { echoPIDs.contains($0) && $0 > 3 }),
+                "a handler sees other processes in /proc: \(processes)")
+        let isolation = try await harness.status().runtime.isolation
+        #expect(isolation.hasPrefix("namespaces"), "kumo status: \(isolation)")
+        let text = try harness.kumo(["status"])
+        #expect(text.stdout.contains("isolation: namespaces"), "\(text.stdout)")
+    }
+
     /// Clients cannot hold the gateway's connections for as long as they like (issue 15.5):
     /// one that never sends a request, one that stalls inside its headers, and one answered 400
     /// for a malformed request are all closed.
@@ -324,13 +397,18 @@ import Testing
 
     @Test func codeChangesReplaceWorkers() async throws {
         let harness = try applied()
-        let before = try #require(try await harness.invoke("warm", "{}").json?["pid"]?.intValue)
+        // The workers' pids as the runtime sees them (inside its namespace a worker is pid 2).
+        func workerPID() async throws -> Int {
+            #expect(try await harness.invoke("warm", "{}").status == 200)
+            return try #require(try await harness.detail("function.warm")?["pids"]?.arrayValue?.first?.intValue)
+        }
+        let before = try await workerPID()
         try "\n# changed\n".write(toFile: harness.directory + "/py/extra.py", atomically: true, encoding: .utf8)
         let plan = try harness.kumo(["plan", "--no-color"])
         #expect(plan.stdout.contains("code contents changed"))
         let apply = try harness.kumo(["apply", "--auto-approve"])
         #expect(apply.status == 0, "\(apply.stderr)")
-        let after = try #require(try await harness.invoke("warm", "{}").json?["pid"]?.intValue)
+        let after = try await workerPID()
         #expect(after != before, "new code runs in a new worker")
         #expect(RuntimeHarness.alive([before]).isEmpty, "the old worker stopped")
     }

@@ -21,6 +21,8 @@ final class RuntimeHarness: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "kumo-runtime-" + UUID().uuidString.prefix(8)
         try FileManager.default.copyItem(atPath: RuntimeHarness.packageRoot + "/" + source, toPath: directory)
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        // KUMO_ISOLATION=off runs the suite without namespaces, as on a machine that refuses them.
+        if let isolation = ProcessInfo.processInfo.environment["KUMO_ISOLATION"] { env["KUMO_ISOLATION"] = isolation }
         env.merge(environment) { $1 }
         self.environment = env
     }

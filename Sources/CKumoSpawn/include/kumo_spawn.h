@@ -26,4 +26,26 @@ int kumo_spawn_into(pid_t *pid, const char *path, char *const argv[], char *cons
 int kumo_spawn_daemon(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                       const char *dir, int log_fd);
 
+/// Where kumo_spawn_isolated failed.
+enum {
+    KUMO_STAGE_SETUP = 1,    /* descriptors, process group, directory */
+    KUMO_STAGE_CLONE = 2,    /* creating the namespaces */
+    KUMO_STAGE_USER = 3,     /* mapping the user in the new user namespace */
+    KUMO_STAGE_PRIVATE = 4,  /* making the mounts private */
+    KUMO_STAGE_PROC = 5,     /* mounting /proc */
+    KUMO_STAGE_HIDE = 6,     /* hiding a path */
+    KUMO_STAGE_EXEC = 7,     /* starting the program */
+};
+
+/// Like kumo_spawn_into, in new pid and mount namespaces (and a new user namespace when
+/// `uid_map` is given: the lines for uid_map and gid_map that map the caller's own ids): the
+/// child is the first process of its pid namespace, mounts a /proc of its own, covers each
+/// path of the NULL-terminated `hidden` (a directory with an empty read-only tmpfs, a file with
+/// /dev/null), and gets `status_fd` (or none, -1) as descriptor 3. It uses clone with
+/// CLONE_VM | CLONE_VFORK: only system calls in the child until execve.
+/// Returns 0 and stores the pid, or an errno value and the failing step in `stage`.
+int kumo_spawn_isolated(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *dir,
+                        int stdin_fd, int stdout_fd, int stderr_fd, int procs_fd, int status_fd,
+                        const char *uid_map, const char *gid_map, char *const hidden[], int *stage);
+
 #endif

@@ -52,17 +52,31 @@ public enum ControlAPI {
             public var startedAt: String
             public var projectDirectory: String
             public var version: String
+            /// How workers and replicas are isolated, or why they are not (empty from a
+            /// runtime older than isolation).
+            public var isolation: String
 
-            public init(pid: Int32, gatewayPort: Int, startedAt: String, projectDirectory: String, version: String) {
+            public init(pid: Int32, gatewayPort: Int, startedAt: String, projectDirectory: String, version: String, isolation: String) {
                 self.pid = pid
+                self.isolation = isolation
                 self.gatewayPort = gatewayPort
                 self.startedAt = startedAt
                 self.projectDirectory = projectDirectory
                 self.version = version
             }
 
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                pid = try c.decode(Int32.self, forKey: .pid)
+                gatewayPort = try c.decode(Int.self, forKey: .gatewayPort)
+                startedAt = try c.decode(String.self, forKey: .startedAt)
+                projectDirectory = try c.decode(String.self, forKey: .projectDirectory)
+                version = try c.decode(String.self, forKey: .version)
+                isolation = try c.decodeIfPresent(String.self, forKey: .isolation) ?? ""
+            }
+
             enum CodingKeys: String, CodingKey {
-                case pid, version
+                case pid, version, isolation
                 case gatewayPort = "gateway_port"
                 case startedAt = "started_at"
                 case projectDirectory = "project_dir"

@@ -44,6 +44,8 @@ public actor Runtime {
     private var servers: [HTTPServer] = []
     /// Replica CPU limits (cgroups), found at start.
     private var cpuLimit: CPULimit?
+    /// Namespaces for workers and replicas, found at start.
+    private var isolation = Isolation.none("the runtime has not started")
     public private(set) var info: RuntimeInfo?
     private var stopRequested: CheckedContinuation<Void, Never>?
     private var stopping = false
@@ -74,6 +76,9 @@ public actor Runtime {
         // After the orphans are gone, so that a killed runtime's emptied cgroups can go too.
         let cpuLimit = CPULimit.detect()
         self.cpuLimit = cpuLimit
+        // Workers and replicas never see the runtime's files: the token, state, logs.
+        let statePath = (options.statePath as NSString).standardizingPath
+        isolation = Isolation.detect(hiding: [kumo] + (statePath.hasPrefix(kumo + "/") ? [] : [statePath]))
 
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
@@ -99,6 +104,7 @@ public actor Runtime {
         self.info = info
         logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gatewayPort)")
         logs.write("runtime", tag: "runtime", "service CPU limits: \(cpuLimit.summary)")
+        logs.write("runtime", tag: "runtime", "isolation: \(isolation.summary)")
         await reconcile()
         // Clients find the runtime only once it serves what the state says is applied.
         try info.write()
@@ -187,7 +193,7 @@ public actor Runtime {
             if let pool = pools[name] {
                 try await pool.update(config)
             } else {
-                let pool = FunctionPool(config: config, logs: logs, bootstraps: bootstraps, region: region)
+                let pool = FunctionPool(config: config, logs: logs, bootstraps: bootstraps, region: region, isolation: isolation)
                 pools[name] = pool
                 directory.set(name, pool: pool)
                 do { try await pool.start() } catch {
@@ -205,7 +211,7 @@ public actor Runtime {
                 try await supervisor.update(config, strategy: update)
             } else {
                 guard let cpuLimit else { throw RuntimeError("service \(name): the runtime has not started") }
-                let supervisor = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit)
+                let supervisor = ServiceSupervisor(config: config, logs: logs, cpuLimit: cpuLimit, isolation: isolation)
                 services[name] = supervisor
                 do { try await supervisor.start() } catch {
                     await supervisor.shutdown()
@@ -284,7 +290,8 @@ public actor Runtime {
             let info = self.info
             let document = ControlAPI.Status(
                 runtime: ControlAPI.Status.Daemon(pid: getpid(), gatewayPort: info?.gatewayPort ?? 0, startedAt: info?.startedAt ?? "",
-                                                  projectDirectory: options.projectDirectory, version: options.version),
+                                                  projectDirectory: options.projectDirectory, version: options.version,
+                                                  isolation: isolation.summary),
                 resources: await status())
             return .json(.ok, ControlAPI.encode(document))
         case (.post, "/v1/shutdown"):

@@ -42,6 +42,7 @@ final class FunctionPool: @unchecked Sendable {
     private(set) var config: FunctionConfig
     let logs: LogBook
     let bootstraps: String
+    let isolation: Isolation
     let region: String
     let address: String
     let arn: String
@@ -100,7 +101,8 @@ final class FunctionPool: @unchecked Sendable {
         var isFinished: Bool { completion == nil }
     }
 
-    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String, loop: any EventLoop = InvokeLoop.loop) {
+    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String, isolation: Isolation, loop: any EventLoop = InvokeLoop.loop) {
+        self.isolation = isolation
         self.config = config
         self.logs = logs
         self.bootstraps = bootstraps
@@ -436,7 +438,7 @@ final class FunctionPool: @unchecked Sendable {
             let process = try ChildProcess(
                 argv: try FunctionPool.argv(config, bootstraps: bootstraps),
                 environment: environment(config, runtimeAPI: "127.0.0.1:\(server.localAddress?.port ?? 0)", workerID: workerID),
-                directory: config.codeDirectory,
+                directory: config.codeDirectory, isolation: isolation,
                 onLine: { [weak self] _, line in
                     guard let pool = self else { return }
                     loop.execute { pool.logLine(workerID: workerID, line: line, address: address, logs: logs) }
@@ -559,6 +561,7 @@ final class FunctionPool: @unchecked Sendable {
         do {
             process = try ChildProcess(
                 argv: config.command, environment: environment(config, runtimeAPI: nil, workerID: nil), directory: config.codeDirectory, stdin: true,
+                isolation: isolation,
                 onLine: { stream, line in
                     if stream == .stdout { collector.append(line) } else { logs.write(address, tag: requestID, line) }
                 },

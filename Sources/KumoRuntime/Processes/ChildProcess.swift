@@ -28,28 +28,49 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitWaiters: [CheckedContinuation<Int32, Never>] = []
 
     /// Starts `argv[0]` (looked up in `PATH` of `environment` when it has no slash); with
-    /// `cgroup` (a cgroup directory), the child joins it before the program starts.
+    /// `cgroup` (a cgroup directory), the child joins it before the program starts. With an
+    /// available `isolation`, the program runs under `kumo-init` in namespaces of its own: `pid`
+    /// is kumo-init's, and `onExit` gets the program's own wait status (or kumo-init's, when it
+    /// was killed: then so was everything in the namespace).
     public init(
         argv: [String], environment: [String: String], directory: String?, stdin: Bool = false, cgroup: String? = nil,
+        isolation: Isolation? = nil,
         onLine: @escaping @Sendable (Stream, String) -> Void, onExit: @escaping @Sendable (Int32) -> Void
     ) throws {
         guard let program = argv.first, !program.isEmpty else { throw Failure(description: "empty command") }
-        let path = try ChildProcess.resolve(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
+        var path = try ChildProcess.resolve(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
         self.argv = argv
+        var spawnArgv = argv
+        var statusPipe: [Int32] = [-1, -1]
+        if let isolation, let initPath = isolation.initPath {
+            guard kumo_pipe_cloexec(&statusPipe) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
+            spawnArgv = [initPath, "--status-fd", "3", "--", path] + argv.dropFirst()
+            path = initPath
+        }
 
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [-1, -1]
         guard kumo_pipe_cloexec(&outPipe) == 0, kumo_pipe_cloexec(&errPipe) == 0, !stdin || kumo_pipe_cloexec(&inPipe) == 0 else {
             throw Failure(description: "pipe: \(String(cString: strerror(errno)))")
         }
-        let cArgs = argv.map { strdup($0) } + [nil]
+        let cArgs = spawnArgv.map { strdup($0) } + [nil]
         let cEnv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let cHidden = (isolation?.hidden ?? []).map { strdup($0) } + [nil]
         defer {
             cArgs.forEach { free($0) }
             cEnv.forEach { free($0) }
+            cHidden.forEach { free($0) }
         }
         var spawned: pid_t = 0
-        let status: Int32
-        if let cgroup {
+        var status: Int32
+        var failedStage: Int32 = 0
+        if let isolation, isolation.isAvailable {
+            let procs = cgroup.map { open($0 + "/cgroup.procs", O_WRONLY | O_CLOEXEC) } ?? -1
+            status = kumo_spawn_isolated(&spawned, path, cArgs, cEnv, directory, stdin ? inPipe[0] : -1, outPipe[1], errPipe[1], procs,
+                                         statusPipe[1], isolation.userMap?.uid, isolation.userMap?.gid, cHidden, &failedStage)
+            if procs >= 0 { close(procs) }
+            close(statusPipe[1])
+            if status != 0 { close(statusPipe[0]) }
+        } else if let cgroup {
             let procs = open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
             status = kumo_spawn_into(&spawned, path, cArgs, cEnv, directory, stdin ? inPipe[0] : -1, outPipe[1], errPipe[1], procs)
             if procs >= 0 { close(procs) }
@@ -63,13 +84,20 @@ public final class ChildProcess: @unchecked Sendable {
             close(outPipe[0])
             close(errPipe[0])
             if stdin { close(inPipe[1]) }
+            if failedStage != 0 && failedStage != Int32(KUMO_STAGE_EXEC) {
+                throw Failure(description: "cannot start '\(program)' isolated: \(Isolation.describe(stage: failedStage, error: status))")
+            }
             throw Failure(description: "cannot start '\(program)': \(String(cString: strerror(status)))")
         }
         let child = spawned
+        let statusFD = statusPipe[0]
         pid = child
         stdinFD = stdin ? inPipe[1] : -1
         startTicks = ChildProcess.startTicks(of: child) ?? 0
 
+        // The output pipes' inode: whoever still holds them after the process ended escaped it.
+        var pipeInfo = stat()
+        let pipeInode = fstat(outPipe[0], &pipeInfo) == 0 ? UInt64(pipeInfo.st_ino) : 0
         let readers = DispatchGroup()
         for (fd, stream) in [(outPipe[0], Stream.stdout), (errPipe[0], Stream.stderr)] {
             readers.enter()
@@ -82,7 +110,20 @@ public final class ChildProcess: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             var raw: Int32 = 0
             while waitpid(child, &raw, 0) < 0 && errno == EINTR {}
-            readers.wait()  // every line is delivered before the exit is
+            if statusFD >= 0 {
+                // kumo-init wrote the program's status before it exited, unless it was killed.
+                var programStatus: Int32 = 0
+                if read(statusFD, &programStatus, 4) == 4 { raw = programStatus }
+                close(statusFD)
+            }
+            // Every line is delivered before the exit is. Without isolation a process can escape
+            // the group (setsid) holding the pipes open: after a grace period the group and
+            // every process that still holds them are killed, and the exit delivered.
+            if readers.wait(timeout: .now() + ChildProcess.outputGrace) == .timedOut {
+                kill(-child, SIGKILL)
+                ChildProcess.killHolders(ofPipe: pipeInode)
+                _ = readers.wait(timeout: .now() + ChildProcess.outputGrace)
+            }
             lock.lock()
             exitStatus = raw
             let waiters = exitWaiters
@@ -141,9 +182,40 @@ public final class ChildProcess: @unchecked Sendable {
         _ = await wait()
     }
 
-    /// Resident memory of the worker process in bytes, read from /proc.
+    /// How long after the process ends its output pipes may stay open before the exit is
+    /// delivered anyway.
+    static let outputGrace: DispatchTimeInterval = .seconds(2)
+
+    /// Resident memory of the process and every process below it, in bytes, read from /proc.
     public func residentBytes() -> Int {
-        ChildProcess.residentBytes(of: pid) ?? 0
+        ChildProcess.treeResidentBytes(of: pid)
+    }
+
+    /// SIGKILL to every process that has the pipe `inode` open (found through /proc/*/fd).
+    static func killHolders(ofPipe inode: UInt64) {
+        guard inode != 0 else { return }
+        let target = "pipe:[\(inode)]"
+        let me = getpid()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(name), pid != me else { continue }
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            if descriptors.contains(where: { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == target }) {
+                kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    /// Waits, blocking the calling thread, for the process to end (for short-lived probes).
+    func waitBlocking() -> Int32 {
+        while true {
+            lock.lock()
+            if let exitStatus {
+                lock.unlock()
+                return exitStatus
+            }
+            lock.unlock()
+            usleep(1000)
+        }
     }
 
     // MARK: Helpers
@@ -187,6 +259,21 @@ public final class ChildProcess: @unchecked Sendable {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // fields[0] is the state (field 3), so field 22 is at index 19.
         return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// The resident size of `pid` and its descendants (through each process's main thread's
+    /// `children` list: an isolated program's are below its kumo-init).
+    static func treeResidentBytes(of root: pid_t) -> Int {
+        var total = 0
+        var pending = [root]
+        var seen = 0
+        while let pid = pending.popLast(), seen < 4096 {
+            seen += 1
+            total += residentBytes(of: pid) ?? 0
+            guard let children = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { continue }
+            pending.append(contentsOf: children.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        }
+        return total
     }
 
     static func residentBytes(of pid: pid_t) -> Int? {

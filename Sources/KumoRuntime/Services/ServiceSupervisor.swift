@@ -68,7 +68,10 @@ actor ServiceSupervisor {
 
     let cpuLimit: CPULimit
 
-    init(config: ServiceConfig, logs: LogBook, cpuLimit: CPULimit) {
+    let isolation: Isolation
+
+    init(config: ServiceConfig, logs: LogBook, cpuLimit: CPULimit, isolation: Isolation) {
+        self.isolation = isolation
         self.config = config
         self.logs = logs
         self.cpuLimit = cpuLimit
@@ -201,7 +204,7 @@ actor ServiceSupervisor {
             }
         }
         let process = try ChildProcess(
-            argv: argv, environment: environment, directory: config.codeDirectory, cgroup: cgroup,
+            argv: argv, environment: environment, directory: config.codeDirectory, cgroup: cgroup, isolation: isolation,
             onLine: { [weak self] stream, line in
                 logs.write(address, tag: tag, line)
                 if stream == .stderr { Task { await self?.remember(line, for: replica) } }
@@ -285,7 +288,7 @@ actor ServiceSupervisor {
             let key = ObjectIdentifier(replica)
             if let last = lastProbe[key], ContinuousClock.now - last < health.interval.duration { continue }
             lastProbe[key] = .now
-            let healthy = await HealthProbe.check(config, port: replica.port)
+            let healthy = await HealthProbe.check(config, port: replica.port, isolation: isolation)
             if healthy {
                 replica.failures = 0
                 if replica.state != .ready {
@@ -320,7 +323,7 @@ actor ServiceSupervisor {
             if replica.process?.hasExited ?? true {
                 throw RuntimeError("service \(config.name): replica \(replica.index) exited before it was healthy (\(replica.lastExit ?? "?"))\(stderrTail(replica))")
             }
-            if await HealthProbe.check(config, port: replica.port) { return }
+            if await HealthProbe.check(config, port: replica.port, isolation: isolation) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw RuntimeError("service \(config.name): replica \(replica.index) did not become healthy")
@@ -376,7 +379,8 @@ actor ServiceSupervisor {
 
 /// Health probes: HTTP GET (2xx–3xx), TCP connect, or a command that exits 0.
 enum HealthProbe {
-    static func check(_ config: ServiceConfig, port: Int) async -> Bool {
+    /// An `exec` probe runs isolated as the replicas do.
+    static func check(_ config: ServiceConfig, port: Int, isolation: Isolation) async -> Bool {
         guard let health = config.healthcheck else { return true }
         let timeout = health.timeout.duration
         switch health.probe {
@@ -386,7 +390,7 @@ enum HealthProbe {
             return await offPool { httpGet(port: port, path: path, timeout: timeout) }
         case .exec:
             guard let process = try? ChildProcess(argv: config.probeCommand(port: port), environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PORT": String(port)],
-                                                  directory: config.codeDirectory, onLine: { _, _ in }, onExit: { _ in }) else { return false }
+                                                  directory: config.codeDirectory, isolation: isolation, onLine: { _, _ in }, onExit: { _ in }) else { return false }
             let deadline = ContinuousClock.now + timeout
             while !process.hasExited && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
             if !process.hasExited { process.signalGroup(SIGKILL) }

@@ -26,7 +26,11 @@ extension Kumo {
                 Console.out(report.json + "\n")
                 return
             }
-            if status == nil { Console.out(RuntimeInfo.notRunning(projectDirectory: directory) + "\n") }
+            if let daemon = status?.runtime {
+                Console.out("runtime \(daemon.pid) on 127.0.0.1:\(daemon.gatewayPort); isolation: \(daemon.isolation.isEmpty ? "unknown" : daemon.isolation)\n")
+            } else {
+                Console.out(RuntimeInfo.notRunning(projectDirectory: directory) + "\n")
+            }
             let table = report.table
             let widths = (0..<3).map { column in table.map { $0[column].count }.max() ?? 0 }
             for line in table {

@@ -43,3 +43,37 @@ def reflect(event, context):
     if "c" in q:
         response["cookies"] = [q["c"]]
     return response
+
+
+def escape(event, context):
+    """Leaves a grandchild that detached from the worker: fork, setsid, fork, exec sleep (issue 15.2).
+
+    The grandchild keeps the worker's stdout and stderr open, as a careless daemon would."""
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execvp("sleep", ["sleep", event["marker"]])
+        os._exit(0)
+    os.waitpid(child, 0)
+    return {"ok": True}
+
+
+def peek(event, context):
+    """What a hostile handler can see of the runtime and of other workers (issue 15.7)."""
+    readable = {}
+    for path in event.get("read", []):
+        try:
+            with open(path, "rb") as f:
+                readable[path] = len(f.read())
+        except OSError as error:
+            readable[path] = error.strerror
+    secrets = {}
+    for pid in event.get("environOf", []):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                secrets[str(pid)] = event["secret"].encode() in f.read()
+        except OSError as error:
+            secrets[str(pid)] = error.strerror
+    processes = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+    return {"readable": readable, "secretSeen": secrets, "processes": processes, "pid": os.getpid()}
