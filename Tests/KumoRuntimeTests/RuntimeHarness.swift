@@ -15,6 +15,8 @@ final class RuntimeHarness: @unchecked Sendable {
 
     let directory: String
     var environment: [String: String]
+    /// Runs `kumo` as this user (the tests run as root; nil: as the tests' user).
+    var user: String?
 
     /// Copies `source` (a directory under the package) to a fresh temporary directory.
     init(copying source: String, environment: [String: String] = [:]) throws {
@@ -38,7 +40,7 @@ final class RuntimeHarness: @unchecked Sendable {
 
     @discardableResult
     func kumo(_ arguments: [String], extra: [String: String] = [:]) throws -> KumoTestSupport.Output {
-        try KumoTestSupport.run(arguments, environment: environment.merging(extra) { $1 }, directory: directory)
+        try KumoTestSupport.run(arguments, environment: environment.merging(extra) { $1 }, directory: directory, user: user)
     }
 
     /// `kumo runtime start` on a free gateway port; returns the runtime's info.

@@ -19,6 +19,51 @@ import Testing
         try await harness.pids()
     }
 
+    /// A runtime started by an unprivileged user serves and isolates its workers in user
+    /// namespaces. (Its gateway used to drop every connection: it set SO_DEBUG, which only root
+    /// may, where TCP_NODELAY was meant, and the suite ran only as root.)
+    @Test func anUnprivilegedUsersRuntimeServesAndIsolatesItsWorkers() async throws {
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime", environment: ["KUMO_TEST_TOKEN": "s3cret-value"])
+        if geteuid() == 0 {
+            harness.user = "nobody"
+            let chown = Process()
+            chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+            chown.arguments = ["-R", "nobody", harness.directory]
+            try chown.run()
+            chown.waitUntilExit()
+            harness.environment["HOME"] = harness.directory
+        }
+        let info = try harness.startRuntime()
+        let apply = try harness.kumo(["apply", "--auto-approve"])
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        let daemonUser = try String(contentsOfFile: "/proc/\(info.pid)/status", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        #expect(!daemonUser.split(separator: "\t").dropFirst().contains("0"), "the daemon runs unprivileged: \(daemonUser)")
+        let notFound = try await harness.gateway(.GET, "/no-such-route")
+        #expect(notFound.status == 404)
+        let request = "{\"read\": [\"../.kumo/runtime.json\", \"app.py\"], \"environOf\": [], \"secret\": \"s3cret-value\"}"
+        let peek = try await harness.invoke("peek", request)
+        #expect(peek.status == 200, "\(peek.body)")
+        #expect(peek.json?["readable"]?["../.kumo/runtime.json"]?.intValue == nil, "\(peek.body)")
+        #expect((peek.json?["readable"]?["app.py"]?.intValue ?? 0) > 0, "\(peek.body)")
+        let isolation = try await harness.status().runtime.isolation
+        #expect(isolation.hasPrefix("namespaces (user, pid, mount)"), "\(isolation)")
+    }
+
+    /// `kumo status | head`: a reader that goes away ends kumo as SIGPIPE ends other tools, not
+    /// with a crash report (the HTTP client ignores SIGPIPE, and the write used to trap).
+    @Test func aClosedPipeEndsStatusQuietly() async throws {
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime", environment: ["KUMO_TEST_TOKEN": "s3cret-value"])
+        _ = try harness.startRuntime()
+        #expect(try harness.kumo(["apply", "--auto-approve"]).status == 0)
+        let out = Pipe(), err = Pipe()
+        try out.fileHandleForReading.close()
+        let process = try KumoTestSupport.start(["status"], environment: harness.environment, directory: harness.directory, stdout: out, stderr: err)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGPIPE, "\(process.terminationReason) \(process.terminationStatus)")
+        #expect(stderr.isEmpty, "\(stderr.prefix(300))")
+    }
+
     /// `-C` must name an existing directory: nothing is created, no daemon starts, one line
     /// and exit 1 (before, `runtime start -C /nonexistent` made `/nonexistent/.kumo` and ran a
     /// daemon on port 3000).

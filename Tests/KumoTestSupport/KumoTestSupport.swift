@@ -23,11 +23,19 @@ public enum KumoTestSupport {
         public var stderr: String
     }
 
-    /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`.
-    public static func start(_ arguments: [String], environment: [String: String], directory: String? = nil, stdout: Pipe, stderr: Pipe) throws -> Process {
+    /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`,
+    /// and as another `user` (through runuser, when the tests run as root).
+    public static func start(_ arguments: [String], environment: [String: String], directory: String? = nil, user: String? = nil,
+                             stdout: Pipe, stderr: Pipe) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", user, "--", "/usr/bin/env", "-i"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                + [binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardOutput = stdout
@@ -37,11 +45,11 @@ public enum KumoTestSupport {
     }
 
     /// Runs `kumo` to the end and returns its status and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Output {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, user: String? = nil) throws -> Output {
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
         let out = Pipe(), err = Pipe()
-        let process = try start(arguments, environment: env, directory: directory, stdout: out, stderr: err)
+        let process = try start(arguments, environment: env, directory: directory, user: user, stdout: out, stderr: err)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

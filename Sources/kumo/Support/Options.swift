@@ -47,11 +47,29 @@ struct OutputOptions: ParsableArguments {
 
 enum Console {
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        write(text, to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        write(text, to: STDERR_FILENO)
+    }
+
+    /// Writes all of `text`. A reader that went away (`kumo status | head`) ends the process
+    /// as SIGPIPE ends other Unix tools, instead of a crash.
+    private static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE {
+                    signal(SIGPIPE, SIG_DFL)
+                    raise(SIGPIPE)
+                }
+                return
+            }
+            bytes = bytes.dropFirst(n)
+        }
     }
 
     /// Ends the process now. A large project's tree takes longer to free than to check, and the
