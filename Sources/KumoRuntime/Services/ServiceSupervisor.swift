@@ -52,8 +52,7 @@ actor ServiceSupervisor {
         var launches = 0
         var failures = 0
         var restarts = 0
-        var backoff: Swift.Duration = .milliseconds(100)
-        var healthySince: ContinuousClock.Instant?
+        var backoff = RestartBackoff()
         var lastExit: String?
         var recentErrors: [String] = []
         /// The cgroup that holds the replica to its CPU limit, when limits are enforced.
@@ -175,7 +174,7 @@ actor ServiceSupervisor {
             throw error
         }
         replica.state = .ready
-        replica.healthySince = .now
+        replica.backoff.healthy(at: .now)
         logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) ready on port \(replica.port)")
         return replica
     }
@@ -249,14 +248,11 @@ actor ServiceSupervisor {
         await restartReplica(replica, reason: description)
     }
 
-    /// Restarts a replica in place after its back-off (100 ms doubling to 1 min).
+    /// Restarts a replica in place after its back-off.
     private func restartReplica(_ replica: Replica, reason: String) async {
         replica.state = .unhealthy
-        if let since = replica.healthySince, ContinuousClock.now - since > .seconds(10) { replica.backoff = .milliseconds(100) }
-        let delay = replica.backoff
-        replica.backoff = min(replica.backoff * 2, .seconds(60))
+        let delay = replica.backoff.restart(at: .now)
         replica.restarts += 1
-        replica.healthySince = nil
         logs.write(address, tag: "replica-\(replica.index)", "restarting replica \(replica.index) in \(FunctionPool.milliseconds(delay)) ms (\(reason))")
         try? await Task.sleep(for: delay)
         guard !stopped, replica.state == .unhealthy, replicas.contains(where: { $0 === replica }) else { return }
@@ -282,7 +278,7 @@ actor ServiceSupervisor {
                 continue
             }
             guard let health = config.healthcheck else {
-                if replica.state == .starting { replica.state = .ready; replica.healthySince = .now }
+                if replica.state == .starting { replica.state = .ready; replica.backoff.healthy(at: .now) }
                 continue
             }
             let key = ObjectIdentifier(replica)
@@ -293,10 +289,9 @@ actor ServiceSupervisor {
                 replica.failures = 0
                 if replica.state != .ready {
                     replica.state = .ready
-                    replica.healthySince = .now
+                    replica.backoff.healthy(at: .now)
                     logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) is healthy again")
                 }
-                if let since = replica.healthySince, ContinuousClock.now - since > .seconds(10) { replica.backoff = .milliseconds(100) }
             } else if replica.state == .ready {
                 replica.failures += 1
                 if replica.failures >= max(1, health.retries) {
