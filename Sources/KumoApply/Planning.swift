@@ -8,10 +8,13 @@ import KumoState
 public struct Planning {
     public var statePath: String
     public var options: Planner.Options
+    /// A 0-byte state file is an empty state (`--force`) instead of an error.
+    public var acceptEmptyStateFile: Bool
 
-    public init(statePath: String, options: Planner.Options) {
+    public init(statePath: String, options: Planner.Options, acceptEmptyStateFile: Bool = false) {
         self.statePath = statePath
         self.options = options
+        self.acceptEmptyStateFile = acceptEmptyStateFile
     }
 
     public struct Result: Sendable {
@@ -31,7 +34,7 @@ public struct Planning {
         let hasher = CodeHasher()
         let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
         phase("desired")
-        let store = try StateStore.open(path: statePath, create: false)
+        let store = try StateStore.open(path: statePath, create: false, acceptEmptyFile: acceptEmptyStateFile)
         // A stored spec with the desired spec's hash is that spec: no need to decode it.
         var known: [String: DesiredResource] = [:]
         known.reserveCapacity(desired.resources.count)

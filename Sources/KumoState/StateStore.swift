@@ -17,9 +17,34 @@ public final class StateStore: Sendable {
 
     /// Opens the state at `path`. Without `create`, a missing file is nil (an empty state),
     /// so commands that only read never create one.
-    public static func open(path: String, create: Bool) throws(StateError) -> StateStore? {
+    ///
+    /// A file that exists but holds 0 bytes (truncated by a crash or a bad copy) is refused,
+    /// unless `acceptEmptyFile` (`--force`): SQLite would read it as an empty database, so the
+    /// lost state would silently become an empty one. Accepted, it is an empty state: nil
+    /// without `create` (nothing written), initialised as a new state with it.
+    public static func open(path: String, create: Bool, acceptEmptyFile: Bool = false) throws(StateError) -> StateStore? {
+        if isEmptyFile(path) {
+            guard acceptEmptyFile else { throw emptyFileError(path) }
+            if !create { return nil }
+        }
         if !create && !FileManager.default.fileExists(atPath: path) { return nil }
         return try StateStore(path: path)
+    }
+
+    /// Throws the refusal of ``open(path:create:acceptEmptyFile:)`` for a 0-byte file, for
+    /// commands that check before they do anything else (nothing is opened or written).
+    public static func refuseEmptyFile(_ path: String) throws(StateError) {
+        if isEmptyFile(path) { throw emptyFileError(path) }
+    }
+
+    /// A regular file of 0 bytes at `path` (not a missing one).
+    public static func isEmptyFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size == 0
+    }
+
+    static func emptyFileError(_ path: String) -> StateError {
+        StateError("the state file '\(path)' is empty (0 bytes), probably truncated by a crash or a bad copy: restore it from a copy ('kumo state push --force FILE' takes one from 'kumo state pull'), or run again with --force to use it as an empty state")
     }
 
     init(path: String) throws(StateError) {

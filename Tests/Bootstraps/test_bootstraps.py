@@ -254,6 +254,42 @@ class BootstrapCase(unittest.TestCase):
         self.assertEqual(proc.wait(timeout=WAIT), 1, "the worker must exit 1 after an init error")
         return body
 
+    def assert_marks(self, out_line, err_line, error_handler):
+        """With _KUMO_LOG_MARK=TOKEN, each invocation's output sits between "TOKEN start ID" and "TOKEN end ID"
+        (which follows a last line printed without a newline), for a result and for an error: on stdout and
+        stderr (err_line), or with err_line None on stdout alone, stderr being the same pipe. The handler does
+        not see the variable; without it nothing is marked."""
+        token = "kumo-mark-0123abcd"
+        proc, api = self.spawn("handlers.noisy", env={"_KUMO_LOG_MARK": token})
+        # The end mark follows the posted result: a third call's result shows the second's was written.
+        first, second, third = api.invoke({}), api.invoke({}), api.invoke({})
+        for rid in (first, second, third):
+            self.assertEqual(api.result(rid)[2], "printed")
+        out, err = self.stop(proc)
+        for rid in (first, second):
+            start, end = "%s start %s\n" % (token, rid), "%s end %s\n" % (token, rid)
+            self.assertIn(start + out_line.replace("{id}", rid) + end, out)
+            if err_line is not None:
+                self.assertIn(start + err_line + end, err)
+        self.assertLess(out.index("%s end %s" % (token, first)), out.index("%s start %s" % (token, second)))
+        if err_line is None:
+            self.assertEqual(err, "")
+
+        proc, api = self.spawn(error_handler, env={"_KUMO_LOG_MARK": token})
+        failed, again = api.invoke({"message": "kaboom"}), api.invoke({})
+        self.assertEqual(api.result(failed)[0], "error")
+        self.assertEqual(api.result(again)[0], "error")
+        out, err = self.stop(proc)
+        self.assertRegex(err if err_line is not None else out,
+                         r"(?s)%s start %s\n.*kaboom.*\n%s end %s\n" % (token, failed, token, failed))
+
+        _, api = self.spawn("handlers.environment", env={"_KUMO_LOG_MARK": token})
+        self.assertNotIn("_KUMO_LOG_MARK", self.ok(api, {})["env"])
+        proc, api = self.spawn("handlers.noisy")
+        self.assertEqual(self.ok(api, {}), "printed")
+        out, err = self.stop(proc)
+        self.assertNotIn("kumo-mark", out + err)
+
     def assert_exits_when_runtime_is_gone(self, handler, event):
         # Nothing listening at all: the worker loads its handler, fails to reach /next and exits.
         proc, _ = self.spawn(handler, address="127.0.0.1:%d" % free_port())
@@ -387,6 +423,9 @@ class PythonBootstrapTests(BootstrapCase):
         self.assertEqual(api.result(request_id)[2], "printed")
         out, _ = self.stop(proc)
         self.assertIn("hello from %s\nno newline" % request_id, out)
+
+    def test_invocations_are_marked_on_both_streams(self):
+        self.assert_marks("hello from {id}\nno newline", None, "handlers.fail")
 
     def test_unparseable_event(self):
         proc, api = self.spawn("handlers.echo")
@@ -524,6 +563,9 @@ class NodeBootstrapTests(BootstrapCase):
                                   ("handlers.api.get", "nested property")]:
             _, api = self.spawn(handler)
             self.assertEqual(self.ok(api, {}), expected, handler)
+
+    def test_invocations_are_marked_on_both_streams(self):
+        self.assert_marks("hello from {id}\n", "to stderr\n", "handlers.fail")
 
     def test_output_is_passed_through(self):
         proc, api = self.spawn("handlers.noisy")

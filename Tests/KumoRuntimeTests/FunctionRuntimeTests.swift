@@ -199,6 +199,50 @@ import Testing
         #expect(text.stdout.contains("isolation: namespaces"), "\(text.stdout)")
     }
 
+    /// Output is tagged by when the handler printed it, not by when the pipe delivered it (issue
+    /// 15.9): lines a handler prints before it returns carry the request id and come before the
+    /// request's END line, however far the pipe reader lags behind the result (2,000 lines, three
+    /// calls in a row: it used to tag hundreds of them with the worker, after END); a line it
+    /// prints after returning (a thread or timer still running, with the worker idle) carries the
+    /// worker's tag, not the request's. Through `kumo logs`, for python3 and node workers.
+    @Test func outputIsTaggedWithTheRequestUntilItsEndAndWithTheWorkerAfter() async throws {
+        let harness = try applied()
+        for (function, chatter) in [("behave", 2000), ("nodeEcho", 1000)] {
+            for _ in 0..<3 {
+                let answer = try await harness.invoke(function, "{\"chatter\": \(chatter), \"printAfter\": 0.3}")
+                #expect(answer.status == 200, "\(function): \(answer.body)")
+            }
+            var lines: [Substring] = []
+            let complete = try await RuntimeHarness.waitUntil(timeout: 10) {
+                lines = try harness.kumo(["logs", function]).stdout.split(separator: "\n")
+                return lines.count { $0.contains("] after return ") } == 3 && lines.count { $0.contains("] END RequestId: ") } == 3
+            }
+            try #require(complete, "\(function): \(lines.suffix(20).joined(separator: "\n"))")
+            var ended: Set<String> = []
+            var chattered = 0, misplaced: [Substring] = [], afterReturn = 0
+            for line in lines {
+                // TIME [TAG] TEXT
+                guard let open = line.firstIndex(of: "["), let close = line[open...].firstIndex(of: "]") else { continue }
+                let tag = String(line[line.index(after: open)..<close])
+                let words = line[line.index(close, offsetBy: 2)...].split(separator: " ").map(String.init)
+                #expect(!line.contains("kumo-mark"), "a mark reached the log: \(line)")
+                switch words.first {
+                case "END" where words.count == 3: ended.insert(words[2])
+                case "chatter":
+                    chattered += 1
+                    let request = words[2]
+                    if tag != request || ended.contains(request) { misplaced.append(line) }
+                case "after":
+                    afterReturn += 1
+                    #expect(tag.hasPrefix("worker-") && Int(tag.dropFirst(7)) != nil, "\(function): printed after returning, tagged [\(tag)]: \(line)")
+                default: break
+                }
+            }
+            #expect(ended.count == 3 && afterReturn == 3 && chattered == 3 * chatter, "\(function): \(ended.count) ENDs, \(chattered) lines, \(afterReturn) late")
+            #expect(misplaced.isEmpty, "\(function): \(misplaced.count) lines printed before returning are not tagged with their request before its END, e.g. \(misplaced.prefix(3))")
+        }
+    }
+
     /// Clients cannot hold the gateway's connections for as long as they like (issue 15.5):
     /// one that never sends a request, one that stalls inside its headers, and one answered 400
     /// for a malformed request are all closed.

@@ -18,6 +18,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/.kumo"))
     }
 
+    /// A file that exists but holds 0 bytes is not an empty state (issue 15.9): it is refused
+    /// unless accepted, and accepted it is read as empty without being written.
+    @Test func theStoreRefusesAZeroByteFileUnlessAccepted() throws {
+        let dir = try Support.temporaryDirectory()
+        let path = dir + "/state.db"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        for create in [false, true] {
+            let error = #expect(throws: StateError.self) { try StateStore.open(path: path, create: create) }
+            #expect(error?.description.contains("'\(path)' is empty (0 bytes)") == true)
+        }
+        // Accepted for reading: an empty state, and the file stays as it is.
+        #expect(try StateStore.open(path: path, create: false, acceptEmptyFile: true) == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["state.db"])
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+        // Accepted for writing: a new state.
+        let store = try #require(try StateStore.open(path: path, create: true, acceptEmptyFile: true))
+        let lock = try store.lock(operation: "test")
+        try store.write(under: lock) { _ in }
+        #expect(try store.snapshot().serial == 1)
+        // A missing file is still an empty state, and a real one opens as before.
+        #expect(try StateStore.open(path: dir + "/missing.db", create: false) == nil)
+        #expect(try StateStore.open(path: path, create: false) != nil)
+    }
+
     @Test func writesBumpTheSerialAndRoundTrip() throws {
         let dir = try Support.temporaryDirectory()
         let store = try #require(try StateStore.open(path: dir + "/state.db", create: true))

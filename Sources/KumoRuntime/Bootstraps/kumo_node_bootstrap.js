@@ -18,7 +18,11 @@
 //           stackTrace} and the header Lambda-Runtime-Function-Error-Type (Runtime.MarshalError when the
 //           result cannot be stringified). An uncaught exception is reported for the current request, then
 //           the process exits 1.
-//   output  console.log/error go to stdout/stderr unchanged.
+//   output  console.log/error go to stdout/stderr unchanged (synchronous writes on Linux pipes).
+//   marks   With _KUMO_LOG_MARK=TOKEN (removed from the environment the handler sees), the line "TOKEN start ID"
+//           is written to both stdout and stderr when an invocation is received, "TOKEN end ID" once its result
+//           is posted: the runtime tags what comes between with the request id and everything else (load time,
+//           timers that fire after the handler returned, anything between invocations) with the worker.
 //   exit    1 as soon as the Runtime API cannot be reached (the runtime is gone).
 // Built-in modules only, loaded with require() when Node runs this file as CommonJS (no ES module loader
 // start-up for CommonJS handlers) and with import() if a package.json around it makes it an ES module.
@@ -36,6 +40,16 @@ async function main() {
   const [http, fs, path, { createRequire }, { pathToFileURL }] = await Promise.all(
     ['node:http', 'node:fs', 'node:path', 'node:module', 'node:url'].map(load));
   const env = process.env;
+  const MARK = env._KUMO_LOG_MARK;
+  delete env._KUMO_LOG_MARK;
+  // Writes "TOKEN start|end ID" to both output streams (see `marks` above).
+  function mark(what, requestId) {
+    if (!MARK || !requestId) return;
+    const line = `${MARK} ${what} ${requestId}\n`;
+    for (const fd of [1, 2]) {
+      try { fs.writeSync(fd, line); } catch { /* closed by the handler */ }
+    }
+  }
   const [, host, port] = /^\[?(.*?)\]?:(\d+)$/.exec(env.AWS_LAMBDA_RUNTIME_API || '') || [];
   if (!port) throw new Error('AWS_LAMBDA_RUNTIME_API must be host:port');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -88,6 +102,7 @@ async function main() {
   async function report(route, requestId, body) {
     console.error(`${requestId ? `${requestId}\tERROR\tInvoke Error` : 'ERROR\tInit Error'}\t${JSON.stringify(body)}`);
     await post(route, JSON.stringify(body), body.errorType);
+    mark('end', requestId);
   }
 
   // --- init: find and load the handler ---
@@ -202,6 +217,7 @@ async function main() {
     const requestId = h['lambda-runtime-aws-request-id'] || '';
     const errorRoute = `/invocation/${requestId}/error`;
     current = requestId;
+    mark('start', requestId);
     if (h['lambda-runtime-trace-id']) env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
     else delete env._X_AMZN_TRACE_ID;
     const deadline = Number(h['lambda-runtime-deadline-ms']) || 0;
@@ -241,5 +257,6 @@ async function main() {
       continue;
     }
     await post(`/invocation/${requestId}/response`, payload === undefined ? 'null' : payload);
+    mark('end', requestId);
   }
 }

@@ -13,6 +13,12 @@ Contract with Kumo's local runtime:
           JSON result, or .../{id}/error with {errorMessage, errorType, stackTrace} and the header
           Lambda-Runtime-Function-Error-Type (Runtime.MarshalError when the result is not JSON).
   output  print() goes to stdout unchanged, line-buffered and flushed after every invocation.
+  marks   With _KUMO_LOG_MARK=TOKEN (removed from the environment the handler sees), stderr is made the same
+          pipe as stdout (the runtime logs both alike) and the line "TOKEN start ID" is written to it when an
+          invocation is received, "TOKEN end ID" once its result is posted, each after flushing both streams:
+          the runtime tags what comes between with the request id and everything else (import time, threads
+          still printing after the handler returned, anything between invocations) with the worker, however
+          late the pipe delivers it.
   exit    1 as soon as the Runtime API cannot be reached (the runtime is gone).
 Standard library only, and few imports: http.client would triple the interpreter's start-up time and even
 socket.py costs 2 ms, so the Runtime API is spoken by a small keep-alive HTTP/1.1 client on a _socket.
@@ -188,6 +194,24 @@ def log(text):
     sys.stderr.flush()
 
 
+MARK = os.environ.pop("_KUMO_LOG_MARK", "").encode("utf-8")
+
+
+def mark(what, request_id):
+    """Writes "TOKEN start|end ID" after what was printed (see `marks` above)."""
+    if not MARK or not request_id:
+        return
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # replaced or closed by the handler
+            pass
+    try:
+        os.write(1, b"%s %s %s\n" % (MARK, what, request_id.encode("utf-8", "replace")))
+    except OSError:
+        pass
+
+
 def error_body(error_type, message, frames=()):
     return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": list(frames)})
 
@@ -212,6 +236,7 @@ def report(api, path, request_id, error_type, message, frames=()):
     log("%s%s: %s%s" % (prefix, error_type, message, trace))
     sys.stdout.flush()
     api.post(path, error_body(error_type, message, frames), error_type)
+    mark(b"end", request_id)
 
 
 def load_handler(api):
@@ -246,6 +271,7 @@ def load_handler(api):
 
 def invoke(api, handler, headers, body):
     request_id = headers.get("lambda-runtime-aws-request-id", "")
+    mark(b"start", request_id)
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
@@ -268,9 +294,12 @@ def invoke(api, handler, headers, body):
     sys.stdout.flush()
     sys.stderr.flush()
     api.post("/invocation/%s/response" % request_id, payload)
+    mark(b"end", request_id)
 
 
 def main():
+    if MARK:
+        os.dup2(1, 2)
     for stream in (sys.stdout, sys.stderr):  # output reaches the runtime line by line, as with `python3 -u`
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)

@@ -17,8 +17,11 @@ public actor Runtime {
         public var region: String
         public var version: String
         public var echo: (@Sendable (String, String) -> Void)?
+        /// A 0-byte state file is an empty state (`--force`); otherwise `start` refuses it.
+        public var acceptEmptyStateFile: Bool
 
-        public init(projectDirectory: String, statePath: String, gatewayPort: Int = 3000, controlPort: Int = 0, region: String = "us-east-1", version: String, echo: (@Sendable (String, String) -> Void)? = nil) {
+        public init(projectDirectory: String, statePath: String, gatewayPort: Int = 3000, controlPort: Int = 0, region: String = "us-east-1", version: String,
+                    echo: (@Sendable (String, String) -> Void)? = nil, acceptEmptyStateFile: Bool = false) {
             self.projectDirectory = projectDirectory
             self.statePath = statePath
             self.gatewayPort = gatewayPort
@@ -26,6 +29,7 @@ public actor Runtime {
             self.region = region
             self.version = version
             self.echo = echo
+            self.acceptEmptyStateFile = acceptEmptyStateFile
         }
     }
 
@@ -66,6 +70,8 @@ public actor Runtime {
     /// runtime.json and brings up everything the state says is applied.
     @discardableResult
     public func start() async throws -> RuntimeInfo {
+        // A truncated state would restore nothing and leave the runtime empty: refuse it first.
+        if !options.acceptEmptyStateFile { try StateStore.refuseEmptyFile(options.statePath) }
         let kumo = options.projectDirectory + "/.kumo"
         try FileManager.default.createDirectory(atPath: kumo + "/runtime", withIntermediateDirectories: true)
         let pidTable = kumo + "/runtime/pids.json"
@@ -113,7 +119,7 @@ public actor Runtime {
 
     /// Brings up every resource the state records, tainted ones included (after a restart).
     func reconcile() async {
-        guard let store = try? StateStore.open(path: options.statePath, create: false), let snapshot = try? store.snapshot() else { return }
+        guard let store = try? StateStore.open(path: options.statePath, create: false, acceptEmptyFile: options.acceptEmptyStateFile), let snapshot = try? store.snapshot() else { return }
         let environment = ProcessInfo.processInfo.environment
         // A tainted resource is restored too, with the spec the state keeps for it: the one that
         // served before the change that did not finish. The next plan replaces it.

@@ -61,6 +61,8 @@ final class FunctionPool: @unchecked Sendable {
         let revision: String
         var state = State.starting
         var process: ChildProcess?
+        /// Tags its output from its bootstrap's marks (python3 and node); nil otherwise.
+        var output: WorkerOutput?
         var server: (any Channel)?
         /// The worker's parked `GET …/next`, answered with its next invocation.
         var waiter: LoopHTTPHandler?
@@ -285,10 +287,11 @@ final class FunctionPool: @unchecked Sendable {
         invocation.deadlineMilliseconds = WallClock.milliseconds() + Int64(FunctionPool.milliseconds(config.timeout))
         let workerID = worker.id
         invocation.timer = loop.scheduleTask(in: FunctionPool.timeAmount(config.timeout)) { [self] in invocationTimedOut(workerID, invocation) }
+        // Logged before the event leaves, so that START precedes anything the handler prints.
+        logs.write(address, tag: invocation.id, "START RequestId: \(invocation.id) Version: $LATEST")
         let waiter = worker.waiter
         worker.waiter = nil
         waiter?.respond(nextResponse(invocation))
-        logs.write(address, tag: invocation.id, "START RequestId: \(invocation.id) Version: $LATEST")
     }
 
     /// The answer to `GET …/invocation/next`: the event and the Lambda headers.
@@ -386,10 +389,17 @@ final class FunctionPool: @unchecked Sendable {
         worker.lastActive = .now()
         let duration = NIODeadline.now() - invocation.started
         invocation.finish(outcome)
-        logs.write(address, tag: requestID, [
+        let lines = [
             "END RequestId: \(requestID)",
             "REPORT RequestId: \(requestID) Duration: \(FunctionPool.milliseconds(duration)) ms Memory Size: \(config.memoryMB) MB Max Memory Used: \(worker.peakBytes / 1_048_576) MB",
-        ])
+        ]
+        // After everything the handler printed, which the pipe may still be delivering: when the
+        // bootstrap marks the end (or after WorkerOutput.patience, from maintain()).
+        if let output = worker.output {
+            output.finished(requestID, lines)
+        } else {
+            logs.write(address, tag: requestID, lines)
+        }
         if worker.revision != config.revision { stopWorker(worker) }
         return true
     }
@@ -435,11 +445,18 @@ final class FunctionPool: @unchecked Sendable {
             let address = self.address
             let logs = self.logs
             let loop = self.loop
+            // Kumo's own bootstraps mark where each invocation's output starts and ends.
+            let mark = config.runtime == .python3 || config.runtime == .node ? WorkerOutput.token() : nil
+            let output = mark.map { WorkerOutput(address: address, logs: logs, workerID: workerID, mark: $0, markedStreams: config.runtime == .python3 ? 1 : 2) }
+            worker.output = output
+            var env = environment(config, runtimeAPI: "127.0.0.1:\(server.localAddress?.port ?? 0)", workerID: workerID)
+            if let mark { env["_KUMO_LOG_MARK"] = mark }
             let process = try ChildProcess(
                 argv: try FunctionPool.argv(config, bootstraps: bootstraps),
-                environment: environment(config, runtimeAPI: "127.0.0.1:\(server.localAddress?.port ?? 0)", workerID: workerID),
+                environment: env,
                 directory: config.codeDirectory, isolation: isolation,
-                onLine: { [weak self] _, line in
+                onLine: { [weak self] stream, line in
+                    if let output { return output.line(stream, line) }
                     guard let pool = self else { return }
                     loop.execute { pool.logLine(workerID: workerID, line: line, address: address, logs: logs) }
                 },
@@ -465,6 +482,7 @@ final class FunctionPool: @unchecked Sendable {
         }
     }
 
+    /// A line of a worker without marks: tagged with its current call, if any.
     private func logLine(workerID: Int, line: String, address: String, logs: LogBook) {
         let tag = workers[workerID]?.current?.id ?? "worker-\(workerID)"
         logs.write(address, tag: tag, line)
@@ -473,6 +491,8 @@ final class FunctionPool: @unchecked Sendable {
     private func workerExited(workerID: Int, status: Int32) {
         guard let worker = workers.removeValue(forKey: workerID) else { return }
         if let process = worker.process { Registry.shared.remove(process) }
+        // Every line was delivered before the exit: END lines still waiting for a mark go now.
+        worker.output?.flushWaiting(all: true)
         worker.server?.close(promise: nil)
         worker.waiter = nil
         let description = FunctionPool.describe(status)
@@ -522,6 +542,7 @@ final class FunctionPool: @unchecked Sendable {
         guard !stopped else { return }
         let limit = MemoryLimit(megabytes: config.memoryMB)
         for worker in workers.values where worker.state == .busy || worker.state == .idle {
+            worker.output?.flushWaiting()
             guard let process = worker.process else { continue }
             let reading = limit.check(process)
             worker.peakBytes = max(worker.peakBytes, reading.residentBytes)

@@ -23,7 +23,7 @@ extension Kumo {
 
         func run() async throws {
             let path = stateOptions.path(projectDirectory: location.absolute)
-            guard let store = try StateStore.open(path: path, create: false) else { throw fail("there is no state at \(path); apply something first") }
+            guard let store = try stateOptions.open(path, create: false) else { throw fail("there is no state at \(path); apply something first") }
             let samples: [ResourceKind: [Calibration.Sample]]
             do { samples = try store.calibrationSamples() } catch { throw fail(error.description) }
             var fits: [ResourceKind: Calibration.Fit] = [:]

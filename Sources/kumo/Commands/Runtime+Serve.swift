@@ -15,7 +15,10 @@ extension Kumo.RuntimeCommand {
 
         func run() async throws {
             let directory = location.absolute
-            let runtime = try Runtime(options: .init(projectDirectory: directory, statePath: stateOptions.path(projectDirectory: directory), gatewayPort: gatewayPort, version: Kumo.version))
+            let statePath = stateOptions.path(projectDirectory: directory)
+            try stateOptions.refuseEmptyFile(statePath)
+            let runtime = try Runtime(options: .init(projectDirectory: directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version,
+                                                     acceptEmptyStateFile: stateOptions.force))
             let signals = stopOnSignals(runtime)
             do {
                 let info = try await runtime.start()

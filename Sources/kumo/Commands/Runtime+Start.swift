@@ -19,9 +19,12 @@ extension Kumo.RuntimeCommand {
                 Console.out("The runtime is already running (pid \(info.pid), gateway 127.0.0.1:\(info.gatewayPort)).\n")
                 return
             }
+            let statePath = stateOptions.path(projectDirectory: directory)
+            try stateOptions.refuseEmptyFile(statePath)
             let info: RuntimeInfo
             do {
-                info = try RuntimeDaemon.start(executable: Kumo.executablePath, directory: directory, statePath: stateOptions.path(projectDirectory: directory), gatewayPort: gatewayPort)
+                info = try RuntimeDaemon.start(executable: Kumo.executablePath, directory: directory, statePath: statePath, gatewayPort: gatewayPort,
+                                               acceptEmptyStateFile: stateOptions.force)
             } catch { throw fail("\(error)") }
             Console.out("Runtime started (pid \(info.pid)): gateway http://127.0.0.1:\(info.gatewayPort), control API 127.0.0.1:\(info.controlPort).\nLogs: \(directory)/.kumo/runtime.log and \(directory)/.kumo/logs/\n")
         }

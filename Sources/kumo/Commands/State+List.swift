@@ -7,12 +7,13 @@ extension Kumo.StateCommand {
         static let configuration = CommandConfiguration(abstract: "List the applied resources, one address per line.")
 
         @OptionGroup var file: StateFileOptions
+        @OptionGroup var emptyFile: EmptyStateOption
 
         @Flag(help: "Print JSON: address, kind, status, applied serial and hashes per resource.")
         var json = false
 
         func run() async throws {
-            let snapshot = try file.snapshot()
+            let snapshot = try file.snapshot(acceptEmptyFile: emptyFile.force)
             let addresses = snapshot.resources.keys.sorted()
             if json {
                 let items = addresses.map { address -> ConfigValue in

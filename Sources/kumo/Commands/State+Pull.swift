@@ -9,10 +9,11 @@ extension Kumo.StateCommand {
             discussion: "Secrets appear only as salted hashes. 'kumo state push' reads this format back.")
 
         @OptionGroup var file: StateFileOptions
+        @OptionGroup var emptyFile: EmptyStateOption
 
         func run() async throws {
             let document: StateDocument
-            do { document = try file.open(create: false)?.document() ?? StateDocument(snapshot: .empty) } catch let error as StateError {
+            do { document = try file.open(create: false, acceptEmptyFile: emptyFile.force)?.document() ?? StateDocument(snapshot: .empty) } catch let error as StateError {
                 throw fail(error.description)
             }
             Console.out(document.jsonValue(kumoVersion: Kumo.version).json() + "\n")

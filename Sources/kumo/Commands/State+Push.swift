@@ -9,8 +9,9 @@ extension Kumo.StateCommand {
             discussion: """
                 Checked first: the format, every spec against its hash, the lineage (it must be the
                 same state) and the serial (an older one is refused, as is the same serial with other
-                contents). --force skips the lineage and serial checks. The replacement is one
-                transaction under the state lock.
+                contents). --force skips the lineage and serial checks, and accepts a state file of
+                0 bytes (truncated by a crash or a bad copy: pushing a pulled copy restores it). The
+                replacement is one transaction under the state lock.
                 """)
 
         @Argument(help: "The state document to push ('-' reads standard input).")
@@ -19,14 +20,14 @@ extension Kumo.StateCommand {
         @OptionGroup var file: StateFileOptions
         @OptionGroup var lockOptions: LockOptions
 
-        @Flag(help: "Replace the state even when the lineage differs or the serial is older.")
+        @Flag(help: "Replace the state even when the lineage differs or the serial is older, or the state file is 0 bytes (truncated).")
         var force = false
 
         func run() async throws {
             let text = source == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readTextFile(source)
             let document: StateDocument
             do { document = try StateDocument(json: text) } catch { throw fail("\(source): \(error.description)") }
-            guard let store = try file.open(create: true) else { return }
+            guard let store = try file.open(create: true, acceptEmptyFile: force) else { return }
             do {
                 let outcome = try store.withLock(operation: "state push", timeout: try lockOptions.seconds) { lock in
                     try store.push(document, under: lock, force: force)

@@ -11,12 +11,13 @@ extension Kumo.StateCommand {
         var address: String
 
         @OptionGroup var file: StateFileOptions
+        @OptionGroup var emptyFile: EmptyStateOption
 
         @Flag(help: "Print JSON.")
         var json = false
 
         func run() async throws {
-            let snapshot = try file.snapshot()
+            let snapshot = try file.snapshot(acceptEmptyFile: emptyFile.force)
             guard let record = snapshot.resources[address] else {
                 let suggestion = Suggestion.closest(to: address, in: snapshot.resources.keys.sorted())
                 throw fail("no resource '\(address)' in the state at \(file.path)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""))

@@ -18,7 +18,9 @@ extension Kumo {
 
         func run() async throws {
             let directory = location.absolute
-            let state = (try? StateStore.open(path: stateOptions.path(projectDirectory: directory), create: false)?.snapshot()) ?? .empty
+            let statePath = stateOptions.path(projectDirectory: directory)
+            try stateOptions.refuseEmptyFile(statePath)
+            let state = (try? StateStore.open(path: statePath, create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
             var status: ControlAPI.Status?
             if let info = RuntimeInfo.load(projectDirectory: directory) { status = try await RuntimeClient(info: info).status() }
             let report = StatusReport(state: state, runtime: status)

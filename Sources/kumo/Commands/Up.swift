@@ -29,8 +29,10 @@ extension Kumo {
                 throw fail("a runtime is already running for \(resolved.directory) (pid \(running.pid)); use 'kumo apply', or stop it with 'kumo runtime stop'")
             }
             let statePath = stateOptions.path(projectDirectory: resolved.directory)
+            try stateOptions.refuseEmptyFile(statePath)
             let echo: @Sendable (String, String) -> Void = { address, line in Console.out(address + " | " + line) }
-            let runtime = try Runtime(options: .init(projectDirectory: resolved.directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version, echo: echo))
+            let runtime = try Runtime(options: .init(projectDirectory: resolved.directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version, echo: echo,
+                                                     acceptEmptyStateFile: stateOptions.force))
             let signals = stopOnSignals(runtime)
             let info: RuntimeInfo
             do { info = try await runtime.start() } catch {

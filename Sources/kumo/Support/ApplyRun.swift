@@ -62,9 +62,11 @@ struct ApplyRun {
         }
         let statePath = stateOptions.state.map { StateLocation.resolve(explicit: $0, environment: [:], projectDirectory: ".") }
             ?? savedStatePath ?? stateOptions.path(projectDirectory: directory)
+        try stateOptions.refuseEmptyFile(statePath)
         let client: RuntimeClient
         do { client = try RuntimeClient.connect(projectDirectory: directory) } catch { throw fail("\(error)") }
-        guard let store = try StateStore.open(path: statePath, create: true) else { throw ExitCode.failure }
+        // With --force, a 0-byte state file is initialised as a new, empty state.
+        guard let store = try stateOptions.open(statePath, create: true) else { throw ExitCode.failure }
 
         let verb = destroy ? "destroy" : "apply"
         let progress = ProgressPrinter(terminal: isatty(1) == 1, color: color)

@@ -40,13 +40,14 @@ func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: S
     }
     if !loaded.warnings.isEmpty { loaded.report(color: output.color(for: 2)) }
     let statePath = stateOptions.path(projectDirectory: resolved.directory)
+    try stateOptions.refuseEmptyFile(statePath)
     var options = Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true)
     if refresh {
-        let current = (try? StateStore.open(path: statePath, create: false)?.snapshot()) ?? .empty
+        let current = (try? StateStore.open(path: statePath, create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
         options.drift = await Refresh.drift(runtime: try? RuntimeClient.connect(projectDirectory: resolved.directory), state: current)
         Console.out(Refresh.describe(options.drift))
     }
-    let planning = Planning(statePath: statePath, options: options)
+    let planning = Planning(statePath: statePath, options: options, acceptEmptyStateFile: stateOptions.force)
     do {
         let result = try planning.plan(project: resolved, environment: ProcessInfo.processInfo.environment)
         return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath, projectDirectory: resolved.directory)

@@ -4,13 +4,45 @@ import KumoManifest
 import KumoPlan
 import KumoState
 
-/// Which state file to use and how long to wait for its lock.
-struct StateOptions: ParsableArguments {
+/// Which state file to use.
+struct StatePathOption: ParsableArguments {
     @Option(help: ArgumentHelp("The state file (also: KUMO_STATE; default: .kumo/state.db in the project directory).", valueName: "PATH"))
     var state: String?
 
     func path(projectDirectory: String) -> String {
         StateLocation.resolve(explicit: state, environment: ProcessInfo.processInfo.environment, projectDirectory: projectDirectory)
+    }
+}
+
+/// `--force`: a state file of 0 bytes (a crash or a bad copy truncated it) is refused, naming
+/// the file, unless the user says it may stand for an empty state. Its own group, so that a
+/// command with a `--force` of its own (`state push`) leaves it out and keeps one flag.
+struct EmptyStateOption: ParsableArguments {
+    @Flag(help: "Use a 0-byte state file (truncated by a crash or a bad copy) as an empty state instead of refusing it; a command that writes the state initialises it.")
+    var force = false
+}
+
+/// The state file and `--force`: what every command that reads the state takes.
+struct StateOptions: ParsableArguments {
+    @OptionGroup var file: StatePathOption
+    @OptionGroup var emptyFile: EmptyStateOption
+
+    var state: String? { file.state }
+    var force: Bool { emptyFile.force }
+
+    func path(projectDirectory: String) -> String { file.path(projectDirectory: projectDirectory) }
+
+    /// Refuses a 0-byte state file (one line, exit 1) unless `--force`, before the command
+    /// does anything else.
+    func refuseEmptyFile(_ path: String) throws {
+        guard !force else { return }
+        do { try StateStore.refuseEmptyFile(path) } catch { throw fail(error.description) }
+    }
+
+    /// The store at `path` (nil when there is none and `create` is false); a 0-byte file is
+    /// refused unless `--force`. Errors are one line, exit 1.
+    func open(_ path: String, create: Bool) throws -> StateStore? {
+        do { return try StateStore.open(path: path, create: create, acceptEmptyFile: force) } catch { throw fail(error.description) }
     }
 }
 
@@ -57,20 +89,22 @@ struct StateFileOptions: ParsableArguments {
     @Option(name: [.customShort("C"), .customLong("dir")], help: ArgumentHelp("The project directory whose .kumo/state.db to use.", valueName: "DIR"))
     var directory = "."
 
-    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var stateOptions: StatePathOption
 
     var path: String { stateOptions.path(projectDirectory: directory) }
 
     func validate() throws { try requireDirectory(directory) }
 
-    func open(create: Bool) throws -> StateStore? {
-        do { return try StateStore.open(path: path, create: create) } catch {
+    /// The store (nil when there is none and `create` is false); a 0-byte file is refused
+    /// unless `acceptEmptyFile` (the command's `--force`).
+    func open(create: Bool, acceptEmptyFile: Bool) throws -> StateStore? {
+        do { return try StateStore.open(path: path, create: create, acceptEmptyFile: acceptEmptyFile) } catch {
             throw fail(error.description)
         }
     }
 
-    func snapshot() throws -> StateSnapshot {
-        do { return try open(create: false)?.snapshot() ?? .empty } catch let error as StateError {
+    func snapshot(acceptEmptyFile: Bool) throws -> StateSnapshot {
+        do { return try open(create: false, acceptEmptyFile: acceptEmptyFile)?.snapshot() ?? .empty } catch let error as StateError {
             throw fail(error.description)
         }
     }

@@ -1,6 +1,7 @@
 """Handlers for the runtime tests."""
 import json
 import os
+import threading
 import time
 
 
@@ -22,7 +23,17 @@ _hog = []
 
 
 def behave(event, context):
-    """What the event asks for: sleep, crash, raise, or allocate memory."""
+    """What the event asks for: sleep, crash, raise, allocate memory, or print many lines and
+    one more from a thread after returning."""
+    if event.get("chatter"):
+        rid = context.aws_request_id
+        for i in range(event["chatter"]):
+            print("chatter", i, rid)
+
+        def later():
+            time.sleep(event.get("printAfter", 0.3))
+            print("after return", rid)
+        threading.Thread(target=later).start()
     if event.get("sleep"):
         time.sleep(event["sleep"])
     if event.get("crash"):
