@@ -22,12 +22,15 @@ import Testing
         #expect(expected.contains { $0.severity == .error }, "\(fixture) has no # ERROR: marker")
         let checkWarnings = expected.contains { $0.severity == .warning }
         let diagnostics = result.diagnostics.filter { $0.severity == .error || checkWarnings }
+        for e in expected where e.id == nil {
+            Issue.record("\(fixture): the marker \(e) names no diagnostic id (write # \(e.severity == .error ? "ERROR" : "WARNING")[id]: …)")
+        }
         func matches(_ e: Fixtures.Expectation, _ diagnostic: Diagnostic) -> Bool {
-            e.severity == diagnostic.severity && e.line == diagnostic.line
+            e.severity == diagnostic.severity && e.id == diagnostic.id && e.line == diagnostic.line
                 && e.file.hasSuffix(diagnostic.file ?? "\u{0}") && diagnostic.message.contains(e.text)
         }
         for diagnostic in diagnostics where !expected.contains(where: { matches($0, diagnostic) }) {
-            Issue.record("\(fixture): unexpected \(diagnostic.severity.rawValue) at \(diagnostic.file ?? "-"):\(diagnostic.line ?? 0):\(diagnostic.column ?? 0): \(diagnostic.message)")
+            Issue.record("\(fixture): unexpected \(diagnostic.severity.rawValue)[\(diagnostic.id)] at \(diagnostic.file ?? "-"):\(diagnostic.line ?? 0):\(diagnostic.column ?? 0): \(diagnostic.message)")
         }
         for e in expected where !diagnostics.contains(where: { matches(e, $0) }) {
             Issue.record("\(fixture): expected \(e) was not reported")
