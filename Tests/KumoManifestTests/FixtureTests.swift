@@ -41,6 +41,20 @@ import Testing
         }
     }
 
+    /// Every id the README calls stable is asserted by at least one invalid fixture's marker.
+    @Test func everyStableIDInTheREADMEIsAssertedByAFixture() throws {
+        let readme = try String(contentsOfFile: Fixtures.packageRoot + "/README.md", encoding: .utf8)
+        // "`id` is stable\n(`unknown-key`, `type-mismatch`, …)": the ids between the parentheses.
+        let start = try #require(readme.range(of: "`id` is stable"), "README.md no longer says which ids are stable")
+        let list = try #require(readme[start.upperBound...].range(of: "…)"), "README.md's list of stable ids has no end")
+        let ids = readme[start.upperBound..<list.lowerBound].split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(ids.count >= 15, "README.md's stable ids: \(ids)")
+        let asserted = Set(FixtureTests.invalid.flatMap { Fixtures.expectations(for: $0).compactMap(\.id) })
+        for id in ids {
+            #expect(asserted.contains(id), "no invalid fixture asserts the stable id '\(id)' that README.md lists")
+        }
+    }
+
     @Test(arguments: valid)
     func validFixtureLoadsAndRoundTrips(_ fixture: String) throws {
         let result = Fixtures.load(fixture)
