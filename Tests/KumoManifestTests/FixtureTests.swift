@@ -22,12 +22,15 @@ import Testing
         #expect(expected.contains { $0.severity == .error }, "\(fixture) has no # ERROR: marker")
         let checkWarnings = expected.contains { $0.severity == .warning }
         let diagnostics = result.diagnostics.filter { $0.severity == .error || checkWarnings }
+        for e in expected where e.id == nil {
+            Issue.record("\(fixture): the marker \(e) names no diagnostic id (write # \(e.severity == .error ? "ERROR" : "WARNING")[id]: …)")
+        }
         func matches(_ e: Fixtures.Expectation, _ diagnostic: Diagnostic) -> Bool {
-            e.severity == diagnostic.severity && e.line == diagnostic.line
+            e.severity == diagnostic.severity && e.id == diagnostic.id && e.line == diagnostic.line
                 && e.file.hasSuffix(diagnostic.file ?? "\u{0}") && diagnostic.message.contains(e.text)
         }
         for diagnostic in diagnostics where !expected.contains(where: { matches($0, diagnostic) }) {
-            Issue.record("\(fixture): unexpected \(diagnostic.severity.rawValue) at \(diagnostic.file ?? "-"):\(diagnostic.line ?? 0):\(diagnostic.column ?? 0): \(diagnostic.message)")
+            Issue.record("\(fixture): unexpected \(diagnostic.severity.rawValue)[\(diagnostic.id)] at \(diagnostic.file ?? "-"):\(diagnostic.line ?? 0):\(diagnostic.column ?? 0): \(diagnostic.message)")
         }
         for e in expected where !diagnostics.contains(where: { matches(e, $0) }) {
             Issue.record("\(fixture): expected \(e) was not reported")
@@ -35,6 +38,20 @@ import Testing
         // Every diagnostic has a position and a message that a person can act on.
         for diagnostic in result.diagnostics where diagnostic.file != nil {
             #expect(diagnostic.line != nil && diagnostic.column != nil, "\(diagnostic.message) has no position")
+        }
+    }
+
+    /// Every id the README calls stable is asserted by at least one invalid fixture's marker.
+    @Test func everyStableIDInTheREADMEIsAssertedByAFixture() throws {
+        let readme = try String(contentsOfFile: Fixtures.packageRoot + "/README.md", encoding: .utf8)
+        // "`id` is stable\n(`unknown-key`, `type-mismatch`, …)": the ids between the parentheses.
+        let start = try #require(readme.range(of: "`id` is stable"), "README.md no longer says which ids are stable")
+        let list = try #require(readme[start.upperBound...].range(of: "…)"), "README.md's list of stable ids has no end")
+        let ids = readme[start.upperBound..<list.lowerBound].split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(ids.count >= 15, "README.md's stable ids: \(ids)")
+        let asserted = Set(FixtureTests.invalid.flatMap { Fixtures.expectations(for: $0).compactMap(\.id) })
+        for id in ids {
+            #expect(asserted.contains(id), "no invalid fixture asserts the stable id '\(id)' that README.md lists")
         }
     }
 

@@ -77,27 +77,27 @@ enum Fixtures {
         var file: String
         var line: Int
         var severity: Diagnostic.Severity
+        /// The diagnostic's stable id, from `# ERROR[id]: …` (nil when the marker names none).
+        var id: String?
         var text: String
-        var description: String { "\((file as NSString).lastPathComponent):\(line): \(severity.rawValue): \(text)" }
+        var description: String { "\((file as NSString).lastPathComponent):\(line): \(severity.rawValue)[\(id ?? "no id")]: \(text)" }
     }
 
-    /// The `# ERROR: …` and `# WARNING: …` markers of a fixture, by file and line.
+    /// The `# ERROR[id]: …` and `# WARNING[id]: …` markers of a fixture, by file and line.
     static func expectations(for fixture: String) -> [Expectation] {
+        // `# ERROR[id]: text` and `# WARNING[id]: text`; a line may hold several.
+        let marker = try! NSRegularExpression(pattern: "# (ERROR|WARNING)(?:\\[([a-z0-9-]+)\\])?: ")
         var result: [Expectation] = []
         for file in files(of: fixture) {
             for (index, line) in lines(of: file).enumerated() {
-                for (marker, severity) in [("# ERROR: ", Diagnostic.Severity.error), ("# WARNING: ", .warning)] {
-                    var rest = Substring(line)
-                    while let range = rest.range(of: marker) {
-                        var text = rest[range.upperBound...]
-                        if let next = text.range(of: " # ERROR: ") ?? text.range(of: " # WARNING: ") {
-                            rest = text[next.lowerBound...]
-                            text = text[..<next.lowerBound]
-                        } else {
-                            rest = ""
-                        }
-                        result.append(Expectation(file: file, line: index + 1, severity: severity, text: text.trimmingCharacters(in: .whitespaces)))
-                    }
+                let text = line as NSString
+                let matches = marker.matches(in: line, range: NSRange(location: 0, length: text.length))
+                for (i, match) in matches.enumerated() {
+                    let end = i + 1 < matches.count ? matches[i + 1].range.location : text.length
+                    let severity: Diagnostic.Severity = text.substring(with: match.range(at: 1)) == "ERROR" ? .error : .warning
+                    let id = match.range(at: 2).location == NSNotFound ? nil : text.substring(with: match.range(at: 2))
+                    let body = text.substring(with: NSRange(location: NSMaxRange(match.range), length: end - NSMaxRange(match.range)))
+                    result.append(Expectation(file: file, line: index + 1, severity: severity, id: id, text: body.trimmingCharacters(in: .whitespaces)))
                 }
             }
         }

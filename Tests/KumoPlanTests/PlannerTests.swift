@@ -172,31 +172,53 @@ import Testing
         #expect(deleted.count < state.resources.count)
     }
 
-    @Test func rolloutFollowsTheSeedModelsPerWave() throws {
-        let desired = try Support.desired("shop")
-        let estimate = try #require(try Planner(options: .init(parallelism: 2)).plan(desired: desired, current: .empty).estimate)
-        let c = desired.estimates
-        // Wave 2 of the shop holds 4 functions and 1 service: max(T(⌈4/2⌉), S(⌈1/2⌉)).
-        let wave2 = estimate.waves[1]
-        #expect(wave2.functions == 4 && wave2.services == 1)
-        let t = c.functions.initial.seconds + 2 * c.functions.each.seconds
-        let s = c.services.initial.seconds + c.services.each.seconds
-        #expect(abs(wave2.seconds - max(t, s)) < 1e-9)
-        #expect(abs(estimate.seconds - estimate.waves.map(\.seconds).reduce(0, +)) < 1e-9)
+    /// The rollout estimate follows the manifest's `estimates:` (the priced fixture's
+    /// coefficients are none of the built-ins), wave by wave as README's formula gives them by
+    /// hand; a manifest without `estimates:` gets the built-in T(n) = 400 ms + 150 ms·n.
+    @Test func rolloutFollowsTheManifestsEstimatesPerWave() throws {
+        let desired = try Support.desired(at: "Tests/KumoPlanTests/Fixtures/priced")
+        let plan = try Planner(options: .init(parallelism: 2)).plan(desired: desired, current: .empty)
+        let estimate = try #require(plan.estimate)
+        #expect(plan.waves == [["function.a", "function.b", "function.c", "service.db"], ["service.web"], ["scaling.web-load"]])
+        #expect(estimate.waves.map { [$0.functions, $0.services, $0.rules] } == [[3, 1, 0], [0, 1, 0], [0, 0, 1]])
+        // p = 2. Wave 1: max(T = 1 s + 700 ms·⌈3/2⌉ = 2.4 s, S = 500 ms + 250 ms·⌈1/2⌉ = 0.75 s).
+        // Wave 2: S = 0.75 s. Wave 3: E = 300 ms + 40 ms·⌈1/2⌉ = 0.34 s. (Built-ins: 1.2, 1.2, 0.022 s.)
+        let expected = [2.4, 0.75, 0.34]
+        #expect(estimate.waves.count == expected.count)
+        for (wave, seconds) in zip(estimate.waves, expected) {
+            #expect(abs(wave.seconds - seconds) < 1e-9, "wave \(wave.index): \(wave.seconds) s, expected \(seconds) s")
+        }
+        #expect(abs(estimate.seconds - 3.49) < 1e-9, "\(estimate.seconds) s")
+        let sources = [estimate.coefficients.functions.source, estimate.coefficients.services.source, estimate.coefficients.rules.source]
+        #expect(sources == [.manifest, .manifest, .manifest])
+
+        let hello = try Support.desired("hello")
+        let builtIn = try #require(try planner.plan(desired: hello, current: .empty).estimate)
+        #expect(builtIn.coefficients.functions.source == .builtIn)
+        #expect(abs(builtIn.seconds - 0.55) < 1e-9, "one function: 400 ms + 150 ms, got \(builtIn.seconds) s")
     }
 
-    @Test func costFollowsUsageAndReplicas() throws {
-        let desired = try Support.desired("shop")
+    /// Monthly cost at the manifest's `pricing:` (unit prices unlike any region's table), from
+    /// its `usage:` and the services' replicas, worked by hand from README's formulas.
+    @Test func costFollowsTheManifestsPricesUsageAndReplicas() throws {
+        let desired = try Support.desired(at: "Tests/KumoPlanTests/Fixtures/priced")
         let plan = try planner.plan(desired: desired, current: .empty)
-        let p = desired.pricing
-        let create = try #require(plan.changes.first { $0.address == "function.createOrder" }?.cost?.after)
-        // usage: 2,000,000 requests × 512 MB × 120 ms
-        #expect(abs(create - (2_000_000 * 0.5 * 0.12 * p.perGbSecond + 2 * p.perMillionRequests)) < 1e-9)
-        let api = try #require(plan.changes.first { $0.address == "service.api" }?.cost?.after)
-        #expect(abs(api - 2 * (0.5 * p.perVcpuHour + 0.25 * p.perGbHour) * 730) < 1e-9)
-        let report = plan.changes.first { $0.address == "function.nightlyReport" }?.cost
-        #expect(report?.after == nil && report?.note?.hasPrefix("cost depends on usage") == true)
-        #expect(plan.cost?.unknownAfter == 2)
+        func after(_ address: String) -> Double? { plan.changes.first { $0.address == address }?.cost?.after }
+        // a: 1,000,000 × 0.25 GB × 0.2 s × $0.00005 + 1 × $0.60 = 2.50 + 0.60
+        #expect(abs((after("function.a") ?? -1) - 3.10) < 1e-9, "\(String(describing: after("function.a")))")
+        // b: 3,000,000 × 0.5 GB × 0.05 s × $0.00005 + 3 × $0.60 = 3.75 + 1.80
+        #expect(abs((after("function.b") ?? -1) - 5.55) < 1e-9, "\(String(describing: after("function.b")))")
+        // db: 1 × (0.5 vCPU × $0.10 + 1 GB × $0.02) × 730 h
+        #expect(abs((after("service.db") ?? -1) - 51.10) < 1e-9, "\(String(describing: after("service.db")))")
+        // web: 3 × (0.25 vCPU (the default) × $0.10 + 0.5 GB × $0.02) × 730 h
+        #expect(abs((after("service.web") ?? -1) - 76.65) < 1e-9, "\(String(describing: after("service.web")))")
+        // c has no usage: no price, and the note quotes the manifest's unit prices.
+        let c = plan.changes.first { $0.address == "function.c" }?.cost
+        #expect(c?.after == nil)
+        #expect(c?.note == "cost depends on usage: $0.00005 per GB-second, $0.6 per 1M requests", "\(c?.note ?? "nil")")
+        let total = try #require(plan.cost)
+        #expect(abs(total.after - 136.40) < 1e-9, "\(total.after)")
+        #expect(total.before == 0 && total.unknownAfter == 1)
     }
 
     /// Property: whatever the state, applying the plan to it gives a state with no changes.

@@ -370,7 +370,7 @@ import Testing
         #expect(text.contains("boto3 ok"))
     }
 
-    @Test func timeoutsCrashesMemoryAndTheConcurrencyCap() async throws {
+    @Test func timeoutsCrashesAndMemory() async throws {
         let harness = try applied()
         // Timeout (1 s): the worker's group is killed and the call fails as Lambda's does.
         let slow = try await harness.invoke("behave", "{\"sleep\": 5}")
@@ -389,27 +389,69 @@ import Testing
         let hog = try await harness.invoke("behave", "{\"allocateMB\": 300}")
         #expect(hog.json?["errorType"]?.stringValue == "Runtime.OutOfMemory", "\(hog.body)")
 
-        // Concurrency 2: a third concurrent call waits up to the timeout, then gets 429.
-        async let a = harness.invoke("behave", "{\"sleep\": 0.9}")
-        async let b = harness.invoke("behave", "{\"sleep\": 0.9}")
-        try await Task.sleep(for: .milliseconds(150))
-        let c = try await harness.invoke("behave", "{\"sleep\": 0.5}")
-        let (ra, rb) = try await (a, b)
-        #expect(ra.status == 200 && rb.status == 200)
-        // The third call either got a worker freed within the timeout, or was throttled.
-        #expect(c.status == 200 || c.status == 429)
-        async let d = harness.invoke("behave", "{\"sleep\": 0.95}")
-        async let e = harness.invoke("behave", "{\"sleep\": 0.95}")
-        try await Task.sleep(for: .milliseconds(100))
-        async let f = harness.invoke("behave", "{\"sleep\": 0.95}")
-        async let g = harness.invoke("behave", "{\"sleep\": 0.95}")
-        let statuses = try await [d, e, f, g].map(\.status)
-        #expect(statuses.filter { $0 == 200 }.count >= 2)
-        #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
-        let throttled = try await harness.invoke("behave", "{}")
-        #expect(throttled.status == 200)
+        // And the function still serves.
+        let again = try await harness.invoke("behave", "{}")
+        #expect(again.status == 200 && again.json?["ok"] == .bool(true), "\(again.status) \(again.body)")
         let detail = try #require(try await harness.detail("function.behave"))
         #expect((detail["errors"]?.intValue ?? 0) >= 3)
+    }
+
+    /// `concurrency` is a hard cap: with both of `capped`'s two workers taken, a third call
+    /// waits the function's timeout (4 s) for one, then gets 429 TooManyRequestsException; the
+    /// two calls under the cap are answered by the handler. `capped`'s workers finish starting,
+    /// and its calls answer, only when the test opens a gate (a file), so no worker can come
+    /// free for the third call however slow the machine: the two workers are let start only
+    /// after the third call is queued, and let answer only after it was throttled.
+    @Test func theCallOverTheConcurrencyCapIsThrottled() async throws {
+        let harness = try applied()
+        let gates = harness.directory + "/gates"
+        try FileManager.default.createDirectory(atPath: gates, withIntermediateDirectories: true)
+        func open(_ gate: String) { FileManager.default.createFile(atPath: gates + "/" + gate, contents: Data()) }
+        var seen: ConfigValue?
+        /// Waits until `capped`'s pool has `queued` calls waiting and `starting`/`busy` workers.
+        func pool(queued: Int, starting: Int = 0, busy: Int = 0) async throws -> Bool {
+            try await RuntimeHarness.waitUntil(timeout: 1.8) {
+                seen = try await harness.detail("function.capped")
+                return seen?["queued"]?.intValue == queued && seen?["starting"]?.intValue == starting && seen?["busy"]?.intValue == busy
+            }
+        }
+
+        let sent = Date()
+        async let a = harness.invoke("capped", "{\"call\": \"a\"}")
+        async let b = harness.invoke("capped", "{\"call\": \"b\"}")
+        // Both calls wait for the two workers they started: the cap is taken.
+        try #require(try await pool(queued: 2, starting: 2), "two calls waiting for two starting workers: \(String(describing: seen))")
+        let thirdSent = Date()
+        async let c = harness.invoke("capped", "{\"call\": \"c\"}")
+        try #require(try await pool(queued: 3, starting: 2), "the third call waits and starts no third worker: \(String(describing: seen))")
+
+        // The workers start halfway through the first calls' wait of 4 s and take them; the
+        // third call still waits. (a and b would be throttled 4 s after `sent`; once taken,
+        // they time out 4 s later, about 2 s after the third call is throttled: 2 s of margin
+        // on either side, whatever the machine's speed.)
+        try await Task.sleep(for: .seconds(max(0, 2 - Date().timeIntervalSince(sent))))
+        open("start")
+        try #require(try await pool(queued: 1, busy: 2), "both workers run a call, the third waits: \(String(describing: seen))")
+
+        let throttled = try await c
+        let waited = Date().timeIntervalSince(thirdSent)
+        let during = try #require(try await harness.detail("function.capped"))
+        open("call")
+        let (first, second) = try await (a, b)
+
+        #expect(throttled.status == 429, "\(throttled.status) \(throttled.body)")
+        #expect(throttled.headers.first(name: "x-amzn-ErrorType") == "TooManyRequestsException", "\(throttled.headers)")
+        #expect(throttled.json?["Reason"]?.stringValue == "ReservedFunctionConcurrentInvocationLimitExceeded", "\(throttled.body)")
+        #expect(throttled.headers.first(name: "X-Amz-Function-Error") == nil)
+        #expect(waited >= 4, "the call over the cap waits the function's timeout (4 s) for a worker; it was answered after \(waited) s")
+        #expect(during["busy"]?.intValue == 2, "both workers were still taken when the third call was throttled: \(during)")
+        for (name, answer) in [("a", first), ("b", second)] {
+            #expect(answer.status == 200, "\(name): \(answer.status) \(answer.body)")
+            #expect(answer.headers.first(name: "X-Amz-Function-Error") == nil, "\(name): \(answer.body)")
+            #expect(answer.json?["gated"]?.stringValue == name, "\(name) gets the handler's answer: \(answer.body)")
+        }
+        let after = try #require(try await harness.detail("function.capped"))
+        #expect(after["throttles"]?.intValue == 1 && after["errors"]?.intValue == 0, "\(after)")
     }
 
     @Test func warmPoolScalesToZeroAndColdCallsAreHeld() async throws {
@@ -422,21 +464,53 @@ import Testing
         let first = try await harness.invoke("echo", "{}")
         #expect(first.status == 200)
         #expect(first.headers.first(name: "X-Amz-Function-Error") == nil, "a cold call is held, not failed")
-        // Ten concurrent cold calls on a function at zero: all answered.
-        let behave = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<10 { group.addTask { try await harness.invoke("behave", "{\"sleep\": 0.05}").status } }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+
+        // Ten concurrent cold calls on a function at zero: each is held until a worker is
+        // ready, and all ten are answered by the handler.
+        let idle = try #require(try await harness.detail("function.held"))
+        #expect(idle["warm"]?.intValue == 0 && idle["starting"]?.intValue == 0 && idle["busy"]?.intValue == 0, "\(idle)")
+        let held = try await withThrowingTaskGroup(of: RuntimeHarness.HTTPResult.self) { group in
+            for _ in 0..<10 { group.addTask { try await harness.invoke("held", "{\"sleep\": 0.05}") } }
+            return try await group.reduce(into: [RuntimeHarness.HTTPResult]()) { $0.append($1) }
         }
-        #expect(behave.filter { $0 == 200 }.count >= 2)
-        // warm: idleTimeout 1 s, minInstances 1; a burst starts a second worker that goes away.
-        async let x = harness.invoke("warm", "{}")
+        #expect(held.count == 10)
+        for answer in held {
+            #expect(answer.status == 200 && answer.headers.first(name: "X-Amz-Function-Error") == nil && answer.json?["ok"] == .bool(true),
+                    "a held cold call: \(answer.status) \(answer.body)")
+        }
+
+        // Idle scale-down. warm: minInstances 1, idleTimeout 2 s. x takes the warm worker and
+        // keeps it until the test opens the gate "x", so y needs a second worker; once that one
+        // has been idle for 2 s it stops, and the pool is back at its one warm worker.
+        let gates = harness.directory + "/gates"
+        try FileManager.default.createDirectory(atPath: gates, withIntermediateDirectories: true)
+        var seen: ConfigValue?
+        /// Waits until `warm` has `live` workers (starting, busy or idle), `busy` of them busy.
+        func workers(live: Int, busy: Int? = nil, timeout: Double) async throws -> Bool {
+            try await RuntimeHarness.waitUntil(timeout: timeout) {
+                seen = try await harness.detail("function.warm")
+                let count = ["warm", "busy", "starting"].compactMap { seen?[$0]?.intValue }.reduce(0, +)
+                return count == live && (busy == nil || seen?["busy"]?.intValue == busy)
+            }
+        }
+        async let x = harness.invoke("warm", "{\"waitFor\": \"x\"}")
+        try #require(try await workers(live: 1, busy: 1, timeout: 5), "x runs on the warm worker: \(String(describing: seen))")
+        let ySent = Date()
         async let y = harness.invoke("warm", "{}")
-        _ = try await (x, y)
-        let settled = try await RuntimeHarness.waitUntil(timeout: 8) {
-            let d = try await harness.detail("function.warm")
-            return d?["warm"]?.intValue == 1 && d?["busy"]?.intValue == 0 && d?["starting"]?.intValue == 0
-        }
-        #expect(settled, "scales back to minInstances after idleTimeout")
+        let rose = try await workers(live: 2, timeout: 10)
+        let yAnswer = try await y
+        #expect(rose, "a second worker starts while x holds the first: \(String(describing: seen))")
+        #expect(yAnswer.status == 200 && yAnswer.json?["ok"] == .bool(true), "\(yAnswer.status) \(yAnswer.body)")
+        let started = try await harness.detail("function.warm")?["cold_starts"]?.intValue
+        #expect(started == 2, "y ran on a second worker: \(String(describing: started)) cold starts")
+        FileManager.default.createFile(atPath: gates + "/x", contents: Data())
+        let xAnswer = try await x
+        #expect(xAnswer.status == 200 && xAnswer.json?["ok"] == .bool(true), "\(xAnswer.status) \(xAnswer.body)")
+        let fell = try await workers(live: 1, busy: 0, timeout: 15)
+        let fellAfter = Date().timeIntervalSince(ySent)
+        #expect(fell, "scales back to minInstances after idleTimeout: \(String(describing: seen))")
+        // The second worker was last active no earlier than y was sent.
+        #expect(fellAfter >= 2, "the surplus worker stopped \(fellAfter) s after y was sent, before its idleTimeout of 2 s")
     }
 
     @Test func codeChangesReplaceWorkers() async throws {

@@ -221,7 +221,14 @@ import Testing
     }
 
     /// A process killed with -9 in the middle of writing 12,000 resources leaves the old
-    /// state or the new one, never a mix and never a damaged file.
+    /// state, never a mix and never a damaged file; killed at any other moment it leaves the
+    /// old state or the new one.
+    ///
+    /// To kill it inside its write transaction for certain, the test watches the write-ahead
+    /// log: once the writer's transaction has put a given amount of pages there, the writer is
+    /// stopped (SIGSTOP), shown to be inside a write transaction (it holds SQLite's write lock,
+    /// and the log ends in frames after its last commit, which SQLite would recover and ignore)
+    /// and killed where it stands.
     @Test func killedWriterLeavesOldOrNewState() throws {
         let dir = try Support.temporaryDirectory()
         let state = dir + "/state.db"
@@ -238,47 +245,147 @@ import Testing
         }
         try big.jsonValue(kumoVersion: "t").json().write(toFile: dir + "/big.json", atomically: true, encoding: .utf8)
 
-        var sawOld = 0, sawNew = 0
-        // Kill at a spread of moments over the push (about a second in a debug build), then
-        // once let it finish (nil).
-        for delay in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, nil] as [Double?] {
-            let process = try Support.start(["state", "push", dir + "/big.json", "--state", state, "--force"], stdout: Pipe(), stderr: Pipe())
+        enum Seen { case old, new }
+        /// What readers see after `moment`: the whole old state or the whole new one, from an
+        /// intact file; then the old state again for the next push.
+        func readersAfter(_ moment: String) throws -> Seen? {
+            // Clear the lock the killed process may have left, as a user would.
+            if let store = try StateStore.open(path: state, create: false), let holder = try store.currentLock() {
+                #expect(holder.isStale, "\(moment)")
+                _ = try store.forceUnlock(id: holder.id)
+            }
+            let listed = try Support.kumo(["state", "list", "--json", "--state", state])
+            #expect(listed.status == 0, "\(moment): \(listed.stderr)")
+            #expect(try sqlite3(state, "PRAGMA integrity_check") == "ok\n", "\(moment)")
+            let now = try StateStore.open(path: state, create: false)!.snapshot()
+            if now.resources.count == before.resources.count {
+                let whole = now.resources == before.resources
+                #expect(whole, "\(moment): the old state changed")
+                return whole ? .old : nil
+            }
+            guard now.resources.count == 12_000 else {
+                Issue.record("\(moment): a partial write is visible (\(now.resources.count) resources)")
+                return nil
+            }
+            let whole = now.resources == big.snapshot.resources
+            #expect(whole, "\(moment): the new state is not the pushed one")
+            // Start again from the old state for the next push.
+            var restore = StateDocument(snapshot: before)
+            restore.snapshot.serial = now.serial + 1
+            try Support.write(restore.snapshot, to: state)
+            return .new
+        }
+        /// Starts `kumo state push` of the big document on a state whose log is folded in.
+        func push() throws -> Process {
+            _ = try sqlite3(state, "PRAGMA wal_checkpoint(TRUNCATE)")
+            #expect(WriteAheadLog(path: state + "-wal").frames == 0, "the log is empty before the push")
+            return try Support.start(["state", "push", dir + "/big.json", "--state", state, "--force"], stdout: Pipe(), stderr: Pipe())
+        }
+
+        // Kills inside the transaction, stopped at several depths into it.
+        var inside = 0
+        let depths = [256 << 10, 1 << 20, 2 << 20, 3 << 20]
+        for depth in depths {
+            let moment = "stopped with \(depth >> 10) KiB in the log"
+            let process = try push()
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning && fileSize(state + "-wal") < depth && Date() < deadline { usleep(500) }
+            guard process.isRunning, kill(process.processIdentifier, SIGSTOP) == 0 else {
+                Issue.record("\(moment): the push ended before its log reached \(depth) bytes (\(fileSize(state + "-wal")))")
+                process.waitUntilExit()
+                _ = try readersAfter(moment)
+                continue
+            }
+            let log = WriteAheadLog(path: state + "-wal")
+            let writing = try sqlite3(state, "BEGIN IMMEDIATE; ROLLBACK;", allowFailure: true).contains("database is locked")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let landedInside = writing && log.uncommitted > 0
+            #expect(landedInside, "\(moment): write lock held \(writing), \(log.frames) frames in the log, \(log.uncommitted) after the last commit")
+            if landedInside { inside += 1 }
+            let seen = try readersAfter(moment)
+            if landedInside { #expect(seen == .old, "\(moment): killed inside the transaction, yet the state changed") }
+        }
+        #expect(inside > 0, "no kill landed inside the write transaction")
+        print("killedWriterLeavesOldOrNewState: \(inside) of \(depths.count) kills landed inside the write transaction")
+
+        // Kills at a spread of other moments over the push (about two seconds in a debug
+        // build, the transaction in its second half): before, inside or after the transaction,
+        // each leaves the old state or the new one. Then once let it finish (nil).
+        var sawNew = 0
+        for delay in [0.5, 1.2, 1.6, 2.0, nil] as [Double?] {
+            let process = try push()
             if let delay {
                 Thread.sleep(forTimeInterval: delay)
                 kill(process.processIdentifier, SIGKILL)
             }
             process.waitUntilExit()
-            // Clear the lock the killed process may have left, as a user would.
-            if let store = try StateStore.open(path: state, create: false), let holder = try store.currentLock() {
-                #expect(holder.isStale)
-                _ = try store.forceUnlock(id: holder.id)
-            }
-            let listed = try Support.kumo(["state", "list", "--json", "--state", state])
-            #expect(listed.status == 0, "delay \(String(describing: delay)): \(listed.stderr)")
-            let now = try StateStore.open(path: state, create: false)!.snapshot()
-            if now.resources.count == before.resources.count {
-                #expect(now.resources == before.resources)
-                sawOld += 1
-            } else {
-                #expect(now.resources.count == 12_000, "delay \(String(describing: delay)): a partial write is visible")
-                #expect(now.resources == big.snapshot.resources)
-                sawNew += 1
-                // Start again from the old state for the next delay.
-                var restore = StateDocument(snapshot: before)
-                restore.snapshot.serial = now.serial + 1
-                try Support.write(restore.snapshot, to: state)
-            }
-            let check = Process()
-            check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-            check.arguments = [state, "PRAGMA integrity_check"]
-            let pipe = Pipe()
-            check.standardOutput = pipe
-            try check.run()
-            check.waitUntilExit()
-            #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "ok\n")
+            if try readersAfter("killed after \(delay.map { "\($0) s" } ?? "never")") == .new { sawNew += 1 }
         }
-        #expect(sawOld + sawNew == 9)
         #expect(sawNew >= 1, "the push that was not killed wrote the new state")
+    }
+
+    /// The size of the file at `path`, 0 when there is none.
+    func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Runs the sqlite3 shell on `database` and returns what it printed (standard error too).
+    func sqlite3(_ database: String, _ sql: String, allowFailure: Bool = false) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [database, sql]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if !allowFailure { #expect(process.terminationStatus == 0, "sqlite3 \(sql): \(output)") }
+        return output
+    }
+}
+
+/// The frames of an SQLite write-ahead log that recovery would accept (SQLite's file format:
+/// the header's salts and a checksum chain from the header through every frame), and how many
+/// of them come after the last commit frame: pages of a transaction that never committed.
+struct WriteAheadLog {
+    var frames = 0
+    var uncommitted = 0
+
+    init(path: String) {
+        guard let data = FileManager.default.contents(atPath: path), data.count >= 32 else { return }
+        let bytes = [UInt8](data)
+        func big(_ o: Int) -> UInt32 { UInt32(bytes[o]) << 24 | UInt32(bytes[o + 1]) << 16 | UInt32(bytes[o + 2]) << 8 | UInt32(bytes[o + 3]) }
+        func little(_ o: Int) -> UInt32 { UInt32(bytes[o + 3]) << 24 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o]) }
+        let magic = big(0)
+        guard magic == 0x377f_0682 || magic == 0x377f_0683 else { return }
+        // The magic's low bit: checksums over big-endian words, else little-endian ones.
+        let word = magic & 1 == 1 ? big : little
+        let pageSize = big(8) == 1 ? 65_536 : Int(big(8))
+        var s0: UInt32 = 0, s1: UInt32 = 0
+        func checksum(_ from: Int, _ count: Int) {
+            var i = from
+            while i < from + count {
+                s0 = s0 &+ word(i) &+ s1
+                s1 = s1 &+ word(i + 4) &+ s0
+                i += 8
+            }
+        }
+        checksum(0, 24)
+        guard s0 == big(24), s1 == big(28) else { return }
+        var offset = 32, lastCommit = 0
+        while offset + 24 + pageSize <= bytes.count {
+            guard big(offset) != 0, big(offset + 8) == big(16), big(offset + 12) == big(20) else { break }
+            checksum(offset, 8)
+            checksum(offset + 24, pageSize)
+            guard s0 == big(offset + 16), s1 == big(offset + 20) else { break }
+            frames += 1
+            if big(offset + 4) != 0 { lastCommit = frames }
+            offset += 24 + pageSize
+        }
+        uncommitted = frames - lastCommit
     }
 }
 

@@ -33,14 +33,29 @@ public enum Support {
     }
 
     public static func project(_ example: String) throws -> Project {
-        let result = ProjectLoader.load(paths: [examples + "/" + example], options: LoadOptions())
-        guard let project = result.project else { throw SupportError("example \(example) does not load: \(result.diagnostics)") }
+        try project(at: examples + "/" + example)
+    }
+
+    /// The project in `directory` (a path under the package, or absolute).
+    public static func project(at directory: String) throws -> Project {
+        let path = directory.hasPrefix("/") ? directory : packageRoot + "/" + directory
+        let result = ProjectLoader.load(paths: [path], options: LoadOptions())
+        guard let project = result.project else { throw SupportError("\(directory) does not load: \(result.diagnostics)") }
         return project
     }
 
     public static func desired(_ example: String, environment: [String: String] = [:]) throws -> DesiredState {
+        try desired(of: try project(example), environment: environment)
+    }
+
+    /// The desired state of the project in `directory` (a path under the package, or absolute).
+    public static func desired(at directory: String, environment: [String: String] = [:]) throws -> DesiredState {
+        try desired(of: try project(at: directory), environment: environment)
+    }
+
+    static func desired(of project: Project, environment: [String: String]) throws -> DesiredState {
         let hasher = CodeHasher()
-        return try DesiredState(project: try project(example), environment: environment) { try hasher.hash(directory: $0) }
+        return try DesiredState(project: project, environment: environment) { try hasher.hash(directory: $0) }
     }
 
     /// Writes `snapshot` into a state file through the store's own push path.

@@ -22,9 +22,21 @@ def echo(event, context):
 _hog = []
 
 
+def wait_for_gate(name, limit=60):
+    """Waits until the test opens the gate `name`: a file in the project's gates/ directory."""
+    path = os.path.join(os.environ.get("LAMBDA_TASK_ROOT", "."), "..", "gates", name)
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the gate {name} was not opened within {limit} s")
+        time.sleep(0.01)
+
+
 def behave(event, context):
-    """What the event asks for: sleep, crash, raise, allocate memory, or print many lines and
-    one more from a thread after returning."""
+    """What the event asks for: wait for a gate, sleep, crash, raise, allocate memory, or print
+    many lines and one more from a thread after returning."""
+    if event.get("waitFor"):
+        wait_for_gate(event["waitFor"])
     if event.get("chatter"):
         rid = context.aws_request_id
         for i in range(event["chatter"]):
