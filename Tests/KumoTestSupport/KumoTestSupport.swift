@@ -12,6 +12,38 @@ public enum KumoTestSupport {
         fatalError("Package.swift not found above \(#filePath)")
     }()
 
+    /// The `Fixtures` folder of the test target whose source file calls this: each suite reads
+    /// the fixtures beside it.
+    public static func fixtures(_ file: String = #filePath) -> String {
+        var url = URL(fileURLWithPath: file)
+        while url.path != "/" {
+            let parent = url.deletingLastPathComponent()
+            if parent.lastPathComponent == "Tests" { return url.path + "/Fixtures" }
+            url = parent
+        }
+        fatalError("\(file) is not under Tests/")
+    }
+
+    /// Runs `body` with a fresh temporary directory, removed afterwards however `body` ends.
+    public static func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+        let path = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try body(path)
+    }
+
+    /// Runs `body` with a fresh temporary directory, removed afterwards however `body` ends.
+    public static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+        let path = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "kumo-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     /// The binary under test: `KUMO_BIN`, or the debug build.
     public static var binary: String {
         ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo"
