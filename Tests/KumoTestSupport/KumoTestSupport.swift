@@ -58,7 +58,7 @@ public enum KumoTestSupport {
     /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`,
     /// and as another `user` (through runuser, when the tests run as root).
     public static func start(_ arguments: [String], environment: [String: String], directory: String? = nil, user: String? = nil,
-                             stdout: Pipe, stderr: Pipe) throws -> Process {
+                             stdin: Pipe? = nil, stdout: Pipe, stderr: Pipe) throws -> Process {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -70,18 +70,30 @@ public enum KumoTestSupport {
         }
         process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let stdin { process.standardInput = stdin }
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
         return process
     }
 
-    /// Runs `kumo` to the end and returns its status and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, user: String? = nil) throws -> Output {
+    /// Runs `kumo` to the end and returns its status and output; `input`, when given, is its
+    /// standard input (otherwise it inherits the tests').
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, user: String? = nil,
+                           input: String? = nil) throws -> Output {
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
         let out = Pipe(), err = Pipe()
-        let process = try start(arguments, environment: env, directory: directory, user: user, stdout: out, stderr: err)
+        let stdin = input.map { _ in Pipe() }
+        let process = try start(arguments, environment: env, directory: directory, user: user, stdin: stdin, stdout: out, stderr: err)
+        if let stdin, let input {
+            // Written from another thread: a large input must not block while kumo's output fills its pipe.
+            let writer = stdin.fileHandleForWriting
+            Thread.detachNewThread {
+                try? writer.write(contentsOf: Data(input.utf8))
+                try? writer.close()
+            }
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
