@@ -66,17 +66,25 @@ import Testing
         #expect(declared.status == 0 && declared.stderr.isEmpty, "\(declared.stderr)")
     }
 
+    /// `kumo validate --json`: a list of `{severity, id, message, file, line, column, endLine,
+    /// endColumn, keyPath}`, here with the fixture's one mistake and its whole span.
     @Test func jsonDiagnosticsAreAListWithPositions() throws {
         let fixture = CLITests.unknownKey
         let result = try kumo(["validate", "--json", fixture])
         #expect(result.status == 1)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(list.count == 1, "\(list)")
         let first = try #require(list.first)
+        #expect(Set(first.keys) == ["severity", "id", "message", "file", "line", "column", "endLine", "endColumn", "keyPath"])
         #expect(first["severity"] as? String == "error")
         #expect(first["id"] as? String == "unknown-key")
-        #expect((first["line"] as? Int ?? 0) > 0)
-        #expect((first["column"] as? Int ?? 0) > 0)
-        #expect(first["keyPath"] is String)
+        #expect(first["message"] as? String == "unknown key 'memroy' in function 'createOrder'; did you mean 'memory'?")
+        #expect(first["file"] as? String == fixture)
+        #expect(first["line"] as? Int == 8)
+        #expect(first["column"] as? Int == 5)
+        #expect(first["endLine"] as? Int == 8)
+        #expect(first["endColumn"] as? Int == 11, "the end of 'memroy'")
+        #expect(first["keyPath"] as? String == "functions.createOrder.memroy")
     }
 
     @Test func configPrintsTheResolvedProjectInBothFormats() throws {
