@@ -33,14 +33,36 @@ public enum Support {
     }
 
     public static func project(_ example: String) throws -> Project {
-        let result = ProjectLoader.load(paths: [examples + "/" + example], options: LoadOptions())
-        guard let project = result.project else { throw SupportError("example \(example) does not load: \(result.diagnostics)") }
+        try project(at: examples + "/" + example)
+    }
+
+    /// The project at `path` (a directory or a manifest), loaded as `kumo` loads it (in this
+    /// process's environment).
+    public static func project(at path: String) throws -> Project {
+        let result = ProjectLoader.load(paths: [path], options: LoadOptions())
+        guard let project = result.project else { throw SupportError("\(path) does not load: \(result.diagnostics)") }
         return project
     }
 
     public static func desired(_ example: String, environment: [String: String] = [:]) throws -> DesiredState {
+        try desired(at: examples + "/" + example, environment: environment)
+    }
+
+    public static func desired(at path: String, environment: [String: String] = [:]) throws -> DesiredState {
         let hasher = CodeHasher()
-        return try DesiredState(project: try project(example), environment: environment) { try hasher.hash(directory: $0) }
+        return try DesiredState(project: try project(at: path), environment: environment) { try hasher.hash(directory: $0) }
+    }
+
+    /// Plans the project at `path` against the state file `state` and writes the state as if
+    /// every action succeeded, as the executor records it, without a runtime.
+    @discardableResult
+    public static func apply(project path: String, to state: String, environment: [String: String] = [:]) throws -> StateSnapshot {
+        let desired = try desired(at: path, environment: environment)
+        let current = try StateStore.open(path: state, create: false)?.snapshot() ?? .empty
+        let plan = try Planner().plan(desired: desired, current: current)
+        let next = current.applying(plan, resources: desired.resources, secrets: desired.secretValues, lineage: UUID().uuidString.lowercased())
+        try write(next, to: state)
+        return next
     }
 
     /// Writes `snapshot` into a state file through the store's own push path.
