@@ -65,6 +65,24 @@ public enum Support {
         return next
     }
 
+    /// Runs `sql` on the SQLite file at `path` with the `sqlite3` shell (as another program would
+    /// see the file) and returns its output, trimmed.
+    @discardableResult
+    public static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path, sql]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw SupportError("sqlite3 \(path) '\(sql)': \(String(decoding: error, as: UTF8.self))") }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Writes `snapshot` into a state file through the store's own push path.
     public static func write(_ snapshot: StateSnapshot, to path: String) throws {
         let store = try StateStore.open(path: path, create: true)!
