@@ -103,6 +103,12 @@ let package = Package(
             path: "Benchmarks/kumo-bench"
         ),
         .target(name: "KumoTestSupport", dependencies: ["KumoManifest", "KumoPlan", "KumoState"], path: "Tests/KumoTestSupport"),
+        // The `kumo` binary end to end, as a user runs it (with a runtime where a command needs one).
+        .testTarget(
+            name: "KumoCLITests",
+            dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "KumoManifestTests",
             dependencies: ["KumoManifest", "KumoTestSupport"],

@@ -3,6 +3,7 @@ import KumoManifest
 import KumoPlan
 import KumoRuntime
 import KumoState
+import KumoTestSupport
 import NIOHTTP1
 import Testing
 

@@ -8,52 +8,11 @@ import KumoTestSupport
 import NIOCore
 import NIOHTTP1
 
-/// A project copied to a temporary directory, with a real runtime started by the real `kumo`.
-final class RuntimeHarness: @unchecked Sendable {
-    static var packageRoot: String { KumoTestSupport.packageRoot }
-    static var binary: String { KumoTestSupport.binary }
+typealias HarnessError = SupportError
 
-    let directory: String
-    var environment: [String: String]
-    /// Runs `kumo` as this user (the tests run as root; nil: as the tests' user).
-    var user: String?
-
-    /// Copies `source` (a directory under the package) to a fresh temporary directory.
-    init(copying source: String, environment: [String: String] = [:]) throws {
-        directory = NSTemporaryDirectory() + "kumo-runtime-" + UUID().uuidString.prefix(8)
-        try FileManager.default.copyItem(atPath: RuntimeHarness.packageRoot + "/" + source, toPath: directory)
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-        // KUMO_ISOLATION=off runs the suite without namespaces, as on a machine that refuses them.
-        if let isolation = ProcessInfo.processInfo.environment["KUMO_ISOLATION"] { env["KUMO_ISOLATION"] = isolation }
-        env.merge(environment) { $1 }
-        self.environment = env
-    }
-
-    deinit {
-        if let info = RuntimeInfo.load(projectDirectory: directory) {
-            kill(info.pid, SIGTERM)
-            for _ in 0..<100 where kill(info.pid, 0) == 0 { usleep(50_000) }
-            kill(info.pid, SIGKILL)
-        }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    @discardableResult
-    func kumo(_ arguments: [String], extra: [String: String] = [:]) throws -> KumoTestSupport.Output {
-        try KumoTestSupport.run(arguments, environment: environment.merging(extra) { $1 }, directory: directory, user: user)
-    }
-
-    /// `kumo runtime start` on a free gateway port; returns the runtime's info.
-    func startRuntime() throws -> RuntimeInfo {
-        let result = try kumo(["runtime", "start", "--gateway-port", "0"])
-        guard result.status == 0, let info = RuntimeInfo.load(projectDirectory: directory) else {
-            throw HarnessError("runtime start failed: \(result.stdout) \(result.stderr)")
-        }
-        return info
-    }
-
-    var info: RuntimeInfo? { RuntimeInfo.load(projectDirectory: directory) }
-
+/// What the runtime suites add to the shared harness: HTTP to the gateway and front ports, and
+/// the runtime's status through the control API.
+extension RuntimeHarness {
     struct HTTPResult {
         var status: Int
         var headers: HTTPHeaders
@@ -95,41 +54,4 @@ final class RuntimeHarness: @unchecked Sendable {
     func pids() async throws -> [Int] {
         try await status().resources.flatMap { $0.detail.pids.map(Int.init) }
     }
-
-    /// A socket bound to a free port on 127.0.0.1 (listening when `listen` is true), and the port.
-    static func boundSocket(listen listening: Bool = false) -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        if listening { listen(fd, 1) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return (fd, Int(UInt16(bigEndian: address.sin_port)))
-    }
-
-    /// Every process whose pid is in `pids` that still runs.
-    static func alive(_ pids: [Int]) -> [Int] {
-        pids.filter { kill(pid_t($0), 0) == 0 && !isZombie(pid_t($0)) }
-    }
-
-    static func isZombie(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
-    }
-
-    static func waitUntil(timeout: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -12,6 +12,38 @@ public enum KumoTestSupport {
         fatalError("Package.swift not found above \(#filePath)")
     }()
 
+    /// The `Fixtures` folder of the test target whose source file calls this: each suite reads
+    /// the fixtures beside it.
+    public static func fixtures(_ file: String = #filePath) -> String {
+        var url = URL(fileURLWithPath: file)
+        while url.path != "/" {
+            let parent = url.deletingLastPathComponent()
+            if parent.lastPathComponent == "Tests" { return url.path + "/Fixtures" }
+            url = parent
+        }
+        fatalError("\(file) is not under Tests/")
+    }
+
+    /// Runs `body` with a fresh temporary directory, removed afterwards however `body` ends.
+    public static func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+        let path = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try body(path)
+    }
+
+    /// Runs `body` with a fresh temporary directory, removed afterwards however `body` ends.
+    public static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+        let path = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "kumo-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     /// The binary under test: `KUMO_BIN`, or the debug build.
     public static var binary: String {
         ProcessInfo.processInfo.environment["KUMO_BIN"] ?? packageRoot + "/.build/debug/kumo"
@@ -26,7 +58,7 @@ public enum KumoTestSupport {
     /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`,
     /// and as another `user` (through runuser, when the tests run as root).
     public static func start(_ arguments: [String], environment: [String: String], directory: String? = nil, user: String? = nil,
-                             stdout: Pipe, stderr: Pipe) throws -> Process {
+                             stdin: Pipe? = nil, stdout: Pipe, stderr: Pipe) throws -> Process {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -38,18 +70,30 @@ public enum KumoTestSupport {
         }
         process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let stdin { process.standardInput = stdin }
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
         return process
     }
 
-    /// Runs `kumo` to the end and returns its status and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, user: String? = nil) throws -> Output {
+    /// Runs `kumo` to the end and returns its status and output; `input`, when given, is its
+    /// standard input (otherwise it inherits the tests').
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, user: String? = nil,
+                           input: String? = nil) throws -> Output {
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
         let out = Pipe(), err = Pipe()
-        let process = try start(arguments, environment: env, directory: directory, user: user, stdout: out, stderr: err)
+        let stdin = input.map { _ in Pipe() }
+        let process = try start(arguments, environment: env, directory: directory, user: user, stdin: stdin, stdout: out, stderr: err)
+        if let stdin, let input {
+            // Written from another thread: a large input must not block while kumo's output fills its pipe.
+            let writer = stdin.fileHandleForWriting
+            Thread.detachNewThread {
+                try? writer.write(contentsOf: Data(input.utf8))
+                try? writer.close()
+            }
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

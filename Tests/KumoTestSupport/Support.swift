@@ -58,6 +58,36 @@ public enum Support {
         return try DesiredState(project: project, environment: environment) { try hasher.hash(directory: $0) }
     }
 
+    /// Plans the project at `path` against the state file `state` and writes the state as if
+    /// every action succeeded, as the executor records it, without a runtime.
+    @discardableResult
+    public static func apply(project path: String, to state: String, environment: [String: String] = [:]) throws -> StateSnapshot {
+        let desired = try desired(at: path, environment: environment)
+        let current = try StateStore.open(path: state, create: false)?.snapshot() ?? .empty
+        let plan = try Planner().plan(desired: desired, current: current)
+        let next = current.applying(plan, resources: desired.resources, secrets: desired.secretValues, lineage: UUID().uuidString.lowercased())
+        try write(next, to: state)
+        return next
+    }
+
+    /// Runs `sql` on the SQLite file at `path` with the `sqlite3` shell (as another program would
+    /// see the file) and returns its output, trimmed.
+    @discardableResult
+    public static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path, sql]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw SupportError("sqlite3 \(path) '\(sql)': \(String(decoding: error, as: UTF8.self))") }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Writes `snapshot` into a state file through the store's own push path.
     public static func write(_ snapshot: StateSnapshot, to path: String) throws {
         let store = try StateStore.open(path: path, create: true)!

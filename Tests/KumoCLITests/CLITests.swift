@@ -2,15 +2,16 @@ import Foundation
 import KumoTestSupport
 import Testing
 
-/// Runs the built `kumo` binary as a user would.
+/// Runs the built `kumo` binary as a user would: validate, config, help and colour.
 @Suite(.serialized) struct CLITests {
-    static var binary: String { KumoTestSupport.binary }
-
     func kumo(_ arguments: [String], environment: [String: String] = [:]) throws -> KumoTestSupport.Output {
         try KumoTestSupport.run(arguments, environment: environment)
     }
 
-    static var examples: String { Fixtures.packageRoot + "/examples" }
+    static var examples: String { Support.examples }
+
+    /// A manifest with one unknown key (`memroy`, line 8).
+    static var unknownKey: String { KumoTestSupport.fixtures() + "/diagnostics/unknown-key.yaml" }
 
     @Test func examplesValidate() throws {
         for example in ["hello", "shop"] {
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func invalidManifestPrintsCompilerStyleDiagnostics() throws {
-        let fixture = Fixtures.directory + "/invalid/" + "unknown-key-function.yaml"
+        let fixture = CLITests.unknownKey
         try #require(FileManager.default.fileExists(atPath: fixture))
         let result = try kumo(["validate", fixture])
         #expect(result.status == 1)
@@ -40,10 +41,12 @@ import Testing
     /// Careless input gets one line that names what is wrong, and exit 1 (issue 15.9): no usage
     /// text, no exit 64, no Foundation error text, no silent acceptance.
     @Test func carelessInputIsRefusedInOneClearLine() throws {
-        let directory = NSTemporaryDirectory() + "kumo-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try KumoTestSupport.withTemporaryDirectory { directory in try carelessInputIsRefused(in: directory) }
+    }
+
+    func carelessInputIsRefused(in directory: String) throws {
         let empty = directory + "/empty.yaml"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let emptyManifest = try kumo(["validate", empty, "--no-color"])
         #expect(emptyManifest.status == 1 && emptyManifest.stderr.contains("no manifest documents found in \(empty)"), "\(emptyManifest.stderr)")
 
@@ -63,17 +66,25 @@ import Testing
         #expect(declared.status == 0 && declared.stderr.isEmpty, "\(declared.stderr)")
     }
 
+    /// `kumo validate --json`: a list of `{severity, id, message, file, line, column, endLine,
+    /// endColumn, keyPath}`, here with the fixture's one mistake and its whole span.
     @Test func jsonDiagnosticsAreAListWithPositions() throws {
-        let fixture = Fixtures.directory + "/invalid/unknown-key-function.yaml"
+        let fixture = CLITests.unknownKey
         let result = try kumo(["validate", "--json", fixture])
         #expect(result.status == 1)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(list.count == 1, "\(list)")
         let first = try #require(list.first)
+        #expect(Set(first.keys) == ["severity", "id", "message", "file", "line", "column", "endLine", "endColumn", "keyPath"])
         #expect(first["severity"] as? String == "error")
         #expect(first["id"] as? String == "unknown-key")
-        #expect((first["line"] as? Int ?? 0) > 0)
-        #expect((first["column"] as? Int ?? 0) > 0)
-        #expect(first["keyPath"] is String)
+        #expect(first["message"] as? String == "unknown key 'memroy' in function 'createOrder'; did you mean 'memory'?")
+        #expect(first["file"] as? String == fixture)
+        #expect(first["line"] as? Int == 8)
+        #expect(first["column"] as? Int == 5)
+        #expect(first["endLine"] as? Int == 8)
+        #expect(first["endColumn"] as? Int == 11, "the end of 'memroy'")
+        #expect(first["keyPath"] as? String == "functions.createOrder.memroy")
     }
 
     @Test func configPrintsTheResolvedProjectInBothFormats() throws {
@@ -93,7 +104,10 @@ import Testing
     }
 
     @Test func configMasksSecrets() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-cli-secret-\(getpid())").path
+        try KumoTestSupport.withTemporaryDirectory { dir in try configMasksSecrets(in: dir) }
+    }
+
+    func configMasksSecrets(in dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         let manifest = """
             version: 1
@@ -112,7 +126,10 @@ import Testing
     }
 
     @Test func varAndStageFlags() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-cli-var-\(getpid())").path
+        try KumoTestSupport.withTemporaryDirectory { dir in try varAndStageFlags(in: dir) }
+    }
+
+    func varAndStageFlags(in dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         try """
             version: 1
@@ -144,7 +161,7 @@ import Testing
     }
 
     @Test func colourOnlyOnATerminalAndNeverWhenAskedNotTo() throws {
-        let fixture = Fixtures.directory + "/invalid/unknown-key-function.yaml"
+        let fixture = CLITests.unknownKey
         let coloured = try kumoOnTerminal(["validate", fixture])
         #expect(coloured.contains("\u{1B}[1;31merror\u{1B}[0m"))
         let flag = try kumoOnTerminal(["validate", "--no-color", fixture])
