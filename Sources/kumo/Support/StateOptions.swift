@@ -75,8 +75,26 @@ func fail(_ message: String) -> ExitCode {
 func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-    try Data(text.utf8).write(to: temporary)
-    chmod(temporary.path, mode)
+    // Created with its final mode: a plan file (0600) is never readable by others, not even
+    // while it is being written.
+    unlink(temporary.path)
+    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw ValidationError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary.path)
+            throw ValidationError("cannot write '\(path)': \(reason)")
+        }
+        bytes = bytes.dropFirst(n)
+    }
+    fsync(fd)
+    close(fd)
+    fchmodat(AT_FDCWD, temporary.path, mode, 0)  // the umask may have narrowed it
     guard rename(temporary.path, url.path) == 0 else {
         let reason = String(cString: strerror(errno))
         unlink(temporary.path)
