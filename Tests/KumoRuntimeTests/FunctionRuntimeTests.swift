@@ -132,32 +132,14 @@ import Testing
     @Test func theGatewayClosesIdleStalledAndRefusedConnections() async throws {
         let harness = try applied()
         let port = try #require(harness.info?.gatewayPort)
-        /// Seconds until the server closes the connection after `bytes` were sent (nil: still
-        /// open after `limit` seconds), and what it sent.
-        @Sendable func closedAfter(_ bytes: String, limit: Int) throws -> (Double?, String) {
-            let fd = try RawHTTP.connected(port: port)
-            defer { close(fd) }
-            if !bytes.isEmpty { try RawHTTP.sendAll(fd, Array(bytes.utf8)) }
-            var timeout = timeval(tv_sec: limit, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let start = Date()
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n == 0 { return (Date().timeIntervalSince(start), String(decoding: received, as: UTF8.self)) }
-                if n < 0 { return (nil, String(decoding: received, as: UTF8.self)) }
-                received.append(contentsOf: buffer[0..<n])
-            }
-        }
-        async let silent = Task.detached { try closedAfter("", limit: 15) }.value
-        async let stalled = Task.detached { try closedAfter("GET /reflect?v=1 HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
-        async let garbage = Task.detached { try closedAfter("NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
+        async let silent = Task.detached { try RawHTTP.closedAfter(port: port, "", limit: 15) }.value
+        async let stalled = Task.detached { try RawHTTP.closedAfter(port: port, "GET /reflect?v=1 HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
+        async let garbage = Task.detached { try RawHTTP.closedAfter(port: port, "NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
         let (quiet, slow, bad) = try await (silent, stalled, garbage)
-        #expect(quiet.0 != nil && quiet.0! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.0))")
-        #expect(slow.0 != nil && slow.0! < 12, "a client stalled in its headers is closed: \(String(describing: slow.0))")
-        #expect(bad.1.hasPrefix("HTTP/1.1 400"), "\(bad.1)")
-        #expect(bad.0 != nil && bad.0! < 2, "the 400 closes the connection: \(String(describing: bad.0))")
+        #expect(quiet.seconds != nil && quiet.seconds! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.seconds))")
+        #expect(slow.seconds != nil && slow.seconds! < 12, "a client stalled in its headers is closed: \(String(describing: slow.seconds))")
+        #expect(bad.received.hasPrefix("HTTP/1.1 400"), "\(bad.received)")
+        #expect(bad.seconds != nil && bad.seconds! < 2, "the 400 closes the connection: \(String(describing: bad.seconds))")
         // A well-behaved keep-alive client is not cut between requests that come in time.
         let ok = try await harness.gateway(.GET, "/reflect?v=fine")
         #expect(ok.status == 200)

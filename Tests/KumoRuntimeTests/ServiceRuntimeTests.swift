@@ -483,6 +483,25 @@ enum RawHTTP {
         return (line, rest)
     }
 
+    /// Connects to 127.0.0.1:`port`, sends `bytes` (if any) and reads until the server closes:
+    /// the seconds that took (nil: still open after `limit` seconds) and what the server sent.
+    static func closedAfter(port: Int, _ bytes: String, limit: Int) throws -> (seconds: Double?, received: String) {
+        let fd = try connected(port: port)
+        defer { close(fd) }
+        if !bytes.isEmpty { try sendAll(fd, Array(bytes.utf8)) }
+        var timeout = timeval(tv_sec: limit, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let start = Date()
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return (Date().timeIntervalSince(start), String(decoding: received, as: UTF8.self)) }
+            if n < 0 { return (nil, String(decoding: received, as: UTF8.self)) }
+            received.append(contentsOf: buffer[0..<n])
+        }
+    }
+
     static func connected(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket failed") }
