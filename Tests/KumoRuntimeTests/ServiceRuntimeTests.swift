@@ -354,6 +354,30 @@ import Testing
         #expect(echo["headers"]?["expect"] == nil)
     }
 
+    /// Clients cannot hold a front port's connections for as long as they like (issue 15.5):
+    /// one that never sends a request and one that stalls inside its headers are closed after
+    /// the 10 s header timeout, a malformed request is answered 400 and closed, an answer to
+    /// `Connection: close` ends its connection — and a request that waits 11 s for its replica
+    /// is answered, not timed out, on a connection that then stays open.
+    @Test func theFrontPortClosesIdleStalledAndRefusedConnections() async throws {
+        let (harness, port) = try applied()
+        defer { withExtendedLifetime(harness) {} }
+        async let silent = Task.detached { try RawHTTP.closedAfter(port: port, "", limit: 15) }.value
+        async let stalled = Task.detached { try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
+        async let garbage = Task.detached { try RawHTTP.closedAfter(port: port, "NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
+        async let closing = Task.detached { try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 5) }.value
+        async let waiting = Task.detached { try RawHTTP.closedAfter(port: port, "GET /slow?s=11 HTTP/1.1\r\nHost: kumo\r\n\r\n", limit: 13) }.value
+        let (quiet, slow, bad, close, patient) = try await (silent, stalled, garbage, closing, waiting)
+        #expect(quiet.seconds != nil && quiet.seconds! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.seconds))")
+        #expect(slow.seconds != nil && slow.seconds! < 12, "a client stalled in its headers is closed: \(String(describing: slow.seconds))")
+        #expect(bad.received.hasPrefix("HTTP/1.1 400"), "\(bad.received)")
+        #expect(bad.seconds != nil && bad.seconds! < 2, "the 400 closes the connection: \(String(describing: bad.seconds))")
+        #expect(close.received.hasPrefix("HTTP/1.1 200"), "\(close.received)")
+        #expect(close.seconds != nil && close.seconds! < 2, "Connection: close closes: \(String(describing: close.seconds))")
+        #expect(patient.received.hasPrefix("HTTP/1.1 200"), "a slow replica's answer arrives: \(patient.received)")
+        #expect(patient.seconds == nil, "and its keep-alive connection stays open")
+    }
+
     /// `resources.cpu` holds a busy replica to its share where the machine lets the runtime
     /// write a cgroup with the cpu controller; elsewhere status says it is only recorded.
     @Test func aReplicaIsHeldToItsCPULimit() async throws {
