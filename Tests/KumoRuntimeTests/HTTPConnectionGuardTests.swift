@@ -83,7 +83,8 @@ import Testing
         defer { replica.close(promise: nil) }
         let balancer = Balancer()
         balancer.set(1, port: try #require(replica.localAddress?.port), ready: true)
-        let front = try await FrontProxy.start(port: 0, service: "guarded", balancer: balancer, timeouts: HTTPConnectionGuardTests.short)
+        let front = try await FrontProxy.start(port: 0, service: "guarded", balancer: balancer, cap: ConnectionCap(listener: "front port") { _ in },
+                                               timeouts: HTTPConnectionGuardTests.short)
         let (received, closedAt) = try await HTTPConnectionGuardTests.exchange(port: front.port, [(0, "GET /wait?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n")], limit: 4)
         await front.stop()
         #expect(received.hasPrefix("HTTP/1.1 200") && received.hasSuffix("waited 1000 ms"), "\(received)")

@@ -378,6 +378,31 @@ import Testing
         #expect(patient.seconds == nil, "and its keep-alive connection stays open")
     }
 
+    /// A front port keeps at most 1024 client connections open (issue 15.5): past that a new
+    /// connection is closed at once, the service's log says so in one line however many are
+    /// refused, and a connection is served again as soon as one closes.
+    @Test func theFrontPortRefusesConnectionsOverItsCap() async throws {
+        try #require(RuntimeHarness.raiseDescriptorLimit(to: 4096), "needs 4096 descriptors for 1024 held connections")
+        let (harness, port) = try applied()
+        // Held without a request: the whole test must end before their 10 s header timeout.
+        var held = try RawHTTP.hold(port: port, count: 1024)
+        defer { for fd in held { close(fd) } }
+        for attempt in 0..<5 {
+            let refused = try RawHTTP.closedAfter(port: port, "", limit: 2)
+            #expect(refused.seconds != nil, "connection \(1025 + attempt) over the cap is closed at once")
+        }
+        close(held.removeLast())
+        let served = try await RuntimeHarness.waitUntil(timeout: 3) {
+            let answer = try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 2)
+            return answer.received.hasPrefix("HTTP/1.1 200")
+        }
+        #expect(served, "under the cap again, a connection is served")
+        let logged = try await RuntimeHarness.waitUntil(timeout: 3) { !harness.logLines("service.web", containing: "cap of 1024").isEmpty }
+        #expect(logged)
+        let lines = harness.logLines("service.web", containing: "cap of 1024")
+        #expect(lines.count == 1 && lines[0].contains("127.0.0.1:\(port)"), "one line for five refused connections: \(lines)")
+    }
+
     /// `resources.cpu` holds a busy replica to its share where the machine lets the runtime
     /// write a cgroup with the cpu controller; elsewhere status says it is only recorded.
     @Test func aReplicaIsHeldToItsCPULimit() async throws {
@@ -524,6 +549,19 @@ enum RawHTTP {
             if n < 0 { return (nil, String(decoding: received, as: UTF8.self)) }
             received.append(contentsOf: buffer[0..<n])
         }
+    }
+
+    /// `count` connections to 127.0.0.1:`port` that send nothing; the caller closes them.
+    static func hold(port: Int, count: Int) throws -> [Int32] {
+        var held: [Int32] = []
+        held.reserveCapacity(count)
+        do {
+            for _ in 0..<count { held.append(try connected(port: port)) }
+        } catch {
+            for fd in held { close(fd) }
+            throw error
+        }
+        return held
     }
 
     static func connected(port: Int) throws -> Int32 {

@@ -180,10 +180,12 @@ final class LoopHTTPHandler: ChannelInboundHandler {
     }
 
     /// Binds a server on 127.0.0.1:`port` (0: the kernel chooses) whose connections all live on
-    /// `loop`, each with a handler from `make` behind an ``HTTPConnectionGuard``.
+    /// `loop`, each with a handler from `make` behind an ``HTTPConnectionGuard``, at most
+    /// `cap`'s maximum at once when there is a cap.
     static func bind(port: Int, host: String = "127.0.0.1", on loop: any EventLoop, timeouts: HTTPConnectionGuard.Timeouts = .standard,
-                     make: @escaping @Sendable () -> LoopHTTPHandler) -> EventLoopFuture<any Channel> {
+                     cap: ConnectionCap? = nil, make: @escaping @Sendable () -> LoopHTTPHandler) -> EventLoopFuture<any Channel> {
         ServerBootstrap(group: loop)
+            .capped(cap)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

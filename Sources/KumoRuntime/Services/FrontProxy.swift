@@ -126,12 +126,13 @@ final class FrontProxy: Sendable {
     private let clients: ClientSet
 
     /// Listens on 127.0.0.1:`port`; client connections live on `group`'s loops, each behind an
-    /// ``HTTPConnectionGuard`` with `timeouts`.
-    static func start(port: Int, service: String, balancer: Balancer, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    /// ``HTTPConnectionGuard`` with `timeouts`, at most `cap`'s maximum at once.
+    static func start(port: Int, service: String, balancer: Balancer, cap: ConnectionCap, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                       timeouts: HTTPConnectionGuard.Timeouts = .standard) async throws -> FrontProxy {
         let pools = PoolSet()
         let clients = ClientSet()
         let channel = try await ServerBootstrap(group: group)
+            .capped(cap)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
