@@ -19,7 +19,7 @@
 #    request), and descriptors and VmRSS after the timeouts within ±$TOLERANCE of the baseline.
 #    The last JSON line of the report goes to Benchmarks/data/soak-results.json.
 #
-# Takes about 3 minutes with the defaults (60 s of load, then up to 63 s for the idle timeout).
+# Takes about 2.5 minutes with the defaults (60 s of load, then up to 63 s for the idle timeout).
 # Environment: KUMO=path uses a prebuilt binary; DURATION (60), WARMUP (10), CLIENTS (16),
 #   THINK_MS (2, between a client's requests), SLOW_EVERY (0.1), IDLE_EVERY (2), TOLERANCE (0.10).
 set -euo pipefail
