@@ -250,35 +250,43 @@ import Testing
     @Test func theGatewayClosesIdleStalledAndRefusedConnections() async throws {
         let harness = try applied()
         let port = try #require(harness.info?.gatewayPort)
-        /// Seconds until the server closes the connection after `bytes` were sent (nil: still
-        /// open after `limit` seconds), and what it sent.
-        @Sendable func closedAfter(_ bytes: String, limit: Int) throws -> (Double?, String) {
-            let fd = try RawHTTP.connected(port: port)
-            defer { close(fd) }
-            if !bytes.isEmpty { try RawHTTP.sendAll(fd, Array(bytes.utf8)) }
-            var timeout = timeval(tv_sec: limit, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let start = Date()
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n == 0 { return (Date().timeIntervalSince(start), String(decoding: received, as: UTF8.self)) }
-                if n < 0 { return (nil, String(decoding: received, as: UTF8.self)) }
-                received.append(contentsOf: buffer[0..<n])
-            }
-        }
-        async let silent = Task.detached { try closedAfter("", limit: 15) }.value
-        async let stalled = Task.detached { try closedAfter("GET /reflect?v=1 HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
-        async let garbage = Task.detached { try closedAfter("NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
+        async let silent = Task.detached { try RawHTTP.closedAfter(port: port, "", limit: 15) }.value
+        async let stalled = Task.detached { try RawHTTP.closedAfter(port: port, "GET /reflect?v=1 HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
+        async let garbage = Task.detached { try RawHTTP.closedAfter(port: port, "NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
         let (quiet, slow, bad) = try await (silent, stalled, garbage)
-        #expect(quiet.0 != nil && quiet.0! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.0))")
-        #expect(slow.0 != nil && slow.0! < 12, "a client stalled in its headers is closed: \(String(describing: slow.0))")
-        #expect(bad.1.hasPrefix("HTTP/1.1 400"), "\(bad.1)")
-        #expect(bad.0 != nil && bad.0! < 2, "the 400 closes the connection: \(String(describing: bad.0))")
+        #expect(quiet.seconds != nil && quiet.seconds! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.seconds))")
+        #expect(slow.seconds != nil && slow.seconds! < 12, "a client stalled in its headers is closed: \(String(describing: slow.seconds))")
+        #expect(bad.received.hasPrefix("HTTP/1.1 400"), "\(bad.received)")
+        #expect(bad.seconds != nil && bad.seconds! < 2, "the 400 closes the connection: \(String(describing: bad.seconds))")
         // A well-behaved keep-alive client is not cut between requests that come in time.
         let ok = try await harness.gateway(.GET, "/reflect?v=fine")
         #expect(ok.status == 200)
+    }
+
+    /// The gateway keeps at most 1024 client connections open (issue 15.5): past that a new
+    /// connection is closed at once, the runtime log says so in one line however many are
+    /// refused, and a connection is served again as soon as one closes.
+    @Test func theGatewayRefusesConnectionsOverItsCap() async throws {
+        try #require(RuntimeHarness.raiseDescriptorLimit(to: 4096), "needs 4096 descriptors for 1024 held connections")
+        let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime")
+        let port = try harness.startRuntime().gatewayPort
+        // Held without a request: the whole test must end before their 10 s header timeout.
+        var held = try RawHTTP.hold(port: port, count: 1024)
+        defer { for fd in held { close(fd) } }
+        for attempt in 0..<5 {
+            let refused = try RawHTTP.closedAfter(port: port, "", limit: 2)
+            #expect(refused.seconds != nil, "connection \(1025 + attempt) over the cap is closed at once")
+        }
+        close(held.removeLast())
+        let served = try await RuntimeHarness.waitUntil(timeout: 3) {
+            let answer = try RawHTTP.closedAfter(port: port, "GET /nowhere HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 2)
+            return answer.received.hasPrefix("HTTP/1.1 404")
+        }
+        #expect(served, "under the cap again, a connection is served")
+        let logged = try await RuntimeHarness.waitUntil(timeout: 3) { !harness.logLines("runtime", containing: "cap of 1024").isEmpty }
+        #expect(logged)
+        let lines = harness.logLines("runtime", containing: "cap of 1024")
+        #expect(lines.count == 1 && lines[0].contains("gateway 127.0.0.1:\(port)"), "one line for five refused connections: \(lines)")
     }
 
     @Test func invokeAPIAndKumoInvoke() async throws {

@@ -54,4 +54,21 @@ extension RuntimeHarness {
     func pids() async throws -> [Int] {
         try await status().resources.flatMap { $0.detail.pids.map(Int.init) }
     }
+
+    /// Raises this process's soft limit on open descriptors to at least `wanted` (a daemon
+    /// started afterwards inherits it); false when the hard limit is lower.
+    static func raiseDescriptorLimit(to wanted: Int) -> Bool {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return false }
+        if limit.rlim_cur >= rlim_t(wanted) { return true }
+        guard limit.rlim_max >= rlim_t(wanted) else { return false }
+        limit.rlim_cur = rlim_t(wanted)
+        return setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0
+    }
+
+    /// The lines of a log under `.kumo/logs/` (`runtime`, `service.web`, …) that contain `text`.
+    func logLines(_ address: String, containing text: String) -> [String] {
+        let log = (try? String(contentsOfFile: directory + "/.kumo/logs/\(address).log", encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
+    }
 }

@@ -355,6 +355,55 @@ import Testing
         #expect(echo["headers"]?["expect"] == nil)
     }
 
+    /// Clients cannot hold a front port's connections for as long as they like (issue 15.5):
+    /// one that never sends a request and one that stalls inside its headers are closed after
+    /// the 10 s header timeout, a malformed request is answered 400 and closed, an answer to
+    /// `Connection: close` ends its connection — and a request that waits 11 s for its replica
+    /// is answered, not timed out, on a connection that then stays open.
+    @Test func theFrontPortClosesIdleStalledAndRefusedConnections() async throws {
+        let (harness, port) = try applied()
+        defer { withExtendedLifetime(harness) {} }
+        async let silent = Task.detached { try RawHTTP.closedAfter(port: port, "", limit: 15) }.value
+        async let stalled = Task.detached { try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nX-Slow: ", limit: 15) }.value
+        async let garbage = Task.detached { try RawHTTP.closedAfter(port: port, "NOT HTTP AT ALL\r\n\r\n", limit: 5) }.value
+        async let closing = Task.detached { try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 5) }.value
+        async let waiting = Task.detached { try RawHTTP.closedAfter(port: port, "GET /slow?s=11 HTTP/1.1\r\nHost: kumo\r\n\r\n", limit: 13) }.value
+        let (quiet, slow, bad, close, patient) = try await (silent, stalled, garbage, closing, waiting)
+        #expect(quiet.seconds != nil && quiet.seconds! < 12, "a client that sends nothing is closed after the header timeout: \(String(describing: quiet.seconds))")
+        #expect(slow.seconds != nil && slow.seconds! < 12, "a client stalled in its headers is closed: \(String(describing: slow.seconds))")
+        #expect(bad.received.hasPrefix("HTTP/1.1 400"), "\(bad.received)")
+        #expect(bad.seconds != nil && bad.seconds! < 2, "the 400 closes the connection: \(String(describing: bad.seconds))")
+        #expect(close.received.hasPrefix("HTTP/1.1 200"), "\(close.received)")
+        #expect(close.seconds != nil && close.seconds! < 2, "Connection: close closes: \(String(describing: close.seconds))")
+        #expect(patient.received.hasPrefix("HTTP/1.1 200"), "a slow replica's answer arrives: \(patient.received)")
+        #expect(patient.seconds == nil, "and its keep-alive connection stays open")
+    }
+
+    /// A front port keeps at most 1024 client connections open (issue 15.5): past that a new
+    /// connection is closed at once, the service's log says so in one line however many are
+    /// refused, and a connection is served again as soon as one closes.
+    @Test func theFrontPortRefusesConnectionsOverItsCap() async throws {
+        try #require(RuntimeHarness.raiseDescriptorLimit(to: 4096), "needs 4096 descriptors for 1024 held connections")
+        let (harness, port) = try applied()
+        // Held without a request: the whole test must end before their 10 s header timeout.
+        var held = try RawHTTP.hold(port: port, count: 1024)
+        defer { for fd in held { close(fd) } }
+        for attempt in 0..<5 {
+            let refused = try RawHTTP.closedAfter(port: port, "", limit: 2)
+            #expect(refused.seconds != nil, "connection \(1025 + attempt) over the cap is closed at once")
+        }
+        close(held.removeLast())
+        let served = try await RuntimeHarness.waitUntil(timeout: 3) {
+            let answer = try RawHTTP.closedAfter(port: port, "GET / HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 2)
+            return answer.received.hasPrefix("HTTP/1.1 200")
+        }
+        #expect(served, "under the cap again, a connection is served")
+        let logged = try await RuntimeHarness.waitUntil(timeout: 3) { !harness.logLines("service.web", containing: "cap of 1024").isEmpty }
+        #expect(logged)
+        let lines = harness.logLines("service.web", containing: "cap of 1024")
+        #expect(lines.count == 1 && lines[0].contains("127.0.0.1:\(port)"), "one line for five refused connections: \(lines)")
+    }
+
     /// Whether this machine lets a runtime enforce CPU limits, and why not when it does not:
     /// the runtime's own detection, run as the runtime runs it (same user, same cgroups).
     static let cpuControl: (enforceable: Bool, summary: String) = {
@@ -524,6 +573,38 @@ enum RawHTTP {
             rest.append(contentsOf: buffer[0..<n])
         }
         return (line, rest)
+    }
+
+    /// Connects to 127.0.0.1:`port`, sends `bytes` (if any) and reads until the server closes:
+    /// the seconds that took (nil: still open after `limit` seconds) and what the server sent.
+    static func closedAfter(port: Int, _ bytes: String, limit: Int) throws -> (seconds: Double?, received: String) {
+        let fd = try connected(port: port)
+        defer { close(fd) }
+        if !bytes.isEmpty { try sendAll(fd, Array(bytes.utf8)) }
+        var timeout = timeval(tv_sec: limit, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let start = Date()
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return (Date().timeIntervalSince(start), String(decoding: received, as: UTF8.self)) }
+            if n < 0 { return (nil, String(decoding: received, as: UTF8.self)) }
+            received.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    /// `count` connections to 127.0.0.1:`port` that send nothing; the caller closes them.
+    static func hold(port: Int, count: Int) throws -> [Int32] {
+        var held: [Int32] = []
+        held.reserveCapacity(count)
+        do {
+            for _ in 0..<count { held.append(try connected(port: port)) }
+        } catch {
+            for fd in held { close(fd) }
+            throw error
+        }
+        return held
     }
 
     static func connected(port: Int) throws -> Int32 {

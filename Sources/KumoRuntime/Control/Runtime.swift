@@ -95,7 +95,9 @@ public actor Runtime {
         let gateway: any Channel
         do {
             let gatewayHandler = Gateway(directory: directory, region: region)
-            gateway = try await LoopHTTPHandler.bind(port: options.gatewayPort, on: InvokeLoop.loop) {
+            let logs = self.logs
+            let cap = ConnectionCap(listener: "gateway") { logs.write("runtime", tag: "runtime", $0) }
+            gateway = try await LoopHTTPHandler.bind(port: options.gatewayPort, on: InvokeLoop.loop, cap: cap) {
                 LoopHTTPHandler(limit: FunctionPool.payloadLimit, handle: { request, handler in gatewayHandler.handle(request, handler) })
             }.get()
         } catch {

@@ -95,7 +95,8 @@ struct LoopResponse {
 
 /// Reads whole requests (the body up to `limit` bytes) and passes each to `handle`, which
 /// answers with `respond` at once or later, always on the connection's event loop. Pipelined
-/// requests wait for the answer before them (NIO's pipelining handler).
+/// requests wait for the answer before them (NIO's pipelining handler); timeouts, malformed
+/// requests and closing after `Connection: close` are the ``HTTPConnectionGuard``'s.
 final class LoopHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -109,15 +110,6 @@ final class LoopHTTPHandler: ChannelInboundHandler {
     /// A request was handed over and not yet answered.
     private(set) var awaiting = false
 
-    /// A client must send a request's head within this after connecting or after its first
-    /// byte, and may stay idle between requests this long: no connection is held for ever.
-    /// While a request waits for its answer (a worker's parked `next`) nothing times out.
-    static let headerTimeout = TimeAmount.seconds(10)
-    static let idleTimeout = TimeAmount.seconds(60)
-    private var deadline: Scheduled<Void>?
-    /// Bytes of the next request have arrived since the last answer.
-    private var reading = false
-
     init(limit: Int, handle: @escaping Handle, closed: ((LoopHTTPHandler) -> Void)? = nil) {
         body = RequestBody(limit: limit)
         self.handle = handle
@@ -126,51 +118,15 @@ final class LoopHTTPHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(LoopHTTPHandler.headerTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
         self.context = nil
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        arm(LoopHTTPHandler.headerTimeout)
-        context.fireChannelActive()
-    }
-
-    /// Closes the connection after `amount` unless something cancels or re-arms it first.
-    private func arm(_ amount: TimeAmount) {
-        deadline?.cancel()
-        guard let context else { return }
-        deadline = context.eventLoop.scheduleTask(in: amount) { [weak self] in
-            guard let self, !self.awaiting, let context = self.context else { return }
-            context.close(promise: nil)
-        }
-    }
-
-    /// Raw bytes arrived (``ReadTap``): a request has begun, and its head must follow soon.
-    func bytesArrived() {
-        guard !reading, !awaiting, head == nil else { return }
-        reading = true
-        arm(LoopHTTPHandler.headerTimeout)
-    }
-
-    /// A malformed request: 400 with `Connection: close`, then the connection ends.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        deadline?.cancel()
-        guard error is HTTPParserError, !awaiting else { return context.close(promise: nil) }
-        let head = HTTPResponseHead(version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            deadline?.cancel()
-            deadline = nil
             self.head = head
             body.reset()
             LoopHTTPHandler.continueIfExpected(head, context: context)
@@ -212,14 +168,7 @@ final class LoopHTTPHandler: ChannelInboundHandler {
             buffer.writeBytes(response.body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
-        if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            reading = false
-            arm(LoopHTTPHandler.idleTimeout)
-        } else {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     /// Answers `Expect: 100-continue` with `100 Continue`, so that clients (curl does this for
@@ -231,35 +180,21 @@ final class LoopHTTPHandler: ChannelInboundHandler {
     }
 
     /// Binds a server on 127.0.0.1:`port` (0: the kernel chooses) whose connections all live on
-    /// `loop`, each with a handler from `make`.
-    static func bind(port: Int, host: String = "127.0.0.1", on loop: any EventLoop, make: @escaping @Sendable () -> LoopHTTPHandler) -> EventLoopFuture<any Channel> {
+    /// `loop`, each with a handler from `make` behind an ``HTTPConnectionGuard``, at most
+    /// `cap`'s maximum at once when there is a cap.
+    static func bind(port: Int, host: String = "127.0.0.1", on loop: any EventLoop, timeouts: HTTPConnectionGuard.Timeouts = .standard,
+                     cap: ConnectionCap? = nil, make: @escaping @Sendable () -> LoopHTTPHandler) -> EventLoopFuture<any Channel> {
         ServerBootstrap(group: loop)
+            .capped(cap)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = make()
-                    // Parse errors reach the handler, which answers 400 and closes.
-                    try channel.pipeline.syncOperations.addHandler(ReadTap { handler.bytesArrived() })
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.configureGuardedHTTPServer(timeouts: timeouts)
+                    try channel.pipeline.syncOperations.addHandler(make())
                 }
             }
             .bind(host: host, port: port)
-    }
-}
-
-/// Tells its connection's ``LoopHTTPHandler`` that bytes arrived, before they are parsed: the
-/// header timeout starts with a request's first byte, not with its complete head.
-final class ReadTap: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private let onRead: () -> Void
-
-    init(_ onRead: @escaping () -> Void) { self.onRead = onRead }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        onRead()
-        context.fireChannelRead(data)
     }
 }

@@ -125,17 +125,21 @@ final class FrontProxy: Sendable {
     private let pools: PoolSet
     private let clients: ClientSet
 
-    static func start(port: Int, service: String, balancer: Balancer, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FrontProxy {
+    /// Listens on 127.0.0.1:`port`; client connections live on `group`'s loops, each behind an
+    /// ``HTTPConnectionGuard`` with `timeouts`, at most `cap`'s maximum at once.
+    static func start(port: Int, service: String, balancer: Balancer, cap: ConnectionCap, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                      timeouts: HTTPConnectionGuard.Timeouts = .standard) async throws -> FrontProxy {
         let pools = PoolSet()
         let clients = ClientSet()
         let channel = try await ServerBootstrap(group: group)
+            .capped(cap)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureGuardedHTTPServer(timeouts: timeouts)
                     let pool = pools.pool(for: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(FrontHandler(service: service, balancer: balancer, pool: pool))
                     clients.add(channel)
@@ -483,7 +487,6 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         case .end:
             deadline?.cancel()
             deadline = nil
-            let keepAlive = !clientCloses
             if let upstream, upstreamPaused {
                 upstreamPaused = false
                 upstream.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
@@ -493,8 +496,8 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             replica = nil
             self.head = nil
             body.reset()
-            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { let channel = context.channel; written.whenComplete { _ in channel.close(promise: nil) } }
+            // An answer that says `Connection: close` ends the connection (the guard closes it).
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 
@@ -561,7 +564,6 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
         body.reset()
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !head.isKeepAlive { let channel = context.channel; written.whenComplete { _ in channel.close(promise: nil) } }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

@@ -84,7 +84,9 @@ actor ServiceSupervisor {
     func start() async throws {
         if let port = config.port {
             do {
-                front = try await FrontProxy.start(port: port, service: config.name, balancer: balancer)
+                let (logs, address) = (self.logs, self.address)
+                let cap = ConnectionCap(listener: "front port of service \(config.name)") { logs.write(address, tag: "front", $0) }
+                front = try await FrontProxy.start(port: port, service: config.name, balancer: balancer, cap: cap)
             } catch {
                 throw RuntimeError("service \(config.name): cannot listen on 127.0.0.1:\(port): \(error)")
             }

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 
 PORT = int(sys.argv[sys.argv.index("--port") + 1])
 if os.environ.get("VERSION") == "broken":
@@ -28,7 +29,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
             self.wfile.write(b"0\r\n\r\n")
         elif self.path.startswith("/slow"):
-            time.sleep(0.2)
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            time.sleep(float(query.get("s", ["0.2"])[0]))
             self.reply(200, self.who())
         else:
             self.reply(200, self.who())
