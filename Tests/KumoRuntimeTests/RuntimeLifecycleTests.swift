@@ -49,6 +49,30 @@ import Testing
         #expect(isolation.hasPrefix("namespaces (user, pid, mount)"), "\(isolation)")
     }
 
+    /// The daemon raises its soft limit on open descriptors towards the hard one, so that a
+    /// listener's cap of 1,024 connections is reached before the descriptors run out (started
+    /// from a shell with the common soft limit of 1,024, it had none left for anything else).
+    @Test func theDaemonRaisesItsDescriptorLimit() throws {
+        var original = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &original)
+        try #require(original.rlim_max >= 4096, "needs a hard limit of at least 4096 to tell raised from not")
+        var low = original
+        low.rlim_cur = 512
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &low)
+        let harness: RuntimeHarness
+        let info: RuntimeInfo
+        do {
+            defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &original) }
+            harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime", environment: ["KUMO_TEST_TOKEN": "s3cret-value"])
+            info = try harness.startRuntime()
+        }
+        let limits = try String(contentsOfFile: "/proc/\(info.pid)/limits", encoding: .utf8)
+        let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+        let soft = try #require(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.flatMap { Int($0) })
+        #expect(soft >= min(Int(original.rlim_max), 65_536), "\(line)")
+        withExtendedLifetime(harness) {}
+    }
+
     /// `kumo status | head`: a reader that goes away ends kumo as SIGPIPE ends other tools, not
     /// with a crash report (the HTTP client ignores SIGPIPE, and the write used to trap).
     @Test func aClosedPipeEndsStatusQuietly() async throws {

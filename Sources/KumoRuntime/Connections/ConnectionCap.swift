@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// How many client connections one listener keeps open at once, and what it does past that:
@@ -10,6 +11,23 @@ import NIOCore
 struct ConnectionCap: Sendable {
     static let standard = 1024
     static let logInterval = TimeAmount.seconds(60)
+
+    /// Raises this process's soft limit on open descriptors towards its hard limit (at most
+    /// 65,536), so that the caps, not the descriptors, are what runs out first: at the usual
+    /// soft limit of 1,024 one full listener would leave nothing for the others, the workers'
+    /// pipes and the state. Returns the soft limit in force afterwards.
+    @discardableResult
+    static func raiseDescriptorLimit(wanted: rlim_t = 65_536) -> rlim_t {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        let target = min(wanted, limit.rlim_max)
+        if limit.rlim_cur < target {
+            var raised = limit
+            raised.rlim_cur = target
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return target }
+        }
+        return limit.rlim_cur
+    }
 
     /// What the log calls the listener: `gateway`, `front port of service web`.
     var listener: String

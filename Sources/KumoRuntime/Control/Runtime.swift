@@ -86,6 +86,7 @@ public actor Runtime {
         let statePath = (options.statePath as NSString).standardizingPath
         isolation = Isolation.detect(hiding: [kumo] + (statePath.hasPrefix(kumo + "/") ? [] : [statePath]))
 
+        let descriptors = ConnectionCap.raiseDescriptorLimit()
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
             guard let self else { return Response(status: .serviceUnavailable) }
@@ -113,6 +114,7 @@ public actor Runtime {
         logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gatewayPort)")
         logs.write("runtime", tag: "runtime", "service CPU limits: \(cpuLimit.summary)")
         logs.write("runtime", tag: "runtime", "isolation: \(isolation.summary)")
+        logs.write("runtime", tag: "runtime", "open descriptors: up to \(descriptors) (each listener keeps at most \(ConnectionCap.standard) client connections)")
         await reconcile()
         // Clients find the runtime only once it serves what the state says is applied.
         try info.write()
