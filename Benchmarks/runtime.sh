@@ -244,9 +244,14 @@ tput() {
     load "$url" --concurrency "$CONCURRENCY" --duration 1 >/dev/null
     measure "$name" "$@" -- "$url" --concurrency "$CONCURRENCY" --duration "$DURATION"
 }
+# The workers' processes: each reported pid (kumo-init, when isolated) and everything below it.
 WORKERS=$("$KUMO" runtime status -C "$BENCH" --json | python3 -c 'import json, sys
+def tree(pid):
+    try: children = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+    except OSError: children = []
+    return [pid] + [p for c in children for p in tree(int(c))]
 for r in json.load(sys.stdin)["resources"]:
-    if r["address"] == "function.echo": print(" ".join(map(str, r["detail"]["pids"])))')
+    if r["address"] == "function.echo": print(" ".join(str(p) for pid in r["detail"]["pids"] for p in tree(pid)))')
 for ((round = 1; round <= ROUNDS; round++)); do
     log "latency round $round/$ROUNDS: $REQUESTS sequential requests each: reference, http.server, floors, gateway"
     load "$DIRECT" --requests "$REQUESTS" --warmup-requests "$WARMUP_REQUESTS" --expect "$BODY" >"$TMP/lat-direct-$round.json"

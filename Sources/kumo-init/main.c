@@ -53,6 +53,12 @@ static void drop_capabilities(void) {
 
 static void ignore(int signal_number) { (void)signal_number; }
 
+/* The Swift driver links swiftrt.o into every executable it makes, this C program included; its
+   two references are answered here, so that the static link (see Package.swift) pulls nothing
+   of the Swift runtime into every worker's first process. */
+void swift_addNewDSOImage(const void *image) { (void)image; }
+int _swift_backtrace_isThunkFunction(const char *name) { (void)name; return 0; }
+
 int main(int argc, char *argv[]) {
     int status_fd = -1, check = 0, i;
 

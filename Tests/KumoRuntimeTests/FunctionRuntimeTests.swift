@@ -312,6 +312,15 @@ import Testing
         #expect(try ConfigValue(json: cli.stdout)["sum"]?.doubleValue == 6.5)
         try "{\"numbers\": [10]}".write(toFile: harness.directory + "/event.json", atomically: true, encoding: .utf8)
         #expect(try ConfigValue(json: try harness.kumo(["invoke", "shell", "--data", "@event.json"]).stdout)["sum"]?.intValue == 10)
+        // An exec call answers as soon as its process ends, and its timeout and memory limit
+        // hold: the watchdog beside the wait kills the process.
+        let quick = try await harness.invoke("shellLimited", "{\"numbers\": [2]}")
+        #expect(quick.status == 200 && quick.json?["sum"]?.intValue == 2, "\(quick.body)")
+        let slow = try await harness.invoke("shellLimited", "{\"sleep\": 5}")
+        #expect(slow.headers.first(name: "X-Amz-Function-Error") == "Unhandled")
+        #expect(slow.json?["errorType"]?.stringValue == "Sandbox.Timedout", "\(slow.body)")
+        let hungry = try await harness.invoke("shellLimited", "{\"allocateMB\": 300}")
+        #expect(hungry.json?["errorType"]?.stringValue == "Runtime.OutOfMemory", "\(hungry.body)")
         let failing = try harness.kumo(["invoke", "behave", "--data", "{\"raise\": \"bad\"}"])
         #expect(failing.status == 1 && failing.stderr.contains("ValueError"))
         let ric = try await harness.invoke("ric", "{\"via\": \"awslambdaric\"}")

@@ -594,20 +594,32 @@ final class FunctionPool: @unchecked Sendable {
         defer { Registry.shared.remove(process) }
         process.writeInputAndClose(payload)
         let started = ContinuousClock.now
-        var killedFor: String?
         let limit = MemoryLimit(megabytes: config.memoryMB)
-        while !process.hasExited {
-            if ContinuousClock.now - started > config.timeout {
-                killedFor = "Task timed out after \(FunctionPool.milliseconds(config.timeout) / 1000) seconds"
-                process.signalGroup(SIGKILL)
-                break
+        let timeout = config.timeout
+        // The exit ends the call at once; beside it a watchdog checks the timeout and the memory
+        // every 5 ms (polling for the exit too made every call last at least one interval).
+        let killedFor: String? = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                _ = await process.wait()
+                return nil
             }
-            if limit.check(process).exceeded {
-                killedFor = limit.message()
-                process.signalGroup(SIGKILL)
-                break
+            group.addTask {
+                while !Task.isCancelled {
+                    if ContinuousClock.now - started > timeout {
+                        process.signalGroup(SIGKILL)
+                        return "Task timed out after \(FunctionPool.milliseconds(timeout) / 1000) seconds"
+                    }
+                    if limit.check(process).exceeded {
+                        process.signalGroup(SIGKILL)
+                        return limit.message()
+                    }
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+                return nil
             }
-            try? await Task.sleep(for: .milliseconds(5))
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
         let status = await process.wait()
         logs.write(address, tag: requestID, "END RequestId: \(requestID)")
