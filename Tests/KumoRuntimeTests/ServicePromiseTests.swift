@@ -134,6 +134,28 @@ import Testing
         #expect(try await harness.http(.GET, port: port, "/").status == 200, "still serving")
     }
 
+    /// `restart: always` restarts a replica that exits cleanly — once after a second, then at
+    /// once after each restart (a crash loop) — with back-off from 100 ms doubling: the restart
+    /// count rises in `kumo status --json`, and the log names each delay.
+    @Test func restartAlwaysRestartsWithAGrowingBackoff() async throws {
+        let (harness, _) = try applied(["service.always"])
+        var seen: [Int] = []
+        let rose = try await RuntimeHarness.waitUntil(timeout: 30) {
+            let restarts = try self.statusRow(harness, "always")?["detail"]?["replica_detail"]?.arrayValue?.first?["restarts"]?.intValue ?? 0
+            if seen.last != restarts { seen.append(restarts) }
+            return restarts >= 4
+        }
+        #expect(rose, "restarts seen in kumo status: \(seen); \(log(harness, "always").suffix(1500))")
+        #expect(seen == seen.sorted() && seen.count >= 2, "the count rises: \(seen)")
+        // Log lines are written in batches: wait for the fourth.
+        var delays: [Int] = []
+        _ = try await RuntimeHarness.waitUntil(timeout: 5) {
+            delays = self.log(harness, "always").matches(of: #/restarting replica 1 in (\d+) ms \(exit status 0\)/#).compactMap { Int($0.1) }
+            return delays.count >= 4
+        }
+        #expect(Array(delays.prefix(4)) == [100, 200, 400, 800], "\(delays)")
+    }
+
     /// `exec` health checks: a probe command that exits 0 keeps the replica ready, one that
     /// fails takes it out of the balancer, and it is ready again once the probe passes.
     @Test func execHealthChecksDecideReadiness() async throws {

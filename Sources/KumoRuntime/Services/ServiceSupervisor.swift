@@ -237,7 +237,11 @@ actor ServiceSupervisor {
         let description = FunctionPool.describe(status)
         replica.lastExit = description
         logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) exited: \(description)")
-        guard !stopped, replica.state != .draining, replica.state != .stopped, replica.state != .starting else { return }
+        // A first launch that exits while starting is for `startReplica` to report (it fails the
+        // apply or the rollout); a restarted one that exits before it is ready (a crash loop) is
+        // restarted by its policy like any other, after a longer back-off.
+        let awaited = replica.state == .starting && replica.launches == 1
+        guard !stopped, replica.state != .draining, replica.state != .stopped, !awaited else { return }
         let clean = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
         let restart = config.restart == .always || (config.restart == .onFailure && !clean)
         guard restart else {
