@@ -134,6 +134,35 @@ import Testing
         #expect(try await harness.http(.GET, port: port, "/").status == 200, "still serving")
     }
 
+    /// `restart: no`: a replica that exits stays down, and status says why (its exit status
+    /// and what it last wrote to stderr).
+    @Test func restartNoLeavesAnExitedReplicaDown() async throws {
+        let (harness, _) = try applied(["service.once"])
+        let pids = ints(try await harness.detail("service.once")?["pids"])
+        try #require(pids.count == 1)
+        let exited = try await RuntimeHarness.waitUntil(timeout: 15) { self.log(harness, "once").contains("replica 1 exited: exit status 3") }
+        try #require(exited, "\(log(harness, "once"))")
+        // It stays down: watched for 2 s after its exit, nothing restarts it.
+        try await Task.sleep(for: .seconds(2))
+        let detail = try #require(try await harness.detail("service.once"))
+        #expect(detail["replicas_ready"]?.intValue == 0 && ints(detail["pids"]).isEmpty, "\(detail)")
+        #expect(RuntimeHarness.alive(pids).isEmpty)
+        #expect(!log(harness, "once").contains("restarting"), "\(log(harness, "once"))")
+        let text = try harness.kumo(["status"]).stdout
+        let row = text.split(separator: "\n").first { $0.hasPrefix("service.once") }.map(String.init) ?? text
+        #expect(row.contains("0/1 ready"), "\(row)")
+        #expect(row.contains("last error: replica 1 exited (exit status 3) and restart is 'no'"), "\(row)")
+        #expect(row.contains("replica 1 exited, last exit: exit status 3, stderr: fatal: leaving after 1.0 s with status 3"), "\(row)")
+        let replica = try #require(try statusRow(harness, "once")?["detail"]?["replica_detail"]?.arrayValue?.first)
+        #expect(replica["state"]?.stringValue == "exited" && replica["restarts"]?.intValue == 0 && replica["pid"]?.intValue == nil, "\(replica)")
+
+        // Until an apply replaces it: `--refresh` sees a replica not ready and repairs it.
+        let repair = try harness.kumo(["apply", "--auto-approve", "--refresh", "--no-color", "--target", "service.once"])
+        #expect(repair.status == 0 && repair.stdout.contains("service.once"), "\(repair.stdout)\n\(repair.stderr)")
+        let listed = try statusRow(harness, "once")?["detail"]?["replica_detail"]?.arrayValue?.compactMap { $0["replica"]?.intValue }
+        #expect(listed == [2], "replica 2 replaces replica 1: \(String(describing: listed))")
+    }
+
     /// `restart: always` restarts a replica that exits cleanly — once after a second, then at
     /// once after each restart (a crash loop) — with back-off from 100 ms doubling: the restart
     /// count rises in `kumo status --json`, and the log names each delay.

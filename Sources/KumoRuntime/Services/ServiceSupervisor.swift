@@ -30,7 +30,10 @@ actor ServiceSupervisor {
     private var stopped = false
 
     final class Replica: @unchecked Sendable {
-        enum State: String { case starting, ready, unhealthy, draining, stopped }
+        /// `exited`: its process ended and the restart policy keeps it down; out of the
+        /// balancer, but still listed by `status` with its last exit and stderr lines, until the
+        /// next update of the service replaces it.
+        enum State: String { case starting, ready, unhealthy, draining, stopped, exited }
         let index: Int
         /// The config revision the replica runs; a scale in place relabels the replicas it
         /// keeps, since they run the new spec in all but the count.
@@ -41,7 +44,7 @@ actor ServiceSupervisor {
         var state = State.starting {
             didSet {
                 switch state {
-                case .stopped: balancer.remove(index)
+                case .stopped, .exited: balancer.remove(index)
                 default: balancer.set(index, port: port, ready: state == .ready)
                 }
             }
@@ -105,6 +108,8 @@ actor ServiceSupervisor {
     /// client or saved plan older than strategies) that same comparison decides.
     func update(_ next: ServiceConfig, strategy: UpdateStrategy?) async throws {
         let previous = config
+        // Replicas that exited for good are replaced by this update (new ones reach the count).
+        replicas.removeAll { $0.state == .exited }
         if next.revision == previous.revision {
             config = next
             try await scale(to: next.replicas)
@@ -145,12 +150,12 @@ actor ServiceSupervisor {
         stopped = true
         monitor?.cancel()
         await front?.stop()
-        for replica in replicas where replica.state != .stopped { await drain(replica) }
+        for replica in replicas where replica.state != .stopped && replica.state != .exited { await drain(replica) }
         replicas = []
     }
 
     private func scale(to count: Int) async throws {
-        var live = replicas.filter { $0.state != .stopped && $0.state != .draining }
+        var live = replicas.filter { $0.state != .stopped && $0.state != .draining && $0.state != .exited }
         while live.count < count {
             live.append(try await startReplica(revision: config.revision))
         }
@@ -245,7 +250,7 @@ actor ServiceSupervisor {
         let clean = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
         let restart = config.restart == .always || (config.restart == .onFailure && !clean)
         guard restart else {
-            replica.state = .stopped
+            replica.state = .exited
             lastError = "replica \(replica.index) exited (\(description)) and restart is '\(config.restart.rawValue)'"
             return
         }
@@ -349,12 +354,13 @@ actor ServiceSupervisor {
     // MARK: Status
 
     func status() -> (ready: Int, total: Int, cpu: Double, ports: [Int], pids: [pid_t], lastError: String?, detail: [ControlAPI.Status.ServiceDetail.Replica]) {
-        let live = replicas.filter { $0.state != .stopped }
-        let detail = live.map { r in
+        let listed = replicas.filter { $0.state != .stopped }
+        let detail = listed.map { r in
             ControlAPI.Status.ServiceDetail.Replica(
-                replica: r.index, state: r.state.rawValue, port: r.port, pid: r.process?.pid, inFlight: r.inFlight, restarts: r.restarts,
-                cgroup: r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
+                replica: r.index, state: r.state.rawValue, port: r.port, pid: r.state == .exited ? nil : r.process?.pid, inFlight: r.inFlight, restarts: r.restarts,
+                cgroup: r.state == .exited ? nil : r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
         }
+        let live = listed.filter { $0.state != .exited }
         return (live.filter { $0.state == .ready }.count, config.replicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 
