@@ -25,6 +25,11 @@ import Testing
         (try? String(contentsOfFile: harness.directory + "/.kumo/logs/service.\(service).log", encoding: .utf8)) ?? ""
     }
 
+    /// Whether the service's log holds `text` within 5 s (lines are written in batches).
+    func logged(_ harness: RuntimeHarness, _ service: String, _ text: String) async throws -> Bool {
+        try await RuntimeHarness.waitUntil(timeout: 5) { self.log(harness, service).contains(text) }
+    }
+
     /// The service's row of `kumo status --json`, as a user reads it.
     func statusRow(_ harness: RuntimeHarness, _ service: String) throws -> ConfigValue? {
         let status = try harness.kumo(["status", "--json"])
@@ -200,11 +205,15 @@ import Testing
         }
         #expect(out, "a failing probe left the replica ready: \(log(harness, "front"))")
         #expect(state != "ready", "\(state)")
-        #expect(log(harness, "front").contains("replica 1 failed 1 health checks: out of the balancer, restarting"), "\(log(harness, "front"))")
+        #expect(try await logged(harness, "front", "replica 1 failed 1 health checks: out of the balancer, restarting"), "\(log(harness, "front"))")
         try FileManager.default.removeItem(atPath: harness.directory + "/sick")
         let back = try await RuntimeHarness.waitUntil(timeout: 15) { try await harness.detail("service.front")?["replicas_ready"]?.intValue == 1 }
         #expect(back, "a passing probe did not make the replica ready: \(log(harness, "front"))")
         #expect(try await harness.http(.GET, port: port, "/").status == 200)
+        // One failure, one restart: the kill that ends the unhealthy process is not another.
+        let restarts = try await harness.detail("service.front")?["replica_detail"]?.arrayValue?.first?["restarts"]?.intValue
+        #expect(restarts == 1, "\(log(harness, "front"))")
+        #expect(log(harness, "front").components(separatedBy: "restarting replica 1 in").count == 2, "\(log(harness, "front"))")
     }
 
     /// `resources.memory` on replicas: a replica that allocates past its 64 MB is killed and,
@@ -226,7 +235,7 @@ import Testing
         #expect(RuntimeHarness.alive([pid]).isEmpty, "the replica over its limit still runs")
         let now = ints(try await harness.detail("service.hog")?["pids"])
         #expect(now.count == 1 && now != [pid], "\(now)")
-        #expect(log(harness, "hog").contains("over its memory limit of 64 MB: killed"), "\(log(harness, "hog"))")
+        #expect(try await logged(harness, "hog", "over its memory limit of 64 MB: killed"), "\(log(harness, "hog"))")
         #expect(try await harness.detail("service.hog")?["last_error"]?.stringValue == "replica 1 exceeded its memory limit of 64 MB")
     }
 

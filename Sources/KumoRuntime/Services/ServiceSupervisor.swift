@@ -56,6 +56,9 @@ actor ServiceSupervisor {
         var failures = 0
         var restarts = 0
         var backoff = RestartBackoff()
+        /// A restart is scheduled: the exit of the process it replaces (killed after failing its
+        /// health checks) is not a second reason to restart, nor one for the policy to refuse.
+        var restartPending = false
         var lastExit: String?
         var recentErrors: [String] = []
         /// The cgroup that holds the replica to its CPU limit, when limits are enforced.
@@ -246,7 +249,7 @@ actor ServiceSupervisor {
         // apply or the rollout); a restarted one that exits before it is ready (a crash loop) is
         // restarted by its policy like any other, after a longer back-off.
         let awaited = replica.state == .starting && replica.launches == 1
-        guard !stopped, replica.state != .draining, replica.state != .stopped, !awaited else { return }
+        guard !stopped, replica.state != .draining, replica.state != .stopped, !awaited, !replica.restartPending else { return }
         let clean = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
         let restart = config.restart == .always || (config.restart == .onFailure && !clean)
         guard restart else {
@@ -260,6 +263,9 @@ actor ServiceSupervisor {
     /// Restarts a replica in place after its back-off.
     private func restartReplica(_ replica: Replica, reason: String) async {
         replica.state = .unhealthy
+        replica.restartPending = true
+        // Until the new process runs: the old one's exit may arrive while this waits.
+        defer { replica.restartPending = false }
         let delay = replica.backoff.restart(at: .now)
         replica.restarts += 1
         logs.write(address, tag: "replica-\(replica.index)", "restarting replica \(replica.index) in \(FunctionPool.milliseconds(delay)) ms (\(reason))")
