@@ -30,7 +30,10 @@ actor ServiceSupervisor {
     private var stopped = false
 
     final class Replica: @unchecked Sendable {
-        enum State: String { case starting, ready, unhealthy, draining, stopped }
+        /// `exited`: its process ended and the restart policy keeps it down; out of the
+        /// balancer, but still listed by `status` with its last exit and stderr lines, until the
+        /// next update of the service replaces it.
+        enum State: String { case starting, ready, unhealthy, draining, stopped, exited }
         let index: Int
         /// The config revision the replica runs; a scale in place relabels the replicas it
         /// keeps, since they run the new spec in all but the count.
@@ -41,7 +44,7 @@ actor ServiceSupervisor {
         var state = State.starting {
             didSet {
                 switch state {
-                case .stopped: balancer.remove(index)
+                case .stopped, .exited: balancer.remove(index)
                 default: balancer.set(index, port: port, ready: state == .ready)
                 }
             }
@@ -53,6 +56,9 @@ actor ServiceSupervisor {
         var failures = 0
         var restarts = 0
         var backoff = RestartBackoff()
+        /// A restart is scheduled: the exit of the process it replaces (killed after failing its
+        /// health checks) is not a second reason to restart, nor one for the policy to refuse.
+        var restartPending = false
         var lastExit: String?
         var recentErrors: [String] = []
         /// The cgroup that holds the replica to its CPU limit, when limits are enforced.
@@ -107,6 +113,8 @@ actor ServiceSupervisor {
     /// client or saved plan older than strategies) that same comparison decides.
     func update(_ next: ServiceConfig, strategy: UpdateStrategy?) async throws {
         let previous = config
+        // Replicas that exited for good are replaced by this update (new ones reach the count).
+        replicas.removeAll { $0.state == .exited }
         if next.revision == previous.revision {
             config = next
             try await scale(to: next.replicas)
@@ -147,12 +155,12 @@ actor ServiceSupervisor {
         stopped = true
         monitor?.cancel()
         await front?.stop()
-        for replica in replicas where replica.state != .stopped { await drain(replica) }
+        for replica in replicas where replica.state != .stopped && replica.state != .exited { await drain(replica) }
         replicas = []
     }
 
     private func scale(to count: Int) async throws {
-        var live = replicas.filter { $0.state != .stopped && $0.state != .draining }
+        var live = replicas.filter { $0.state != .stopped && $0.state != .draining && $0.state != .exited }
         while live.count < count {
             live.append(try await startReplica(revision: config.revision))
         }
@@ -239,11 +247,15 @@ actor ServiceSupervisor {
         let description = FunctionPool.describe(status)
         replica.lastExit = description
         logs.write(address, tag: "replica-\(replica.index)", "replica \(replica.index) exited: \(description)")
-        guard !stopped, replica.state != .draining, replica.state != .stopped, replica.state != .starting else { return }
+        // A first launch that exits while starting is for `startReplica` to report (it fails the
+        // apply or the rollout); a restarted one that exits before it is ready (a crash loop) is
+        // restarted by its policy like any other, after a longer back-off.
+        let awaited = replica.state == .starting && replica.launches == 1
+        guard !stopped, replica.state != .draining, replica.state != .stopped, !awaited, !replica.restartPending else { return }
         let clean = (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
         let restart = config.restart == .always || (config.restart == .onFailure && !clean)
         guard restart else {
-            replica.state = .stopped
+            replica.state = .exited
             lastError = "replica \(replica.index) exited (\(description)) and restart is '\(config.restart.rawValue)'"
             return
         }
@@ -253,6 +265,9 @@ actor ServiceSupervisor {
     /// Restarts a replica in place after its back-off.
     private func restartReplica(_ replica: Replica, reason: String) async {
         replica.state = .unhealthy
+        replica.restartPending = true
+        // Until the new process runs: the old one's exit may arrive while this waits.
+        defer { replica.restartPending = false }
         let delay = replica.backoff.restart(at: .now)
         replica.restarts += 1
         logs.write(address, tag: "replica-\(replica.index)", "restarting replica \(replica.index) in \(FunctionPool.milliseconds(delay)) ms (\(reason))")
@@ -347,12 +362,13 @@ actor ServiceSupervisor {
     // MARK: Status
 
     func status() -> (ready: Int, total: Int, cpu: Double, ports: [Int], pids: [pid_t], lastError: String?, detail: [ControlAPI.Status.ServiceDetail.Replica]) {
-        let live = replicas.filter { $0.state != .stopped }
-        let detail = live.map { r in
+        let listed = replicas.filter { $0.state != .stopped }
+        let detail = listed.map { r in
             ControlAPI.Status.ServiceDetail.Replica(
-                replica: r.index, state: r.state.rawValue, port: r.port, pid: r.process?.pid, inFlight: r.inFlight, restarts: r.restarts,
-                cgroup: r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
+                replica: r.index, state: r.state.rawValue, port: r.port, pid: r.state == .exited ? nil : r.process?.pid, inFlight: r.inFlight, restarts: r.restarts,
+                cgroup: r.state == .exited ? nil : r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
         }
+        let live = listed.filter { $0.state != .exited }
         return (live.filter { $0.state == .ready }.count, config.replicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 
