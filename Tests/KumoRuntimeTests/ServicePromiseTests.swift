@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import KumoManifest
 import KumoRuntime
+import KumoTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
