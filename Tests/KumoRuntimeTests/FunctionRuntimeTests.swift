@@ -319,7 +319,7 @@ import Testing
         let slow = try await harness.invoke("shellLimited", "{\"sleep\": 5}")
         #expect(slow.headers.first(name: "X-Amz-Function-Error") == "Unhandled")
         #expect(slow.json?["errorType"]?.stringValue == "Sandbox.Timedout", "\(slow.body)")
-        let hungry = try await harness.invoke("shellLimited", "{\"allocateMB\": 300}")
+        let hungry = try await harness.invoke("shellHungry", "{\"allocateMB\": 300}")
         #expect(hungry.json?["errorType"]?.stringValue == "Runtime.OutOfMemory", "\(hungry.body)")
         let failing = try harness.kumo(["invoke", "behave", "--data", "{\"raise\": \"bad\"}"])
         #expect(failing.status == 1 && failing.stderr.contains("ValueError"))
@@ -404,14 +404,15 @@ import Testing
         #expect(after.json?["ok"] == .bool(true))
 
         // Memory: 128 MB is the limit; allocating 300 MB kills the worker.
-        let hog = try await harness.invoke("behave", "{\"allocateMB\": 300}")
+        let hog = try await harness.invoke("hungry", "{\"allocateMB\": 300}")
         #expect(hog.json?["errorType"]?.stringValue == "Runtime.OutOfMemory", "\(hog.body)")
 
         // And the function still serves.
         let again = try await harness.invoke("behave", "{}")
         #expect(again.status == 200 && again.json?["ok"] == .bool(true), "\(again.status) \(again.body)")
         let detail = try #require(try await harness.detail("function.behave"))
-        #expect((detail["errors"]?.intValue ?? 0) >= 3)
+        #expect((detail["errors"]?.intValue ?? 0) >= 2, "the timeout and the crash count as errors")
+        #expect(try await harness.detail("function.hungry")?["errors"]?.intValue == 1, "and the memory kill")
     }
 
     /// `concurrency` is a hard cap: with both of `capped`'s two workers taken, a third call
