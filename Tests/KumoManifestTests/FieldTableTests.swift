@@ -11,7 +11,7 @@ import Testing
 
     /// A project directory with the code folder the manifests below name.
     static let root: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-field-tables-\(getpid())").path
+        let dir = try! Support.temporaryDirectory("kumo-field-tables")
         try? FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         return dir
     }()

@@ -1,4 +1,5 @@
 import Foundation
+import KumoTestSupport
 import Testing
 
 @testable import KumoManifest
@@ -6,7 +7,7 @@ import Testing
 @Suite struct ValidationTests {
     /// A project directory with a code folder, so `code:` paths resolve.
     static let root: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-validation-\(getpid())").path
+        let dir = try! Support.temporaryDirectory("kumo-validation")
         try? FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         return dir
     }()

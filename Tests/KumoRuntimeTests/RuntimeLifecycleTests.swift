@@ -100,8 +100,7 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: missing), "\(arguments) created the directory")
         }
         // A gateway port in use: one line from the daemon's own error, exit 1, no usage text.
-        let project = NSTemporaryDirectory() + "kumo-busy-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        let project = try Support.temporaryDirectory("kumo-busy")
         let (listener, busy) = RuntimeHarness.boundSocket(listen: true)
         defer { close(listener) }
         let refused = try KumoTestSupport.run(["runtime", "start", "-C", project, "--gateway-port", String(busy)])

@@ -1,11 +1,12 @@
 import Foundation
 @testable import KumoRuntime
+import KumoTestSupport
 import Testing
 
 /// How a marked worker's output is tagged and where END goes (the end-to-end test is
 /// FunctionRuntimeTests.outputIsTaggedWithTheRequestUntilItsEndAndWithTheWorkerAfter).
 struct WorkerOutputTests {
-    let directory = NSTemporaryDirectory() + "kumo-worker-output-" + UUID().uuidString
+    let directory = try! Support.temporaryDirectory("kumo-worker-output")
     let mark = "kumo-mark-test"
 
     /// The log as (tag, text) pairs.

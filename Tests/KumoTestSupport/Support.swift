@@ -25,10 +25,11 @@ public enum Support {
         try KumoTestSupport.runOnTerminal(arguments, environment: environment)
     }
 
-    /// A fresh temporary directory.
-    public static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "kumo-plan-tests-" + UUID().uuidString
+    /// A fresh temporary directory, removed when the test process exits.
+    public static func temporaryDirectory(_ prefix: String = "kumo-tests") throws -> String {
+        let path = NSTemporaryDirectory() + prefix + "-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        TemporaryDirectories.shared.add(path)
         return path
     }
 
@@ -100,4 +101,31 @@ public enum Support {
 public struct SupportError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Every directory `Support.temporaryDirectory` made, removed at exit: a test suite leaves
+/// nothing behind in /tmp, however its tests end.
+final class TemporaryDirectories: @unchecked Sendable {
+    static let shared = TemporaryDirectories()
+    private let lock = NSLock()
+    private var paths: [String] = []
+
+    private init() {
+        atexit { TemporaryDirectories.shared.removeAll() }
+    }
+
+    func add(_ path: String) {
+        lock.lock()
+        paths.append(path)
+        lock.unlock()
+    }
+
+    /// Also for harnesses that make their own directory.
+    func removeAll() {
+        lock.lock()
+        let all = paths
+        paths = []
+        lock.unlock()
+        for path in all { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
