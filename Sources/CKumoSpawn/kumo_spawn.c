@@ -88,6 +88,37 @@ static void cloexec_from(unsigned first) {
     }
 }
 
+/* In a child before execve: descriptors 0-2 from the given ones (-1 for stdin: /dev/null).
+   Returns 0 or an errno value. */
+static int set_up_standard_descriptors(int stdin_fd, int stdout_fd, int stderr_fd) {
+    if (stdin_fd >= 0) {
+        if (dup2(stdin_fd, 0) < 0) return errno;
+    } else {
+        int null_fd = open("/dev/null", O_RDONLY);
+        int error = null_fd < 0 || dup2(null_fd, 0) < 0 ? errno : 0;
+        if (null_fd > 0) close(null_fd);
+        if (error != 0) return error;
+    }
+    if (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) return errno;
+    return 0;
+}
+
+/* In a child before execve: every signal at its default, none blocked. */
+static void reset_signals(void) {
+    struct sigaction defaults;
+    sigset_t none;
+    defaults.sa_handler = SIG_DFL;
+    defaults.sa_flags = 0;
+    sigemptyset(&defaults.sa_mask);
+    for (int signal_number = 1; signal_number < NSIG; signal_number++) {
+        if (signal_number != SIGKILL && signal_number != SIGSTOP) {
+            sigaction(signal_number, &defaults, NULL);
+        }
+    }
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int kumo_spawn_into(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                     const char *dir, int stdin_fd, int stdout_fd, int stderr_fd, int procs_fd) {
     int report[2];
@@ -105,36 +136,16 @@ int kumo_spawn_into(pid_t *pid, const char *path, char *const argv[], char *cons
     if (child == 0) {
         /* The child borrows the parent's memory until exec: system calls only from here. */
         int failure = 0;
-        struct sigaction defaults;
-        sigset_t none;
         if (procs_fd >= 0) {
             /* "0" is the writing process: it joins the cgroup before it runs anything. */
             (void)!write(procs_fd, "0\n", 2);
         }
         if (setpgid(0, 0) != 0) failure = errno;
-        if (failure == 0) {
-            if (stdin_fd >= 0) {
-                if (dup2(stdin_fd, 0) < 0) failure = errno;
-            } else {
-                int null_fd = open("/dev/null", O_RDONLY);
-                if (null_fd < 0 || dup2(null_fd, 0) < 0) failure = errno;
-                if (null_fd > 0) close(null_fd);
-            }
-        }
-        if (failure == 0 && (dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)) failure = errno;
+        if (failure == 0) failure = set_up_standard_descriptors(stdin_fd, stdout_fd, stderr_fd);
         if (failure == 0 && dir != NULL && chdir(dir) != 0) failure = errno;
         if (failure == 0) {
             cloexec_from(3);
-            defaults.sa_handler = SIG_DFL;
-            defaults.sa_flags = 0;
-            sigemptyset(&defaults.sa_mask);
-            for (int signal_number = 1; signal_number < NSIG; signal_number++) {
-                if (signal_number != SIGKILL && signal_number != SIGSTOP) {
-                    sigaction(signal_number, &defaults, NULL);
-                }
-            }
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
+            reset_signals();
             execve(path, argv, envp);
             failure = errno;
         }
@@ -193,9 +204,8 @@ static void report_failure(int fd, int stage, int error) {
 
 static int isolated_child(void *argument) {
     struct isolated *a = argument;
-    struct sigaction defaults;
-    sigset_t none;
     int report = a->report_fd;
+    int error;
 
     if (a->procs_fd >= 0) {
         (void)!write(a->procs_fd, "0\n", 2);
@@ -206,14 +216,8 @@ static int isolated_child(void *argument) {
         report = fcntl(report, F_DUPFD_CLOEXEC, 10);
         if (report < 0) _exit(127);
     }
-    if (a->stdin_fd >= 0) {
-        if (dup2(a->stdin_fd, 0) < 0) report_failure(report, KUMO_STAGE_SETUP, errno);
-    } else {
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd < 0 || dup2(null_fd, 0) < 0) report_failure(report, KUMO_STAGE_SETUP, errno);
-        if (null_fd > 0) close(null_fd);
-    }
-    if (dup2(a->stdout_fd, 1) < 0 || dup2(a->stderr_fd, 2) < 0) report_failure(report, KUMO_STAGE_SETUP, errno);
+    error = set_up_standard_descriptors(a->stdin_fd, a->stdout_fd, a->stderr_fd);
+    if (error != 0) report_failure(report, KUMO_STAGE_SETUP, error);
     if (a->status_fd >= 0) {
         if (a->status_fd == 3) {
             if (fcntl(3, F_SETFD, 0) != 0) report_failure(report, KUMO_STAGE_SETUP, errno);
@@ -223,7 +227,7 @@ static int isolated_child(void *argument) {
     }
     if (a->uid_map != NULL) {
         /* Unprivileged: one line that maps the caller's own ids, and no setgroups. */
-        int error = write_text("/proc/self/setgroups", "deny");
+        error = write_text("/proc/self/setgroups", "deny");
         if (error == 0) error = write_text("/proc/self/uid_map", a->uid_map);
         if (error == 0) error = write_text("/proc/self/gid_map", a->gid_map);
         if (error != 0) report_failure(report, KUMO_STAGE_USER, error);
@@ -246,16 +250,7 @@ static int isolated_child(void *argument) {
     }
     if (a->dir != NULL && chdir(a->dir) != 0) report_failure(report, KUMO_STAGE_SETUP, errno);
     cloexec_from(a->status_fd >= 0 ? 4 : 3);
-    defaults.sa_handler = SIG_DFL;
-    defaults.sa_flags = 0;
-    sigemptyset(&defaults.sa_mask);
-    for (int signal_number = 1; signal_number < NSIG; signal_number++) {
-        if (signal_number != SIGKILL && signal_number != SIGSTOP) {
-            sigaction(signal_number, &defaults, NULL);
-        }
-    }
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    reset_signals();
     execve(a->path, a->argv, a->envp);
     report_failure(report, KUMO_STAGE_EXEC, errno);
     return 127;
