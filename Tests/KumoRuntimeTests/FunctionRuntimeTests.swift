@@ -270,23 +270,8 @@ import Testing
         try #require(RuntimeHarness.raiseDescriptorLimit(to: 4096), "needs 4096 descriptors for 1024 held connections")
         let harness = try RuntimeHarness(copying: "Tests/KumoRuntimeTests/Fixtures/runtime")
         let port = try harness.startRuntime().gatewayPort
-        // Held without a request: the whole test must end before their 10 s header timeout.
-        var held = try RawHTTP.hold(port: port, count: 1024)
-        defer { for fd in held { close(fd) } }
-        for attempt in 0..<5 {
-            let refused = try RawHTTP.closedAfter(port: port, "", limit: 2)
-            #expect(refused.seconds != nil, "connection \(1025 + attempt) over the cap is closed at once")
-        }
-        close(held.removeLast())
-        let served = try await RuntimeHarness.waitUntil(timeout: 3) {
-            let answer = try RawHTTP.closedAfter(port: port, "GET /nowhere HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", limit: 2)
-            return answer.received.hasPrefix("HTTP/1.1 404")
-        }
-        #expect(served, "under the cap again, a connection is served")
-        let logged = try await RuntimeHarness.waitUntil(timeout: 3) { !harness.logLines("runtime", containing: "cap of 1024").isEmpty }
-        #expect(logged)
-        let lines = harness.logLines("runtime", containing: "cap of 1024")
-        #expect(lines.count == 1 && lines[0].contains("gateway 127.0.0.1:\(port)"), "one line for five refused connections: \(lines)")
+        try await harness.expectConnectionCap(port: port, request: "GET /nowhere HTTP/1.1\r\nHost: kumo\r\nConnection: close\r\n\r\n", status: "404",
+                                              log: "runtime", listener: "gateway ")
     }
 
     @Test func invokeAPIAndKumoInvoke() async throws {

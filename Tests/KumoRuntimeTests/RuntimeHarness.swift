@@ -7,6 +7,7 @@ import KumoRuntime
 import KumoTestSupport
 import NIOCore
 import NIOHTTP1
+import Testing
 
 typealias HarnessError = SupportError
 
@@ -70,5 +71,27 @@ extension RuntimeHarness {
     func logLines(_ address: String, containing text: String) -> [String] {
         let log = (try? String(contentsOfFile: directory + "/.kumo/logs/\(address).log", encoding: .utf8)) ?? ""
         return log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
+    }
+
+    /// The connection cap of the listener on `port` (issue 15.5): with 1024 connections held,
+    /// five more are closed at once; after one closes, `request` is answered with `status`; and
+    /// the `log` says so in one line naming `listener`. Held connections send nothing, so the
+    /// whole check must end before their 10 s header timeout.
+    func expectConnectionCap(port: Int, request: String, status: String, log: String, listener: String) async throws {
+        var held = try RawHTTP.hold(port: port, count: 1024)
+        defer { for fd in held { close(fd) } }
+        for attempt in 0..<5 {
+            let refused = try RawHTTP.closedAfter(port: port, "", limit: 2)
+            #expect(refused.seconds != nil, "connection \(1025 + attempt) over the cap is closed at once")
+        }
+        close(held.removeLast())
+        let served = try await RuntimeHarness.waitUntil(timeout: 3) {
+            try RawHTTP.closedAfter(port: port, request, limit: 2).received.hasPrefix("HTTP/1.1 \(status)")
+        }
+        #expect(served, "under the cap again, a connection is served")
+        let logged = try await RuntimeHarness.waitUntil(timeout: 3) { !self.logLines(log, containing: "cap of 1024").isEmpty }
+        #expect(logged)
+        let lines = logLines(log, containing: "cap of 1024")
+        #expect(lines.count == 1 && lines[0].contains("\(listener)127.0.0.1:\(port)"), "one line for five refused connections: \(lines)")
     }
 }
