@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "kumo", targets: ["kumo"]),
         .executable(name: "kumo-init", targets: ["kumo-init"]),
+        .library(name: "KumoEvents", targets: ["KumoEvents"]),
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
         .library(name: "KumoPlan", targets: ["KumoPlan"]),
         .library(name: "KumoState", targets: ["KumoState"]),
@@ -28,9 +29,12 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // The EventBridge event language: patterns, transformers, schedules. Pure (no I/O): the
+        // validator, the runtime's bus and the CLI share it.
+        .target(name: "KumoEvents"),
         .target(
             name: "KumoManifest",
-            dependencies: ["CYAML"]
+            dependencies: ["CYAML", "KumoEvents"]
         ),
         .target(
             name: "KumoPlan",
@@ -72,6 +76,7 @@ let package = Package(
             name: "KumoRuntime",
             dependencies: [
                 "CKumoSpawn",
+                "KumoEvents",
                 "KumoPlan",
                 "KumoState",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -87,6 +92,7 @@ let package = Package(
         .executableTarget(
             name: "kumo",
             dependencies: [
+                "KumoEvents",
                 "KumoManifest",
                 "KumoPlan",
                 "KumoState",
@@ -100,6 +106,7 @@ let package = Package(
             name: "kumo-bench",
             dependencies: [
                 "CYAML",
+                "KumoEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -115,6 +122,10 @@ let package = Package(
             name: "KumoCLITests",
             dependencies: ["KumoManifest", "KumoPlan", "KumoState", "KumoTestSupport"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "KumoEventsTests",
+            dependencies: ["KumoEvents"]
         ),
         .testTarget(
             name: "KumoManifestTests",
