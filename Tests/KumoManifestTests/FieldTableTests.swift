@@ -153,7 +153,7 @@ import Testing
           },
           "rules": {
             "big": {
-              "description": "a rule", "enabled": true, "pattern": { "source": ["shop"] },
+              "description": "a rule", "enabled": true, "pattern": { "source": ["shop"] }, "schedule": "rate(5 minutes)",
               "targets": [
                 { "function": "f", "inputTransformer": { "inputPathsMap": { "id": "$.detail.id" }, "inputTemplate": "{\\"id\\": <id>}" } },
                 { "service": "api", "path": "/hooks/big", "input": "{\\"big\\": true}" },

@@ -109,6 +109,8 @@ public struct Field: Sendable {
         case exactlyOne([String])
         /// At most one of these keys.
         case atMostOne([String])
+        /// At least one of these keys.
+        case atLeastOne([String])
         /// `key` is required when `field` holds one of `values`.
         case required(String, when: String, in: [String])
         /// `key` is not allowed when `other` is present.

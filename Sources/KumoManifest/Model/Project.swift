@@ -259,7 +259,10 @@ public struct Rule: Sendable, Equatable {
     public var name: String
     public var description: String?
     public var enabled: Bool
-    public var pattern: EventPattern
+    /// What events the rule matches; a rule has a pattern, a schedule, or both.
+    public var pattern: EventPattern?
+    /// When the rule fires on its own (`rate(…)` or `cron(…)`, UTC).
+    public var schedule: String?
     public var targets: [RuleTarget]
     public var retryPolicy: RetryPolicy
     public var deadLetter: Bool

@@ -1,15 +1,19 @@
 /// The keys of a rule and its retryPolicy: the reader's known keys and ranges and the JSON
 /// Schema come from these tables.
 extension Rule {
-    public static let fields: Field.Table = [
+    public static let fields: Field.Table = Field.Table([
         Field("description", .text, "Free text shown by `kumo plan` and the renderers."),
-        Field("enabled", .bool(), default: .bool(defaultEnabled), "A disabled rule is kept but matches nothing."),
-        Field("pattern", .eventPattern, required: true, "Amazon EventBridge event pattern the event must match."),
+        Field("enabled", .bool(), default: .bool(defaultEnabled), "A disabled rule is kept but matches nothing and never fires."),
+        Field("pattern", .eventPattern, "Amazon EventBridge event pattern the event must match."),
+        Field("schedule", .string(pattern: "^(rate|cron)\\(", examples: ["rate(5 minutes)", "cron(0 12 * * ? *)"]),
+              "Fires the rule on the clock (UTC): `rate(N unit)` or `cron(min hour day-of-month month day-of-week year)`."),
         Field("targets", .list(.named("ruleTarget", .object(RuleTarget.fields)), minItems: 1), required: true,
               "Where matching events are delivered (at least one)."),
         Field("retryPolicy", .object(RetryPolicy.fields), "Retries of failed deliveries."),
         Field("deadLetter", .bool(), default: .bool(defaultDeadLetter), "Keep events whose delivery failed every retry in the dead-letter queue."),
-    ]
+    ], constraints: [
+        .atLeastOne(["pattern", "schedule"]),
+    ])
 
     static let keys = fields.keys
 }

@@ -174,6 +174,8 @@ extension JSONSchema {
             switch constraint {
             case .exactlyOne(let keys):
                 return .object([("oneOf", .array(keys.map { requires([$0]) }))])
+            case .atLeastOne(let keys):
+                return .object([("anyOf", .array(keys.map { requires([$0]) }))])
             case .atMostOne(let keys):
                 var pairs: [ConfigValue] = []
                 for (i, first) in keys.enumerated() {

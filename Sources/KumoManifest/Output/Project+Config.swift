@@ -144,7 +144,8 @@ extension Rule {
         var f: [(String, ConfigValue)] = []
         if let description { f.append(("description", .text(description))) }
         f.append(("enabled", .bool(enabled)))
-        f.append(("pattern", pattern.configValue))
+        if let pattern { f.append(("pattern", pattern.configValue)) }
+        if let schedule { f.append(("schedule", .string(schedule))) }
         f.append(("targets", .array(targets.map(\.configValue))))
         f.append(("retryPolicy", .object([
             ("maximumRetryAttempts", .int(retryPolicy.maximumRetryAttempts)),

@@ -21,14 +21,28 @@ extension Reader {
         guard let f = mapping(node, path(), ctx(), keys: Rule.keys) else { return nil }
         var ok = true
         var references: [TargetReference] = []
-        var rule = Rule(name: name, enabled: Rule.defaultEnabled, pattern: .object([]), targets: [], retryPolicy: .default, deadLetter: Rule.defaultDeadLetter, range: node.range)
+        var rule = Rule(name: name, enabled: Rule.defaultEnabled, pattern: nil, schedule: nil, targets: [], retryPolicy: .default, deadLetter: Rule.defaultDeadLetter, range: node.range)
         if let n = f["description"] { rule.description = string(n, path() / "description", ctx()) }
         if let n = f["enabled"] {
             if let v = bool(n, path() / "enabled", ctx()) { rule.enabled = v } else { ok = false }
         }
-        if let n = required(f, "pattern", path(), ctx(), because: " (an EventBridge event pattern)") {
+        if let n = f["pattern"] {
             if let p = eventPattern(n, path() / "pattern", ctx()) { rule.pattern = p } else { ok = false }
-        } else { ok = false }
+        }
+        if let n = f["schedule"] {
+            if let text = string(n, path() / "schedule", ctx()) {
+                if let problem = ScheduleExpression.problem(in: text) {
+                    error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem)", n, path() / "schedule")
+                    ok = false
+                } else {
+                    rule.schedule = text
+                }
+            } else { ok = false }
+        }
+        if !f.has("pattern") && !f.has("schedule") {
+            error("missing-key", "\(ctx()) needs 'pattern' (the events it matches), 'schedule' (when it fires), or both", node, path())
+            ok = false
+        }
         if let n = required(f, "targets", path(), ctx()) {
             if let items = list(n, path() / "targets", ctx()) {
                 if items.isEmpty {
