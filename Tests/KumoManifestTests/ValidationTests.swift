@@ -1,4 +1,5 @@
 import Foundation
+import KumoEvents
 import KumoTestSupport
 import Testing
 
@@ -97,8 +98,8 @@ import Testing
         let f = project.functions[0], g = project.functions[1]
         #expect(f.memory == 512 && g.memory == 256)
         #expect(f.environment.mapValues(\.manifestText) == ["A": "1", "B": "3", "C": "4"])
-        #expect(f.events == [.schedule("rate(2 hours)")])
-        #expect(g.events == [.schedule("rate(1 hour)")])
+        #expect(f.events == [.schedule(try Schedule(parsing: "rate(2 hours)"))])
+        #expect(g.events == [.schedule(try Schedule(parsing: "rate(1 hour)"))])
         #expect(g.code == "src")
     }
 
@@ -217,25 +218,6 @@ import Testing
         #expect(Duration(parsing: "99999999999999999999h") == nil)
         #expect(Duration(milliseconds: 90_000).description == "90s")
         #expect(Duration(milliseconds: 3_600_000).description == "1h")
-    }
-
-    @Test func scheduleExpressions() {
-        #expect(ScheduleExpression.problem(in: "rate(5 minutes)") == nil)
-        #expect(ScheduleExpression.problem(in: "rate(1 minute)") == nil)
-        #expect(ScheduleExpression.problem(in: "rate(1 minutes)") != nil)
-        #expect(ScheduleExpression.problem(in: "rate(2 hour)") != nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 12 * * ? *)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(15 10 ? * 6L 2026-2030)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 18 ? * MON-FRI *)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 8 1W * ? *)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 8 ? * 3#2 *)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(0/15 * L JAN,MAR ? *)") == nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 12 * * *)") != nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 12 * * * *)") != nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 12 ? * ? *)") != nil)
-        #expect(ScheduleExpression.problem(in: "cron(60 12 * * ? *)") != nil)
-        #expect(ScheduleExpression.problem(in: "cron(0 12 * 13 ? *)") != nil)
-        #expect(ScheduleExpression.problem(in: "every 5 minutes") != nil)
     }
 
     @Test func suggestions() {

@@ -1,3 +1,5 @@
+public import KumoEvents
+
 /// A resolved, validated project: every file merged, variables and defaults applied.
 ///
 /// Resources are kept sorted by name, so everything derived from a project is deterministic.
@@ -140,7 +142,7 @@ public struct Function: Sendable, Equatable {
 
 public enum FunctionEvent: Sendable, Equatable {
     case http(method: String, path: String)
-    case schedule(String)
+    case schedule(Schedule)
 }
 
 public struct InvokeConfig: Sendable, Equatable {
@@ -262,7 +264,7 @@ public struct Rule: Sendable, Equatable {
     /// What events the rule matches; a rule has a pattern, a schedule, or both.
     public var pattern: EventPattern?
     /// When the rule fires on its own (`rate(…)` or `cron(…)`, UTC).
-    public var schedule: String?
+    public var schedule: Schedule?
     public var targets: [RuleTarget]
     public var retryPolicy: RetryPolicy
     public var deadLetter: Bool

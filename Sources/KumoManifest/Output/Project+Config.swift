@@ -58,7 +58,7 @@ extension Function {
             f.append(("events", .array(events.map { event in
                 switch event {
                 case .http(let method, let path): return .object([("http", .object([("method", .string(method)), ("path", .text(path))]))])
-                case .schedule(let expression): return .object([("schedule", .text(expression))])
+                case .schedule(let schedule): return .object([("schedule", .text(schedule.expression))])
                 }
             })))
         }
@@ -145,7 +145,7 @@ extension Rule {
         if let description { f.append(("description", .text(description))) }
         f.append(("enabled", .bool(enabled)))
         if let pattern { f.append(("pattern", pattern.configValue)) }
-        if let schedule { f.append(("schedule", .string(schedule))) }
+        if let schedule { f.append(("schedule", .string(schedule.expression))) }
         f.append(("targets", .array(targets.map(\.configValue))))
         f.append(("retryPolicy", .object([
             ("maximumRetryAttempts", .int(retryPolicy.maximumRetryAttempts)),

@@ -1,3 +1,5 @@
+import KumoEvents
+
 extension Function {
     /// Variables the runtime sets for every worker (the Lambda-standard ones); users may not set them.
     static func isReservedEnvironment(_ name: String) -> Bool {
@@ -195,23 +197,22 @@ extension Reader {
                 if let method, let route { events.append(.http(method: method, path: route)) } else { ok = false }
             } else if let s = e["schedule"] {
                 guard let text = string(s, p() / "schedule", ctx()) else { ok = false; continue }
-                if let problem = scheduleProblem(text) {
-                    error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem)", s, p() / "schedule")
-                    ok = false
-                } else {
-                    events.append(.schedule(text))
-                }
+                if let schedule = schedule(text, s, p() / "schedule", ctx()) { events.append(.schedule(schedule)) } else { ok = false }
             }
         }
         return ok ? events : nil
     }
 
-    /// `ScheduleExpression.problem(in:)`, remembered: a large project repeats a few schedules.
-    private mutating func scheduleProblem(_ text: String) -> String? {
-        if let known = knownSchedules[text] { return known }
-        let problem = ScheduleExpression.problem(in: text)
-        knownSchedules[text] = .some(problem)
-        return problem
+    /// The schedule `text` (parsed once per distinct text), or nil after reporting why not.
+    mutating func schedule(_ text: String, _ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> Schedule? {
+        let parsed = knownSchedules[text] ?? Result { () throws(ScheduleError) in try Schedule(parsing: text) }
+        knownSchedules[text] = parsed
+        switch parsed {
+        case .success(let schedule): return schedule
+        case .failure(let problem):
+            error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem.message)", node, path())
+            return nil
+        }
     }
 
     /// Checks an http route: `/`, literal segments, `{param}`, and a final greedy `{proxy+}`.

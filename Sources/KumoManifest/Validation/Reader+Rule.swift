@@ -1,3 +1,5 @@
+import KumoEvents
+
 extension Rule {
     /// Placeholders EventBridge fills in an input template without an inputPathsMap entry.
     static let predefinedPlaceholders = ["aws.events.rule-arn", "aws.events.rule-name", "aws.events.event.ingestion-time", "aws.events.event", "aws.events.event.json"]
@@ -30,13 +32,8 @@ extension Reader {
             if let p = eventPattern(n, path() / "pattern", ctx()) { rule.pattern = p } else { ok = false }
         }
         if let n = f["schedule"] {
-            if let text = string(n, path() / "schedule", ctx()) {
-                if let problem = ScheduleExpression.problem(in: text) {
-                    error("invalid-schedule", "invalid schedule '\(text.truncatedForMessage)' in \(ctx()): \(problem)", n, path() / "schedule")
-                    ok = false
-                } else {
-                    rule.schedule = text
-                }
+            if let text = string(n, path() / "schedule", ctx()), let schedule = schedule(text, n, path() / "schedule", ctx()) {
+                rule.schedule = schedule
             } else { ok = false }
         }
         if !f.has("pattern") && !f.has("schedule") {

@@ -1,3 +1,5 @@
+import KumoEvents
+
 /// The fields of a mapping after its keys were checked: each known key's value, by key.
 ///
 /// Built for every mapping read, so it allocates nothing in the common case: a fixed table maps
@@ -93,8 +95,8 @@ struct Reader: Sendable {
     /// resource reads the same default value, the same problem is not reported again.
     /// (Problems that depend on the resource, like a handler for its runtime, still are.)
     var reportedInDefaults: Set<Reported> = []
-    /// Schedule expressions already checked, and their problem if any.
-    var knownSchedules: [String: String?] = [:]
+    /// Schedule expressions already parsed: a large project repeats a few schedules.
+    var knownSchedules: [String: Result<Schedule, ScheduleError>] = [:]
     /// Where mappings merged with `defaults` are built (see ``Fields``). Their nodes last until
     /// the next resource with defaults is read; only their children (original nodes) are kept.
     var overlay = Tree()
