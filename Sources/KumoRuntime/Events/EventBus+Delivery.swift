@@ -112,6 +112,9 @@ extension EventBus {
     /// dead-letter queue or dropped.
     private func finished(_ delivery: EventStore.Delivery, _ attempt: DeliveryAttempt) {
         inFlight.remove(delivery.id)
+        // Attempts cut short by the runtime stopping (pools and connections closing) count for
+        // nothing: the delivery stays pending and is made after the next start.
+        guard running else { return }
         let now = EventBus.milliseconds(Date())
         let attempts = delivery.attempts + 1
         var outcome = EventStore.Outcome(id: delivery.id, status: .delivered, attempts: attempts, functionErrors: delivery.functionErrors,

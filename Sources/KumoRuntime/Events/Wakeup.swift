@@ -45,7 +45,12 @@ final class Wakeup: @unchecked Sendable {
 
     private func expire(_ generation: Int) {
         lock.lock()
-        guard generation == self.generation, let continuation else { return lock.unlock() }
+        guard generation == self.generation else { return lock.unlock() }
+        guard let continuation else {
+            // The timer beat the waiter to the lock: the wait returns as soon as it starts.
+            signalled = true
+            return lock.unlock()
+        }
         self.continuation = nil
         lock.unlock()
         continuation.resume()
