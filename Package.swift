@@ -79,6 +79,7 @@ let package = Package(
                 "KumoEvents",
                 "KumoPlan",
                 "KumoState",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

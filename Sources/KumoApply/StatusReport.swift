@@ -83,6 +83,12 @@ public struct StatusReport: Sendable, Encodable, Equatable {
                     let stderr = replica.recentStderr.last.map { ", stderr: \($0)" } ?? ""
                     notes.append("replica \(replica.replica) \(replica.state)\(exit)\(stderr)")
                 }
+            case .rule(let r)?:
+                workers = r.enabled ? "" : "disabled"
+                notes.append("\(r.matched) matched, \(r.delivered) delivered, \(r.retrying) retrying, \(r.deadLettered) dead-lettered")
+                if r.pending > 0 { notes.append("\(r.pending) pending") }
+                if r.dropped > 0 { notes.append("\(r.dropped) dropped") }
+                if let schedule = r.schedule { notes.append("\(schedule), next \(r.nextFire ?? "never")") }
             case .other?, nil:
                 break
             }

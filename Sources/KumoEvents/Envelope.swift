@@ -1,21 +1,21 @@
 import Foundation
 
-/// One entry of a `PutEvents` request, as a producer sends it.
-///
-/// Its ``size`` is counted as EventBridge counts it ("Calculating PutEvents event entry size"):
-/// 14 bytes for a `Time`, then the UTF-8 bytes of `Source`, `DetailType`, `Detail` and each
-/// resource; an entry may be at most ``maximumSize`` (256 KB).
+/// One entry of a PutEvents request, and the EventBridge event it becomes.
 public struct PutEventsEntry: Sendable, Equatable {
-    public var source: String
-    public var detailType: String
+    public var source: String?
+    public var detailType: String?
     /// JSON text of an object.
-    public var detail: String
+    public var detail: String?
     public var resources: [String]
     public var eventBusName: String?
     public var time: Date?
     public var traceHeader: String?
 
-    public init(source: String, detailType: String, detail: String, resources: [String] = [], eventBusName: String? = nil, time: Date? = nil, traceHeader: String? = nil) {
+    /// The largest entry EventBridge accepts, in bytes as ``size`` counts them.
+    public static let maximumSize = 256 * 1024
+
+    public init(source: String?, detailType: String?, detail: String?, resources: [String] = [], eventBusName: String? = nil,
+                time: Date? = nil, traceHeader: String? = nil) {
         self.source = source
         self.detailType = detailType
         self.detail = detail
@@ -25,44 +25,75 @@ public struct PutEventsEntry: Sendable, Equatable {
         self.traceHeader = traceHeader
     }
 
-    /// 256 KB, the largest entry EventBridge takes.
-    public static let maximumSize = 262_144
-
+    /// The entry's size as EventBridge counts it: 14 bytes for a time, then the UTF-8 bytes of
+    /// the source, the detail type, the detail and each resource.
     public var size: Int {
-        (time == nil ? 0 : 14) + source.utf8.count + detailType.utf8.count + detail.utf8.count
+        (time == nil ? 0 : 14) + (source?.utf8.count ?? 0) + (detailType?.utf8.count ?? 0) + (detail?.utf8.count ?? 0)
             + resources.reduce(0) { $0 + $1.utf8.count }
     }
 
-    /// The per-entry error PutEvents reports for this entry (`ErrorCode`, `ErrorMessage`), nil
-    /// when EventBridge accepts it. Codes are those of `PutEventsResultEntry`: `InvalidArgument`
-    /// (a parameter is not valid) and `MalformedDetail` (the JSON is not valid).
-    public func validate() -> (code: String, message: String)? {
-        for (name, value) in [("Source", source), ("DetailType", detailType), ("Detail", detail)] where value.isEmpty {
-            return ("InvalidArgument", "Parameter \(name) is not valid. Reason: \(name) is a required argument.")
+    /// Why EventBridge would refuse this entry (its per-entry `ErrorCode` and `ErrorMessage`),
+    /// with the parsed detail when it is accepted.
+    public func check() -> Result<JSON, EntryError> {
+        guard let source, !source.isEmpty else {
+            return .failure(EntryError(code: "InvalidArgument", message: "Parameter Source is not valid. Reason: Source is a required argument."))
         }
-        guard detail.utf8.first(where: { ![32, 9, 10, 13].contains($0) }) == UInt8(ascii: "{"), JSONSyntax.isJSON(detail) else {
-            return ("MalformedDetail", "Detail is malformed.")
+        guard let detailType, !detailType.isEmpty else {
+            return .failure(EntryError(code: "InvalidArgument", message: "Parameter DetailType is not valid. Reason: DetailType is a required argument."))
         }
-        if size > Self.maximumSize {
-            return ("InvalidArgument", "Entry size \(size) bytes is over the limit of \(Self.maximumSize) bytes.")
+        guard let detail, !detail.isEmpty else {
+            return .failure(EntryError(code: "InvalidArgument", message: "Parameter Detail is not valid. Reason: Detail is a required argument."))
         }
-        return nil
+        guard size <= PutEventsEntry.maximumSize else {
+            return .failure(EntryError(code: "InvalidArgument", message: "Entry size \(size) bytes exceeds the maximum of \(PutEventsEntry.maximumSize) bytes."))
+        }
+        guard let parsed = try? JSON.parse(Array(detail.utf8)), case .object = parsed else {
+            return .failure(EntryError(code: "MalformedDetail", message: "Detail is malformed."))
+        }
+        return .success(parsed)
     }
 
-    /// The event EventBridge builds from the entry, with its keys in AWS's order: `version`,
-    /// `id`, `detail-type`, `source`, `account`, `time` (the entry's, else `receivedAt`, to the
-    /// second), `region`, `resources`, `detail`. The entry must have passed ``validate()``.
-    public func event(id: String, account: String, region: String, receivedAt: Date) -> JSON {
+    /// The event as rules and targets see it, in EventBridge's key order.
+    public func event(id: String, detail: JSON, account: String, region: String, receivedAt: Date) -> JSON {
         .object([
             ("version", .string("0")),
             ("id", .string(id)),
-            ("detail-type", .string(detailType)),
-            ("source", .string(source)),
+            ("detail-type", .string(detailType ?? "")),
+            ("source", .string(source ?? "")),
             ("account", .string(account)),
-            ("time", .string(Timestamp.iso8601(time ?? receivedAt))),
+            ("time", .string(PutEventsEntry.timestamp(time ?? receivedAt))),
             ("region", .string(region)),
-            ("resources", .array(resources.map(JSON.string))),
-            ("detail", (try? JSON.parse(detail)) ?? .object([])),
+            ("resources", .array(resources.map { .string($0) })),
+            ("detail", detail),
         ])
+    }
+
+    /// The envelope of a scheduled event.
+    public static func scheduledEvent(id: String, ruleARN: String, account: String, region: String, at date: Date) -> JSON {
+        .object([
+            ("version", .string("0")),
+            ("id", .string(id)),
+            ("detail-type", .string("Scheduled Event")),
+            ("source", .string("aws.events")),
+            ("account", .string(account)),
+            ("time", .string(timestamp(date))),
+            ("region", .string(region)),
+            ("resources", .array([.string(ruleARN)])),
+            ("detail", .object([])),
+        ])
+    }
+
+    /// `2026-11-30T02:00:00Z`: events carry whole seconds.
+    public static func timestamp(_ date: Date) -> String { Timestamp.iso8601(date) }
+}
+
+/// A PutEvents entry's `ErrorCode` and `ErrorMessage`.
+public struct EntryError: Error, Sendable, Equatable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 }

@@ -154,6 +154,8 @@ public struct InvokeConfig: Sendable, Equatable {
     public static let defaultRetryAttempts = 2
     public static let defaultOnFailure = OnFailure.discard
     public static let defaultEventAge = Duration.hours(6)
+    /// AWS's asynchronous invocation defaults: two retries, six hours, then discard.
+    public static let `default` = InvokeConfig(maximumRetryAttempts: defaultRetryAttempts, maximumEventAge: defaultEventAge, onFailure: defaultOnFailure)
 }
 
 public struct Service: Sendable, Equatable {

@@ -284,7 +284,7 @@ extension Reader {
 
     private mutating func invokeConfig(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> InvokeConfig? {
         guard let f = mapping(node, path(), "the invokeConfig of \(ctx())", keys: InvokeConfig.keys) else { return nil }
-        var config = InvokeConfig(maximumRetryAttempts: InvokeConfig.defaultRetryAttempts, maximumEventAge: InvokeConfig.defaultEventAge, onFailure: InvokeConfig.defaultOnFailure)
+        var config = InvokeConfig.default
         var ok = true
         if let n = f["maximumRetryAttempts"] {
             if let v = int(n, path() / "maximumRetryAttempts", ctx(), in: InvokeConfig.retryAttemptsRange) { config.maximumRetryAttempts = v } else { ok = false }

@@ -234,13 +234,15 @@ public enum ControlAPI {
         public enum Detail: Sendable, Equatable, Encodable {
             case function(FunctionDetail)
             case service(ServiceDetail)
-            /// A rule or scaling policy (registered), or a resource that failed.
+            case rule(RuleDetail)
+            /// A scaling policy (registered), or a resource that failed.
             case other(lastError: String?)
 
             public var lastError: String? {
                 switch self {
                 case .function(let f): f.lastError
                 case .service(let s): s.lastError
+                case .rule(let r): r.lastError
                 case .other(let error): error
                 }
             }
@@ -250,7 +252,7 @@ public enum ControlAPI {
                 switch self {
                 case .function(let f): f.pids
                 case .service(let s): s.pids
-                case .other: []
+                case .rule, .other: []
                 }
             }
 
@@ -259,6 +261,7 @@ public enum ControlAPI {
                 switch self {
                 case .function(let f): try c.encode(f)
                 case .service(let s): try c.encode(s)
+                case .rule(let r): try c.encode(r)
                 case .other(let error): try c.encode(Resource.OtherDetail(lastError: error))
                 }
             }
@@ -302,7 +305,14 @@ public enum ControlAPI {
                 specHash = try c.decode(String.self, forKey: .specHash)
                 codeHash = try c.decodeIfPresent(String.self, forKey: .codeHash)
                 switch (kind, state) {
-                case (_, "failed"), (.scaling, _), (.rule, _): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                case (_, "failed"), (.scaling, _): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                case (.rule, _):
+                    // A runtime from before the event bus reports rules as registered only.
+                    if let rule = try? c.decode(RuleDetail.self, forKey: .detail) {
+                        detail = .rule(rule)
+                    } else {
+                        detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                    }
                 case (.function, _): detail = .function(try c.decode(FunctionDetail.self, forKey: .detail))
                 case (.service, _): detail = .service(try c.decode(ServiceDetail.self, forKey: .detail))
                 }

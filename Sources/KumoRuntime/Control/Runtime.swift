@@ -19,6 +19,8 @@ public actor Runtime {
         public var echo: (@Sendable (String, String) -> Void)?
         /// A 0-byte state file is an empty state (`--force`); otherwise `start` refuses it.
         public var acceptEmptyStateFile: Bool
+        /// How long the event bus archives accepted events for replay.
+        public var eventRetention = Duration.hours(24)
 
         public init(projectDirectory: String, statePath: String, gatewayPort: Int = 3000, controlPort: Int = 0, region: String = "us-east-1", version: String,
                     echo: (@Sendable (String, String) -> Void)? = nil, acceptEmptyStateFile: Bool = false) {
@@ -51,6 +53,8 @@ public actor Runtime {
     /// Namespaces for workers and replicas, found at start.
     private var isolation = Isolation.none("the runtime has not started")
     public private(set) var info: RuntimeInfo?
+    /// The event bus: rules, deliveries, schedules.
+    private var bus: EventBus?
     private var stopRequested: CheckedContinuation<Void, Never>?
     private var stopping = false
 
@@ -87,6 +91,14 @@ public actor Runtime {
         isolation = Isolation.detect(hiding: [kumo] + (statePath.hasPrefix(kumo + "/") ? [] : [statePath]))
 
         let descriptors = ConnectionCap.raiseDescriptorLimit()
+        let bus: EventBus
+        do {
+            let store = try EventStore(path: kumo + "/runtime/events.db")
+            bus = EventBus(store: store, options: EventBus.Options(region: region, retention: options.eventRetention), logs: logs, directory: directory)
+        } catch {
+            throw RuntimeError("cannot open the event store \(kumo)/runtime/events.db: \(error)")
+        }
+        self.bus = bus
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
             guard let self else { return Response(status: .serviceUnavailable) }
@@ -95,7 +107,7 @@ public actor Runtime {
         servers.append(control)
         let gateway: any Channel
         do {
-            let gatewayHandler = Gateway(directory: directory, region: region)
+            let gatewayHandler = Gateway(directory: directory, region: region, events: bus)
             let logs = self.logs
             let cap = ConnectionCap(listener: "gateway") { logs.write("runtime", tag: "runtime", $0) }
             gateway = try await LoopHTTPHandler.bind(port: options.gatewayPort, on: InvokeLoop.loop, cap: cap) {
@@ -116,6 +128,8 @@ public actor Runtime {
         logs.write("runtime", tag: "runtime", "isolation: \(isolation.summary)")
         logs.write("runtime", tag: "runtime", "open descriptors: up to \(descriptors) (each listener keeps at most \(ConnectionCap.standard) client connections)")
         await reconcile()
+        // Deliveries a killed runtime left resume once their targets are back.
+        await bus.start()
         // Clients find the runtime only once it serves what the state says is applied.
         try info.write()
         return info
@@ -169,6 +183,8 @@ public actor Runtime {
         guard !stopping else { return }
         stopping = true
         // The gateway stops finding pools first, so nothing new is queued on one that stops.
+        await bus?.stop()
+        bus = nil
         for name in pools.keys { directory.set(name, pool: nil) }
         for (_, service) in services { await service.shutdown() }
         for (_, pool) in pools { await pool.shutdown() }
@@ -214,6 +230,7 @@ public actor Runtime {
                 }
             }
             directory.setRoutes(function: name, config.routes)
+            await bus?.setFunction(function)
         case .service(let service):
             let name = service.name
             let config = try ServiceConfig(service, codeHash: codeHash, projectDirectory: options.projectDirectory, secrets: secrets)
@@ -229,7 +246,11 @@ public actor Runtime {
                     throw error
                 }
             }
-        case .scaling, .rule:
+            await bus?.setService(name, port: service.port)
+        case .rule(let rule):
+            registered[address] = spec
+            await bus?.setRule(rule)
+        case .scaling:
             registered[address] = spec
         }
         hashes[address] = (specHash, codeHash)
@@ -243,9 +264,14 @@ public actor Runtime {
             directory.setRoutes(function: name, [])
             directory.set(name, pool: nil)
             if let pool = pools.removeValue(forKey: name) { await pool.shutdown() }
+            await bus?.removeFunction(name)
         case .service:
             if let service = services.removeValue(forKey: name) { await service.shutdown() }
-        case .scaling, .rule:
+            await bus?.setService(name, port: nil)
+        case .rule:
+            registered[address] = nil
+            await bus?.removeRule(name)
+        case .scaling:
             registered[address] = nil
         }
         hashes[address] = nil
@@ -276,8 +302,10 @@ public actor Runtime {
                 address: address, kind: .service, state: s.ready >= s.total ? "ready" : "degraded", specHash: hashes[address]?.spec ?? "",
                 codeHash: hashes[address]?.code, detail: .service(detail)))
         }
+        let rules = await bus?.ruleDetails() ?? [:]
         for (address, spec) in registered {
-            result.append(ControlAPI.Status.Resource(address: address, kind: spec.kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: .other(lastError: nil)))
+            let detail: ControlAPI.Status.Detail = rules[address].map { .rule($0) } ?? .other(lastError: nil)
+            result.append(ControlAPI.Status.Resource(address: address, kind: spec.kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: detail))
         }
         for (address, error) in failures where hashes[address] == nil {
             result.append(ControlAPI.Status.Resource(address: address, kind: ResourceKind.parse(address: address)?.kind ?? .function, state: "failed", specHash: "", codeHash: nil,
@@ -309,6 +337,10 @@ public actor Runtime {
             return .json(.accepted, "{\"status\":\"stopping\"}")
         default:
             break
+        }
+        if path == "/v1/events" || path.hasPrefix("/v1/events/") {
+            guard let bus else { return .error(.serviceUnavailable, "the runtime is stopping") }
+            return try await Runtime.events(request, path: path, bus: bus)
         }
         let prefix = "/v1/resources/"
         guard path.hasPrefix(prefix) else { return .error(.notFound, "unknown path") }

@@ -5,12 +5,13 @@ import KumoPlan
 public enum RuntimeDaemon {
     /// Starts `EXECUTABLE runtime serve` for the project in its own session, output in
     /// `.kumo/runtime.log`, and waits until its runtime.json says it is up. `acceptEmptyStateFile`
-    /// passes `--force` on (a 0-byte state file is an empty state).
-    public static func start(executable: String, directory: String, statePath: String, gatewayPort: Int, acceptEmptyStateFile: Bool = false) throws -> RuntimeInfo {
+    /// passes `--force` on (a 0-byte state file is an empty state); `arguments` are further flags of `serve`.
+    public static func start(executable: String, directory: String, statePath: String, gatewayPort: Int, acceptEmptyStateFile: Bool = false,
+                             arguments: [String] = []) throws -> RuntimeInfo {
         let kumoDir = directory + "/.kumo"
         try FileManager.default.createDirectory(atPath: kumoDir, withIntermediateDirectories: true)
         let pid = try ChildProcess.daemon(
-            argv: [executable, "runtime", "serve", "-C", directory, "--state", statePath, "--gateway-port", String(gatewayPort)] + (acceptEmptyStateFile ? ["--force"] : []),
+            argv: [executable, "runtime", "serve", "-C", directory, "--state", statePath, "--gateway-port", String(gatewayPort)] + (acceptEmptyStateFile ? ["--force"] : []) + arguments,
             environment: ProcessInfo.processInfo.environment, directory: directory, logPath: kumoDir + "/runtime.log")
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {

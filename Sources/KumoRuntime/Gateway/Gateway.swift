@@ -42,12 +42,15 @@ final class FunctionDirectory: Sendable {
 struct Gateway: Sendable {
     let directory: FunctionDirectory
     let region: String
+    let events: EventBus
 
     static let invokePrefix = "/2015-03-31/functions/"
 
     func handle(_ request: LoopRequest, _ handler: LoopHTTPHandler) {
         let path = request.path
-        if path.hasPrefix(Gateway.invokePrefix) && request.head.method == .POST {
+        if request.head.method == .POST, let target = request.head.headers.first(name: "X-Amz-Target"), target.hasPrefix(Gateway.eventsPrefix) {
+            eventsAPI(request, action: target.dropFirst(Gateway.eventsPrefix.count), handler)
+        } else if path.hasPrefix(Gateway.invokePrefix) && request.head.method == .POST {
             invokeAPI(request, path: path, handler)
         } else {
             httpTrigger(request, path: path, handler)

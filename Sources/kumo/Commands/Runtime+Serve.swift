@@ -9,6 +9,7 @@ extension Kumo.RuntimeCommand {
 
         @OptionGroup var location: RuntimeLocation
         @OptionGroup var stateOptions: StateOptions
+        @OptionGroup var settings: RuntimeSettings
 
         @Option(help: "Gateway port on 127.0.0.1.")
         var gatewayPort = 3000
@@ -17,8 +18,10 @@ extension Kumo.RuntimeCommand {
             let directory = location.absolute
             let statePath = stateOptions.path(projectDirectory: directory)
             try stateOptions.refuseEmptyFile(statePath)
-            let runtime = try Runtime(options: .init(projectDirectory: directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version,
-                                                     acceptEmptyStateFile: stateOptions.force))
+            var options = Runtime.Options(projectDirectory: directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version,
+                                          acceptEmptyStateFile: stateOptions.force)
+            settings.apply(to: &options)
+            let runtime = try Runtime(options: options)
             let signals = stopOnSignals(runtime)
             do {
                 let info = try await runtime.start()

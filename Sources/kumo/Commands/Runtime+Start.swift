@@ -9,6 +9,7 @@ extension Kumo.RuntimeCommand {
 
         @OptionGroup var location: RuntimeLocation
         @OptionGroup var stateOptions: StateOptions
+        @OptionGroup var settings: RuntimeSettings
 
         @Option(help: "Gateway port on 127.0.0.1.")
         var gatewayPort = 3000
@@ -24,7 +25,7 @@ extension Kumo.RuntimeCommand {
             let info: RuntimeInfo
             do {
                 info = try RuntimeDaemon.start(executable: Kumo.executablePath, directory: directory, statePath: statePath, gatewayPort: gatewayPort,
-                                               acceptEmptyStateFile: stateOptions.force)
+                                               acceptEmptyStateFile: stateOptions.force, arguments: settings.arguments)
             } catch { throw fail("\(error)") }
             Console.out("Runtime started (pid \(info.pid)): gateway http://127.0.0.1:\(info.gatewayPort), control API 127.0.0.1:\(info.controlPort).\nLogs: \(directory)/.kumo/runtime.log and \(directory)/.kumo/logs/\n")
         }

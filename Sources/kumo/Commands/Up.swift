@@ -15,6 +15,7 @@ extension Kumo {
         @OptionGroup var stateOptions: StateOptions
         @OptionGroup var lockOptions: LockOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var settings: RuntimeSettings
 
         @Option(help: "Gateway port on 127.0.0.1.")
         var gatewayPort = 3000
@@ -31,8 +32,10 @@ extension Kumo {
             let statePath = stateOptions.path(projectDirectory: resolved.directory)
             try stateOptions.refuseEmptyFile(statePath)
             let echo: @Sendable (String, String) -> Void = { address, line in Console.out(address + " | " + line) }
-            let runtime = try Runtime(options: .init(projectDirectory: resolved.directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version, echo: echo,
-                                                     acceptEmptyStateFile: stateOptions.force))
+            var options = Runtime.Options(projectDirectory: resolved.directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version, echo: echo,
+                                          acceptEmptyStateFile: stateOptions.force)
+            settings.apply(to: &options)
+            let runtime = try Runtime(options: options)
             let signals = stopOnSignals(runtime)
             let info: RuntimeInfo
             do { info = try await runtime.start() } catch {
