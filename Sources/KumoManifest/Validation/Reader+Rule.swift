@@ -96,27 +96,16 @@ extension Reader {
             error("invalid-target", "\(tctx()) may use only one of 'inputTransformer', 'input' or 'inputPath', got \(inputs.map { "'\($0)'" }.joined(separator: " and "))", node, path())
             ok = false
         }
-        if let n = f["input"] {
-            if let s = string(n, path() / "input", ctx()) {
-                do throws(TransformError) {
-                    try InputTransform.constant(s).check()
-                    target.input = s
-                } catch let problem {
-                    error("invalid-value", "'input' in \(tctx()): \(problem.message)", n, path() / "input")
-                    ok = false
-                }
-            } else { ok = false }
-        }
-        if let n = f["inputPath"] {
-            if let s = string(n, path() / "inputPath", ctx()) {
-                do throws(TransformError) {
-                    try InputTransform.path(s).check()
-                    target.inputPath = s
-                } catch let problem {
-                    error("invalid-value", "'inputPath' in \(tctx()): \(problem.message)", n, path() / "inputPath")
-                    ok = false
-                }
-            } else { ok = false }
+        for (key, kind) in [("input", InputTransform.constant), ("inputPath", InputTransform.path)] {
+            guard let n = f[key] else { continue }
+            guard let s = string(n, path() / key, ctx()) else { ok = false; continue }
+            do throws(TransformError) {
+                try kind(s).check()
+                if key == "input" { target.input = s } else { target.inputPath = s }
+            } catch let problem {
+                error("invalid-value", "'\(key)' in \(tctx()): \(problem.message)", n, path() / key)
+                ok = false
+            }
         }
         if let n = f["inputTransformer"] {
             if let t = inputTransformer(n, path() / "inputTransformer", tctx()) { target.inputTransformer = t } else { ok = false }
