@@ -7,6 +7,9 @@ public struct Pattern: Sendable, Equatable {
     /// The checked form every evaluation walks.
     let root: PatternNode
 
+    /// The operators of a matcher object, in the order documentation lists them.
+    public static let operators = PatternCompiler.operators
+
     /// Checks a pattern; the error names the key path of the first offending part.
     public init(json: JSON) throws(PatternError) {
         self.root = try PatternCompiler.compile(json)
