@@ -6,6 +6,6 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Test event patterns, transformers and schedules; put, inspect and replay events on the runtime's bus.",
-        subcommands: []
+        subcommands: [TestPattern.self]
     )
 }
