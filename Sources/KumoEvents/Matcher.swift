@@ -2,20 +2,25 @@
 /// not with the number of patterns.
 ///
 /// Each pattern expands into alternatives (one per combination of `$or` branches), each a list of
-/// leaf fields at flattened key paths. The key paths form a trie that the event is walked
-/// against, so fields no pattern names are skipped whole. At each path an index maps a leaf
-/// value to the (alternative, field) conditions it satisfies: a hash map for exact values and
-/// `equals-ignore-case`, maps of prefixes and suffixes probed at the few lengths present, a
-/// segment tree for numeric ranges, and a short list for the rest. An alternative whose counted
-/// fields were all hit becomes a candidate, and candidates are confirmed with the reference
-/// evaluator (``Pattern/matches(_:)``), which settles `exists: false`, `anything-but` details and
-/// the consistency of fields within one list element.
+/// leaf fields at flattened key paths. Only the paths the machine indexes form a trie that the
+/// event is walked against, so every other field is skipped whole.
 ///
-/// Which fields are counted: those that a present value can satisfy (not `exists: false`), and of
-/// those the selective ones (exact, prefix, suffix, equals-ignore-case, numeric, anchored
-/// wildcard) when an alternative has any; otherwise the others (`anything-but`, `exists: true`,
-/// `cidr`, unanchored wildcards). An alternative with no countable field (only `exists: false`)
-/// is checked on every event.
+/// - An alternative with fields that take exact values (the usual `source`, `detail-type`) is
+///   filed in a chain trie, in the spirit of aws/event-ruler's state machine: one step per such
+///   field, in a fixed path order, each step a hash map from value to the next state. An event
+///   follows only the steps its own values open, so the work is the same for 10 rules or 10,000
+///   that share few values with it.
+/// - Any other alternative is counted: at each path an index maps a leaf value to the
+///   (alternative, field) conditions it satisfies (a hash map for `equals-ignore-case`, maps of
+///   prefixes and suffixes probed at the few lengths present, a segment tree for numeric
+///   ranges, a short list for the rest), and an alternative whose counted fields were all hit is
+///   nominated. The counted fields are the selective ones when there are any, else those a
+///   present value can satisfy; an alternative with neither (only `exists: false`) is tried on
+///   every event.
+///
+/// Nominated patterns are confirmed with the reference evaluator (``Pattern/matches(_:)``), which
+/// settles the remaining fields, `exists: false`, and the consistency of fields within one list
+/// element.
 ///
 /// Immutable after `init`; safe to share between tasks.
 public struct Matcher: Sendable {
@@ -38,13 +43,23 @@ public struct Matcher: Sendable {
     struct PathNode: Sendable {
         var children: [String: Int32] = [:]
         var index: LeafIndex?
+        /// The path's id in chain steps, when a chain steps on it.
+        var anchor: Int32 = -1
     }
 
-    private let patterns: [(id: Int, pattern: Pattern)]
-    private let alternatives: [Alternative]
-    private let nodes: [PathNode]
+    /// A state of the chain trie: the patterns whose exact fields all hold once here, and the
+    /// steps onward, by path.
+    struct ChainNode: Sendable {
+        var patterns: [Int32] = []
+        var steps: [(anchor: Int32, next: [LeafIndex.Key: Int32])] = []
+    }
+
+    let patterns: [(id: Int, pattern: Pattern)]
+    let alternatives: [Alternative]
+    let nodes: [PathNode]
+    let chains: [ChainNode]
     /// Patterns with an alternative that has no countable field.
-    private let always: [Int32]
+    let always: [Int32]
 
     /// More `$or` combinations than this per pattern are not expanded: the pattern is then
     /// indexed by the fields outside every `$or`.
@@ -58,17 +73,25 @@ public struct Matcher: Sendable {
         }
         self.alternatives = builder.alternatives
         self.always = builder.always
+        self.chains = builder.chains
         self.nodes = builder.finish()
+    }
+
+    /// Per-event scratch: counted hits and the exact values seen on chain paths.
+    struct Scratch {
+        var masks: [Int32: UInt64] = [:]
+        var anchored: [(anchor: Int32, key: LeafIndex.Key)] = []
     }
 
     /// The ids of the patterns the event matches, ascending.
     public func matches(_ event: JSON) -> [Int] {
-        var masks: [Int32: UInt64] = [:]
-        walk(0, event, &masks)
+        var scratch = Scratch()
+        walk(0, event, &scratch)
         var candidates: [Int32] = always
-        for (alternative, mask) in masks where mask == alternatives[Int(alternative)].fullMask {
+        for (alternative, mask) in scratch.masks where mask == alternatives[Int(alternative)].fullMask {
             candidates.append(alternatives[Int(alternative)].pattern)
         }
+        if chains.count > 1 && !scratch.anchored.isEmpty { follow(0, scratch.anchored, &candidates) }
         guard !candidates.isEmpty else { return [] }
         candidates.sort()
         var ids: [Int] = []
@@ -82,18 +105,30 @@ public struct Matcher: Sendable {
         return ids
     }
 
-    private func walk(_ node: Int, _ value: JSON, _ masks: inout [Int32: UInt64]) {
+    private func follow(_ state: Int, _ anchored: [(anchor: Int32, key: LeafIndex.Key)], _ candidates: inout [Int32]) {
+        let node = chains[state]
+        candidates += node.patterns
+        for step in node.steps {
+            for value in anchored where value.anchor == step.anchor {
+                if let next = step.next[value.key] { follow(Int(next), anchored, &candidates) }
+            }
+        }
+    }
+
+    private func walk(_ node: Int, _ value: JSON, _ scratch: inout Scratch) {
         switch value {
         case .object(let pairs):
             let children = nodes[node].children
             if children.isEmpty { return }
             for pair in pairs {
-                if let child = children[pair.key] { walk(Int(child), pair.value, &masks) }
+                if let child = children[pair.key] { walk(Int(child), pair.value, &scratch) }
             }
         case .array(let items):
-            for item in items { walk(node, item, &masks) }
+            for item in items { walk(node, item, &scratch) }
         default:
-            nodes[node].index?.lookup(value) { hit in masks[hit.alternative, default: 0] |= 1 << UInt64(hit.bit) }
+            let path = nodes[node]
+            if path.anchor >= 0, let key = LeafIndex.Key(value) { scratch.anchored.append((path.anchor, key)) }
+            path.index?.lookup(value) { hit in scratch.masks[hit.alternative, default: 0] |= 1 << UInt64(hit.bit) }
         }
     }
 }
@@ -103,18 +138,29 @@ struct MatcherBuilder {
     var alternatives: [Matcher.Alternative] = []
     var always: [Int32] = []
     var nodes: [Matcher.PathNode] = [Matcher.PathNode()]
+    var chains: [Matcher.ChainNode] = [Matcher.ChainNode()]
     var indexes: [Int32: LeafIndexBuilder] = [:]
+    var anchors = 0
 
-    /// A leaf field of an alternative: its trie node and its conditions.
-    typealias Leaf = (node: Int32, conditions: [Condition])
+    /// A leaf field of an alternative: its key path and its conditions.
+    typealias Leaf = (path: [String], conditions: [Condition])
+
+    /// A chain follows at most this many combinations of an alternative's exact values (a field
+    /// listing several values multiplies them); further exact fields are left to the evaluator.
+    static let maximumChainFanOut = 16
 
     mutating func add(_ root: PatternNode, pattern: Int32) {
-        var expansions = expand(root, under: 0)
+        var expansions = MatcherBuilder.expand(root, at: [])
         if expansions == nil || expansions!.count > Matcher.maximumAlternatives {
-            expansions = [required(root, under: 0)]
+            expansions = [MatcherBuilder.required(root, at: [])]
         }
         var needsAlways = false
         for leaves in expansions! {
+            let exact = leaves.filter { $0.conditions.allSatisfy { LeafIndex.Key($0) != nil } }
+            if !exact.isEmpty {
+                addChain(exact, pattern: pattern)
+                continue
+            }
             let strong = leaves.filter { $0.conditions.allSatisfy(LeafIndexBuilder.isSelective) }
             let countable = leaves.filter { !$0.conditions.contains { if case .exists(false) = $0 { true } else { false } } }
             let counted = Array((strong.isEmpty ? countable : strong).prefix(64))
@@ -126,37 +172,86 @@ struct MatcherBuilder {
             alternatives.append(Matcher.Alternative(pattern: pattern, fullMask: counted.count == 64 ? ~0 : (1 << UInt64(counted.count)) - 1))
             for (bit, leaf) in counted.enumerated() {
                 let hit = Matcher.Hit(alternative: alternative, bit: UInt8(bit))
+                let node = self.node(leaf.path)
                 for condition in leaf.conditions {
-                    indexes[leaf.node, default: LeafIndexBuilder()].add(condition, hit)
+                    indexes[node, default: LeafIndexBuilder()].add(condition, hit)
                 }
             }
         }
         if needsAlways { always.append(pattern) }
     }
 
-    mutating func child(_ node: Int32, _ key: String) -> Int32 {
-        if let existing = nodes[Int(node)].children[key] { return existing }
-        let new = Int32(nodes.count)
-        nodes.append(Matcher.PathNode())
-        nodes[Int(node)].children[key] = new
+    /// Files an alternative under each combination of its exact fields' values, stepping through
+    /// the fields in the order of their paths' anchor ids.
+    mutating func addChain(_ exact: [Leaf], pattern: Int32) {
+        var steps = exact.map { (anchor: anchor(node($0.path)), keys: $0.conditions.compactMap(LeafIndex.Key.init)) }
+        steps.sort { $0.anchor < $1.anchor }
+        var fanOut = 1
+        var states: [Int32] = [0]
+        for step in steps {
+            guard fanOut * step.keys.count <= MatcherBuilder.maximumChainFanOut || states == [0] else { break }
+            fanOut *= step.keys.count
+            var next: [Int32] = []
+            for state in states {
+                for key in step.keys { next.append(chainStep(from: state, anchor: step.anchor, key: key)) }
+            }
+            states = next
+        }
+        for state in Set(states) { chains[Int(state)].patterns.append(pattern) }
+    }
+
+    mutating func chainStep(from state: Int32, anchor: Int32, key: LeafIndex.Key) -> Int32 {
+        let s = Int(state)
+        let i = chains[s].steps.firstIndex { $0.anchor == anchor } ?? {
+            chains[s].steps.append((anchor, [:]))
+            return chains[s].steps.count - 1
+        }()
+        if let existing = chains[s].steps[i].next[key] { return existing }
+        let new = Int32(chains.count)
+        chains.append(Matcher.ChainNode())
+        chains[s].steps[i].next[key] = new
         return new
     }
 
+    mutating func anchor(_ node: Int32) -> Int32 {
+        if nodes[Int(node)].anchor < 0 {
+            nodes[Int(node)].anchor = Int32(anchors)
+            anchors += 1
+        }
+        return nodes[Int(node)].anchor
+    }
+
+    /// The trie node of a key path, created as needed.
+    mutating func node(_ path: [String]) -> Int32 {
+        var node: Int32 = 0
+        for key in path {
+            if let existing = nodes[Int(node)].children[key] {
+                node = existing
+            } else {
+                let new = Int32(nodes.count)
+                nodes.append(Matcher.PathNode())
+                nodes[Int(node)].children[key] = new
+                node = new
+            }
+        }
+        return node
+    }
+
     /// Every combination of `$or` branches as a list of leaves; nil when there are too many.
-    mutating func expand(_ pattern: PatternNode, under node: Int32) -> [[Leaf]]? {
+    static func expand(_ pattern: PatternNode, at path: [String]) -> [[Leaf]]? {
         var result: [[Leaf]] = [[]]
         for item in pattern.items {
             var options: [[Leaf]]
             switch item {
             case .field(let key, .leaf(let conditions, _)):
-                options = [[(child(node, key), conditions)]]
+                options = [[(path + [key], conditions)]]
             case .field(let key, .nested(let nested)):
-                guard let expanded = expand(nested, under: child(node, key)) else { return nil }
+                guard let expanded = expand(nested, at: path + [key]) else { return nil }
                 options = expanded
             case .or(let alternatives):
                 options = []
                 for alternative in alternatives {
-                    guard let expanded = expand(alternative, under: node) else { return nil }
+                    guard let expanded = expand(alternative, at: path) else { return nil }
                     options += expanded
                 }
             }
@@ -167,12 +262,12 @@ struct MatcherBuilder {
     }
 
     /// The leaves outside every `$or`: they hold in every alternative.
-    mutating func required(_ pattern: PatternNode, under node: Int32) -> [Leaf] {
+    static func required(_ pattern: PatternNode, at path: [String]) -> [Leaf] {
         var result: [Leaf] = []
         for item in pattern.items {
             switch item {
-            case .field(let key, .leaf(let conditions, _)): result.append((child(node, key), conditions))
-            case .field(let key, .nested(let nested)): result += required(nested, under: child(node, key))
+            case .field(let key, .leaf(let conditions, _)): result.append((path + [key], conditions))
+            case .field(let key, .nested(let nested)): result += required(nested, at: path + [key])
             case .or: break
             }
         }
@@ -182,5 +277,29 @@ struct MatcherBuilder {
     mutating func finish() -> [Matcher.PathNode] {
         for (node, builder) in indexes { nodes[Int(node)].index = builder.build() }
         return nodes
+    }
+}
+
+extension LeafIndex.Key {
+    /// The key of an exact-value condition.
+    init?(_ condition: Condition) {
+        switch condition {
+        case .string(let s): self = .string(s)
+        case .number(let n): self = .number(n == 0 ? 0 : n)
+        case .bool(let b): self = .bool(b)
+        case .null: self = .null
+        default: return nil
+        }
+    }
+
+    /// The key of a leaf value.
+    init?(_ value: JSON) {
+        switch value {
+        case .string(let s): self = .string(s)
+        case .number(let n, _): self = .number(n == 0 ? 0 : n)
+        case .bool(let b): self = .bool(b)
+        case .null: self = .null
+        case .array, .object: return nil
+        }
     }
 }

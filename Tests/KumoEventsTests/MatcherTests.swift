@@ -137,4 +137,16 @@ struct PatternGenerator {
         #expect(matcher.matches(try JSON.parse(#"{"source":"svc.42","detail":{"n":100}}"#)) == [42])
         #expect(matcher.matches(try JSON.parse(#"{"source":"svc.42","detail":{"n":1}}"#)) == [])
     }
+
+    @Test func patternsWithTooManyOrCombinationsStillMatch() throws {
+        // 3 × 3 × 3 × 3 = 81 combinations, over the expansion limit: indexed by the fields outside `$or`.
+        let or = #"[{"x":["1"]},{"y":["2"]},{"z":[{"prefix":"3"}]}]"#
+        let pattern = try Pattern(text: #"{"s":["k"],"$or":\#(or),"a":{"$or":\#(or)},"b":{"$or":\#(or)},"c":{"$or":\#(or)}}"#)
+        let noExact = try Pattern(text: #"{"$or":\#(or),"a":{"$or":\#(or)},"b":{"$or":\#(or)},"c":{"$or":\#(or)}}"#)
+        let matcher = Matcher([(id: 1, pattern: pattern), (id: 2, pattern: noExact)])
+        let yes = try JSON.parse(#"{"s":"k","x":"1","a":{"y":"2"},"b":{"z":"34"},"c":{"x":"1"}}"#)
+        let no = try JSON.parse(#"{"s":"k","x":"1","a":{"y":"2"},"b":{"z":"4"},"c":{"x":"1"}}"#)
+        #expect(matcher.matches(yes) == [1, 2])
+        #expect(matcher.matches(no) == [])
+    }
 }
