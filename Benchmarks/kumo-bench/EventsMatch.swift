@@ -69,7 +69,7 @@ enum EventCorpus {
         let source = r.pick(sources), type = r.pick(detailTypes), region = r.pick(regions)
         let account = String(100_000_000_000 + r.int(900_000_000_000))
         var items: [String] = []
-        for i in 0..<(3 + r.int(22)) {
+        for i in 0..<(5 + r.int(20)) {
             items.append(#"{"sku":"SKU-\#(r.int(100_000))","name":"\#(r.pick(words)) \#(r.pick(words)) \#(i)","qty":\#(1 + r.int(5)),"price":\#(r.int(50_000)).\#(r.int(100)),"tags":["\#(r.pick(words))","\#(r.pick(words))"]}"#)
         }
         let optional = r.int(3) == 0 ? #","coupon":"SAVE\#(r.int(50))""# : ""

@@ -174,17 +174,28 @@ struct Wildcard: Sendable {
 /// Byte-wise string comparisons (EventBridge compares UTF-8, not canonical equivalence).
 enum Bytes {
     @inline(__always) static func equal(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+        a.utf8.count == b.utf8.count && same(a, b, offset: 0)
     }
 
     static func hasPrefix(_ s: String, _ p: String) -> Bool {
-        s.utf8.count >= p.utf8.count && s.utf8.starts(with: p.utf8)
+        s.utf8.count >= p.utf8.count && same(s, p, offset: 0)
     }
 
     static func hasSuffix(_ s: String, _ p: String) -> Bool {
         let n = s.utf8.count, m = p.utf8.count
-        guard n >= m else { return false }
-        return s.utf8.dropFirst(n - m).elementsEqual(p.utf8)
+        return n >= m && same(s, p, offset: n - m)
+    }
+
+    /// Whether `s`, from byte `offset`, starts with the bytes of `p` (which must fit).
+    private static func same(_ s: String, _ p: String, offset: Int) -> Bool {
+        let fast = s.utf8.withContiguousStorageIfAvailable { sb in
+            p.utf8.withContiguousStorageIfAvailable { pb in
+                for i in 0..<pb.count where sb[offset + i] != pb[i] { return false }
+                return true
+            }
+        }
+        if let fast, let result = fast { return result }
+        return s.utf8.dropFirst(offset).starts(with: p.utf8)
     }
 
     static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int? {

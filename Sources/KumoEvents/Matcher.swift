@@ -5,9 +5,10 @@
 /// leaf fields at flattened key paths. Only the paths the machine indexes form a trie that the
 /// event is walked against, so every other field is skipped whole.
 ///
-/// - An alternative with fields that take exact values (the usual `source`, `detail-type`) is
-///   filed in a chain trie, in the spirit of aws/event-ruler's state machine: one step per such
-///   field, in a fixed path order, each step a hash map from value to the next state. An event
+/// - An alternative with fields that take exact values or prefixes (the usual `source`,
+///   `detail-type`) is filed in a chain trie, in the spirit of aws/event-ruler's state machine:
+///   one step per such field, in a fixed path order, each step a hash map from value (or prefix)
+///   to the next state. An event
 ///   follows only the steps its own values open, so the work is the same for 10 rules or 10,000
 ///   that share few values with it.
 /// - Any other alternative is counted: at each path an index maps a leaf value to the
@@ -47,11 +48,20 @@ public struct Matcher: Sendable {
         var anchor: Int32 = -1
     }
 
-    /// A state of the chain trie: the patterns whose exact fields all hold once here, and the
-    /// steps onward, by path.
+    /// A state of the chain trie: the patterns whose chained fields all hold once here, and the
+    /// steps onward, one per path.
     struct ChainNode: Sendable {
         var patterns: [Int32] = []
-        var steps: [(anchor: Int32, next: [LeafIndex.Key: Int32])] = []
+        var steps: [ChainStep] = []
+    }
+
+    /// The states a value at one path leads to: by exact value, or by prefix (probed at each
+    /// prefix length present).
+    struct ChainStep: Sendable {
+        var anchor: Int32
+        var exact: [LeafIndex.Key: Int32] = [:]
+        var prefixes: [String: Int32] = [:]
+        var prefixLengths: [Int] = []
     }
 
     let patterns: [(id: Int, pattern: Pattern)]
@@ -110,7 +120,13 @@ public struct Matcher: Sendable {
         candidates += node.patterns
         for step in node.steps {
             for value in anchored where value.anchor == step.anchor {
-                if let next = step.next[value.key] { follow(Int(next), anchored, &candidates) }
+                if let next = step.exact[value.key] { follow(Int(next), anchored, &candidates) }
+                guard !step.prefixLengths.isEmpty, case .string(let s) = value.key else { continue }
+                let utf8 = s.utf8
+                for length in step.prefixLengths {
+                    if length > utf8.count { break }
+                    if let prefix = String(utf8.prefix(length)), let next = step.prefixes[prefix] { follow(Int(next), anchored, &candidates) }
+                }
             }
         }
     }
@@ -156,9 +172,9 @@ struct MatcherBuilder {
         }
         var needsAlways = false
         for leaves in expansions! {
-            let exact = leaves.filter { $0.conditions.allSatisfy { LeafIndex.Key($0) != nil } }
-            if !exact.isEmpty {
-                addChain(exact, pattern: pattern)
+            let chained = leaves.filter { $0.conditions.allSatisfy { ChainKey($0) != nil } }
+            if !chained.isEmpty {
+                addChain(chained, pattern: pattern)
                 continue
             }
             let strong = leaves.filter { $0.conditions.allSatisfy(LeafIndexBuilder.isSelective) }
@@ -181,10 +197,26 @@ struct MatcherBuilder {
         if needsAlways { always.append(pattern) }
     }
 
-    /// Files an alternative under each combination of its exact fields' values, stepping through
-    /// the fields in the order of their paths' anchor ids.
-    mutating func addChain(_ exact: [Leaf], pattern: Int32) {
-        var steps = exact.map { (anchor: anchor(node($0.path)), keys: $0.conditions.compactMap(LeafIndex.Key.init)) }
+    /// A chain step's label: an exact value or a (case-sensitive) prefix.
+    enum ChainKey: Hashable {
+        case exact(LeafIndex.Key)
+        case prefix(String)
+
+        init?(_ condition: Condition) {
+            if let key = LeafIndex.Key(condition) {
+                self = .exact(key)
+            } else if case .prefix(let p, ignoreCase: false) = condition {
+                self = .prefix(p)
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// Files an alternative under each combination of its chained fields' values, stepping
+    /// through the fields in the order of their paths' anchor ids.
+    mutating func addChain(_ fields: [Leaf], pattern: Int32) {
+        var steps = fields.map { (anchor: anchor(node($0.path)), keys: $0.conditions.compactMap(ChainKey.init)) }
         steps.sort { $0.anchor < $1.anchor }
         var fanOut = 1
         var states: [Int32] = [0]
@@ -200,16 +232,27 @@ struct MatcherBuilder {
         for state in Set(states) { chains[Int(state)].patterns.append(pattern) }
     }
 
-    mutating func chainStep(from state: Int32, anchor: Int32, key: LeafIndex.Key) -> Int32 {
+    mutating func chainStep(from state: Int32, anchor: Int32, key: ChainKey) -> Int32 {
         let s = Int(state)
         let i = chains[s].steps.firstIndex { $0.anchor == anchor } ?? {
-            chains[s].steps.append((anchor, [:]))
+            chains[s].steps.append(Matcher.ChainStep(anchor: anchor))
             return chains[s].steps.count - 1
         }()
-        if let existing = chains[s].steps[i].next[key] { return existing }
         let new = Int32(chains.count)
+        switch key {
+        case .exact(let value):
+            if let existing = chains[s].steps[i].exact[value] { return existing }
+            chains[s].steps[i].exact[value] = new
+        case .prefix(let prefix):
+            if let existing = chains[s].steps[i].prefixes[prefix] { return existing }
+            chains[s].steps[i].prefixes[prefix] = new
+            let length = prefix.utf8.count
+            if !chains[s].steps[i].prefixLengths.contains(length) {
+                chains[s].steps[i].prefixLengths.append(length)
+                chains[s].steps[i].prefixLengths.sort()
+            }
+        }
         chains.append(Matcher.ChainNode())
-        chains[s].steps[i].next[key] = new
         return new
     }
 
