@@ -29,6 +29,11 @@
 // A Hummingbird server that echoes each request's body, or (--pull) a minimal broker that hands
 // each request to a worker over the Lambda Runtime API: the floors of the gateway latency on
 // Kumo's own server stack (see Serve.swift).
+//
+//   kumo-bench events-match [--events N] [--rules N,N,...] [--seed S]
+//
+// Parse-only against parse+match throughput of EventBridge events with KumoEvents' Matcher, per
+// rule count (see EventsMatch.swift; Benchmarks/events.sh).
 
 #if canImport(Glibc)
 import Glibc
@@ -54,7 +59,9 @@ case "first":
     print(await runFirst(LoadOptions.parse(args.dropFirst(2))))
 case "serve":
     await runServe(args.dropFirst(2))
+case "events-match":
+    runEventsMatch(EventsMatchOptions.parse(args.dropFirst(2)))
 default:
-    printError("usage: kumo-bench scan FILE\n" + LoadOptions.usage + "\n       kumo-bench serve PORTFILE [--pull]")
+    printError("usage: kumo-bench scan FILE\n" + LoadOptions.usage + "\n       kumo-bench serve PORTFILE [--pull]\n       " + EventsMatchOptions.usage)
     exit(2)
 }

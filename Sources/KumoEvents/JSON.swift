@@ -47,18 +47,80 @@ extension JSON {
 
     /// Parses RFC 8259 JSON (UTF-8; invalid UTF-8, trailing data and depth over
     /// ``maximumDepth`` are errors).
+    ///
+    /// Decisions where the RFC leaves room: a `\u` escape of a lone surrogate is an error (as in
+    /// swift-foundation's `JSONDecoder`); a byte-order mark is not skipped; numbers too large for a
+    /// `Double` parse to ±infinity and keep their text; duplicate object keys are kept in order.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSON {
-        fatalError("KumoEvents: JSON.parse is not implemented yet")
+        let result: Result<JSON, JSONError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            var parser = JSONParser(buffer)
+            return Result { () throws(JSONError) -> JSON in try parser.parseDocument() }
+        }
+        if let result { return try result.get() }
+        return try parse(Array(bytes))
     }
 
     public static func parse(_ text: String) throws(JSONError) -> JSON {
-        try parse(Array(text.utf8))
+        var text = text
+        let result: Result<JSON, JSONError> = text.withUTF8 { buffer in
+            var parser = JSONParser(buffer)
+            return Result { () throws(JSONError) -> JSON in try parser.parseDocument() }
+        }
+        return try result.get()
     }
 
-    /// Compact JSON text (no spaces); numbers as written, strings escaped minimally.
-    public var compactText: String {
-        fatalError("KumoEvents: JSON.compactText is not implemented yet")
+    /// Compact JSON text (no spaces); numbers as written, strings escaped minimally (`"`, `\\`
+    /// and control characters as `\u00XX`).
+    public var compactText: String { String(decoding: compactBytes, as: UTF8.self) }
+
+    public var compactBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        write(to: &out)
+        return out
     }
 
-    public var compactBytes: [UInt8] { Array(compactText.utf8) }
+    func write(to out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(_, let text): out.append(contentsOf: text.utf8)
+        case .string(let s): JSON.writeString(s, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let pairs):
+            out.append(UInt8(ascii: "{"))
+            for (i, pair) in pairs.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSON.writeString(pair.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                pair.value.write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeString(_ s: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
 }

@@ -4,10 +4,16 @@
 public struct Pattern: Sendable, Equatable {
     /// The pattern as written.
     public let source: JSON
+    /// The checked form every evaluation walks.
+    let root: PatternNode
+
+    /// The operators of a matcher object, in the order documentation lists them.
+    public static let operators = PatternCompiler.operators
 
     /// Checks a pattern; the error names the key path of the first offending part.
     public init(json: JSON) throws(PatternError) {
-        fatalError("KumoEvents: Pattern.init(json:) is not implemented yet")
+        self.root = try PatternCompiler.compile(json)
+        self.source = json
     }
 
     /// Parses JSON text, then checks it; JSON syntax errors come back with an empty path.
@@ -21,12 +27,15 @@ public struct Pattern: Sendable, Equatable {
 
     /// Whether the event (any JSON object) matches.
     public func matches(_ event: JSON) -> Bool {
-        fatalError("KumoEvents: Pattern.matches is not implemented yet")
+        root.matches(event)
     }
 
-    /// Why the event does not match (nil when it matches): the first field whose condition failed.
+    /// Why the event does not match (nil when it matches): the first field, in pattern order,
+    /// whose condition failed. Where the event has a list of objects, or the pattern an `$or`, the
+    /// element or alternative that satisfied the most fields before failing is reported (the first
+    /// of equals); list elements appear in the path as `[i]`.
     public func explain(_ event: JSON) -> Mismatch? {
-        fatalError("KumoEvents: Pattern.explain is not implemented yet")
+        root.explain(event, at: [])?.mismatch
     }
 }
 
@@ -47,6 +56,10 @@ public struct PatternError: Error, Sendable, Equatable, CustomStringConvertible 
     /// Where in the pattern: keys and list indices from its root.
     public var path: [PathComponent]
     public var message: String
+    /// The operator name when the problem is an unknown operator (for "did you mean" hints).
+    public var unknownOperator: String?
+    /// The operators allowed where ``unknownOperator`` was written.
+    public var knownOperators: [String] = []
 
     public init(path: [PathComponent], message: String) {
         self.path = path
@@ -89,18 +102,5 @@ public struct Mismatch: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "\(path): the pattern wants \(expected), the event has \(actual ?? "no such field")"
-    }
-}
-
-/// Many rules' patterns compiled into one machine: the cost of matching grows with the event,
-/// not with the number of patterns.
-public struct Matcher: Sendable {
-    public init(_ patterns: [(id: Int, pattern: Pattern)]) {
-        fatalError("KumoEvents: Matcher is not implemented yet")
-    }
-
-    /// The ids of the patterns the event matches, ascending.
-    public func matches(_ event: JSON) -> [Int] {
-        fatalError("KumoEvents: Matcher.matches is not implemented yet")
     }
 }

@@ -264,7 +264,7 @@ public struct Rule: Sendable, Equatable {
     public var description: String?
     public var enabled: Bool
     /// What events the rule matches; a rule has a pattern, a schedule, or both.
-    public var pattern: EventPattern?
+    public var pattern: Pattern?
     /// When the rule fires on its own (`rate(…)` or `cron(…)`, UTC).
     public var schedule: Schedule?
     public var targets: [RuleTarget]
@@ -298,29 +298,6 @@ public struct RuleTarget: Sendable, Equatable {
     public struct InputTransformer: Sendable, Equatable {
         public var inputPathsMap: [String: String]
         public var inputTemplate: String
-    }
-}
-
-/// An EventBridge event pattern as JSON-like data; its shape is checked by the validator.
-public enum EventPattern: Sendable, Equatable {
-    case object([(String, EventPattern)])
-    case array([EventPattern])
-    case string(String)
-    case number(Double, text: String)
-    case bool(Bool)
-    case null
-
-    public static func == (lhs: EventPattern, rhs: EventPattern) -> Bool {
-        switch (lhs, rhs) {
-        case (.object(let a), .object(let b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        case (.array(let a), .array(let b)): return a == b
-        case (.string(let a), .string(let b)): return a == b
-        case (.number(let a, _), .number(let b, _)): return a == b
-        case (.bool(let a), .bool(let b)): return a == b
-        case (.null, .null): return true
-        default: return false
-        }
     }
 }
 

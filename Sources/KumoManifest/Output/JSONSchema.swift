@@ -1,3 +1,4 @@
+import KumoEvents
 /// The JSON Schema (draft 2020-12) of Kumo manifests, built from the field tables
 /// (``Project/fields`` and the tables it names).
 ///
@@ -313,7 +314,7 @@ extension JSONSchema {
                     ])),
                 ])),
             ]
-            precondition(operators.map(\.0) == Reader.patternOperators, "every operator the reader knows, in its order")
+            precondition(operators.map(\.0) == Pattern.operators, "every operator the reader knows, in its order")
             return [
                 ("eventPattern", .object([
                     ("description", .string("An EventBridge event pattern: field → list of values to match, or → a nested pattern.")),
@@ -335,7 +336,7 @@ extension JSONSchema {
                         .object([("$ref", .string("#/$defs/patternOperator"))]),
                     ]))])),
                 ])),
-                ("patternOperator", .object(closed(operators, exactlyOne: Reader.patternOperators))),
+                ("patternOperator", .object(closed(operators, exactlyOne: Pattern.operators))),
             ]
         }()
     }

@@ -1,3 +1,4 @@
+import KumoEvents
 /// The resolved project in manifest form: `kumo config` prints it, and it validates again as a
 /// manifest (defaults applied, variables resolved, secrets kept as `${secret:NAME}` references).
 extension Project {
@@ -144,7 +145,7 @@ extension Rule {
         var f: [(String, ConfigValue)] = []
         if let description { f.append(("description", .text(description))) }
         f.append(("enabled", .bool(enabled)))
-        if let pattern { f.append(("pattern", pattern.configValue)) }
+        if let pattern { f.append(("pattern", pattern.source.configValue)) }
         if let schedule { f.append(("schedule", .string(schedule.expression))) }
         f.append(("targets", .array(targets.map(\.configValue))))
         f.append(("retryPolicy", .object([
@@ -172,11 +173,11 @@ extension RuleTarget {
     }
 }
 
-extension EventPattern {
-    /// Strings in patterns are data, not interpolated; numbers keep their written form.
+extension JSON {
+    /// A pattern's canonical form: strings are data, not interpolated; numbers are compared by value.
     public var configValue: ConfigValue {
         switch self {
-        case .object(let pairs): return .object(pairs.map { ($0.0, $0.1.configValue) })
+        case .object(let pairs): return .object(pairs.map { ($0.key, $0.value.configValue) })
         case .array(let items): return .array(items.map(\.configValue))
         case .string(let s): return .string(s)
         case .number(let n, _): return .double(n)

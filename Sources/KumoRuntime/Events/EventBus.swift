@@ -69,7 +69,7 @@ actor EventBus {
         let fanouts: [Fanout]
 
         init(_ rules: [Rule]) {
-            let compiled = rules.compactMap { rule in EventBus.pattern(of: rule).map { (rule, $0) } }
+            let compiled = rules.compactMap { rule in rule.pattern.map { (rule, $0) } }
             fanouts = compiled.map { Fanout($0.0) }
             matcher = Matcher(compiled.enumerated().map { (id: $0.offset, pattern: $0.element.1) })
         }
@@ -266,21 +266,6 @@ actor EventBus {
         }
         return EventStore.NewEvent(id: id, receivedMilliseconds: EventBus.milliseconds(date), origin: origin, body: event.compactBytes,
                                    matched: rules.map(\.key), deliveries: deliveries)
-    }
-
-    // TEMPORARY until the validator produces KumoEvents.Pattern (branch events-patterns).
-    static func pattern(of rule: Rule) -> Pattern? {
-        func json(_ p: EventPattern) -> JSON {
-            switch p {
-            case .object(let pairs): return .object(pairs.map { (key: $0.0, value: json($0.1)) })
-            case .array(let items): return .array(items.map(json))
-            case .string(let s): return .string(s)
-            case .number(let n, let text): return .number(n, text: text)
-            case .bool(let b): return .bool(b)
-            case .null: return .null
-            }
-        }
-        return rule.pattern.flatMap { try? Pattern(json: json($0)) }
     }
 
     static func transform(for target: RuleTarget) -> InputTransform {

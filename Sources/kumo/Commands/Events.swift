@@ -6,6 +6,6 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Test event patterns, transformers and schedules; put, inspect and replay events on the runtime's bus.",
-        subcommands: [Put.self, List.self, DeadLetters.self, Redrive.self, Replay.self, Fire.self, Transform.self, ScheduleCommand.self]
+        subcommands: [TestPattern.self, Transform.self, ScheduleCommand.self, Put.self, List.self, DeadLetters.self, Redrive.self, Replay.self, Fire.self]
     )
 }
