@@ -58,8 +58,7 @@ struct InputTemplate: Sendable, Equatable {
             i += 1
         }
         flush()
-        var syntax = JSONSyntax(probe)
-        isJSON = syntax.document()
+        isJSON = (try? JSON.parse(probe)) != nil
         parts = isJSON ? json : plain
     }
 

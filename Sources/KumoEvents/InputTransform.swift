@@ -51,7 +51,7 @@ public enum InputTransform: Sendable, Equatable {
             return
         case .constant(let text):
             try Self.checkLength(text, "input")
-            guard JSONSyntax.isJSON(text) else { throw TransformError("expected a JSON text, got '\(text.prefix(60))'") }
+            guard (try? JSON.parse(text)) != nil else { throw TransformError("expected a JSON text, got '\(text.prefix(60))'") }
         case .path(let path):
             try Self.checkPath(path)
         case .template(let map, let template):
@@ -101,21 +101,21 @@ public enum InputTransform: Sendable, Equatable {
     public func apply(to event: JSON, context: Context) throws(TransformError) -> [UInt8] {
         switch self {
         case .event:
-            return Array(JSONWriter.compact(event).utf8)
+            return event.compactBytes
         case .constant(let text):
             return Array(text.utf8)
         case .path(let path):
-            return try JSONPath(parsing: path).value(in: event).map { Array(JSONWriter.compact($0).utf8) } ?? []
+            return try JSONPath(parsing: path).value(in: event).map(\.compactBytes) ?? []
         case .template(let map, let template):
-            return Array(try Self.fill(InputTemplate(template), map: map, event: event, context: context).utf8)
+            return try Self.fill(InputTemplate(template), map: map, event: event, context: context)
         }
     }
 
-    static func fill(_ template: InputTemplate, map: [String: String], event: JSON, context: Context) throws(TransformError) -> String {
-        var out = ""
+    static func fill(_ template: InputTemplate, map: [String: String], event: JSON, context: Context) throws(TransformError) -> [UInt8] {
+        var out: [UInt8] = []
         for part in template.parts {
             guard case .placeholder(let name, let quoted) = part else {
-                if case .text(let text) = part { out += text }
+                if case .text(let text) = part { out += text.utf8 }
                 continue
             }
             let value = try Self.value(of: name, map: map, event: event, context: context)
@@ -125,17 +125,17 @@ public enum InputTransform: Sendable, Equatable {
             case (nil, _, _):
                 continue
             case (.string(let s)?, false, _):
-                out += s
+                out += s.utf8
             case (let v?, false, _), (let v?, true, false):
-                JSONWriter.write(v, into: &out)
+                v.write(to: &out)
             case (.string(let s)?, true, true):
-                JSONWriter.escape(s, into: &out)
+                JSON.writeEscaped(s, to: &out)
             case (.number(_, let text)?, true, true):
-                out += text
+                out += text.utf8
             case (.bool(let b)?, true, true):
-                out += b ? "true" : "false"
+                out += (b ? "true" : "false").utf8
             case (.null?, true, true):
-                out += "null"
+                out += "null".utf8
             case (.array?, true, true), (.object?, true, true):
                 throw TransformError("placeholder '<\(name)>' is an object or array inside a JSON string: EventBridge cannot deliver the event (put the placeholder outside quotes)")
             }

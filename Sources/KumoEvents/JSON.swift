@@ -69,8 +69,8 @@ extension JSON {
         return try result.get()
     }
 
-    /// Compact JSON text (no spaces); numbers as written, strings escaped minimally (`"`, `\\`
-    /// and control characters as `\u00XX`).
+    /// Compact JSON text (no spaces); numbers as written, strings escaped minimally (`"`, `\\`,
+    /// `\n`, `\r`, `\t`, `\b`, `\f`, other control characters as `\u00XX`), as `JSON.stringify` does.
     public var compactText: String { String(decoding: compactBytes, as: UTF8.self) }
 
     public var compactBytes: [UInt8] {
@@ -106,13 +106,24 @@ extension JSON {
     }
 
     static func writeString(_ s: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
+        writeEscaped(s, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The inside of a JSON string holding `s`.
+    static func writeEscaped(_ s: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 out.append(UInt8(ascii: "\\"))
                 out.append(byte)
+            case 0x0A: out.append(contentsOf: "\\n".utf8)
+            case 0x0D: out.append(contentsOf: "\\r".utf8)
+            case 0x09: out.append(contentsOf: "\\t".utf8)
+            case 0x08: out.append(contentsOf: "\\b".utf8)
+            case 0x0C: out.append(contentsOf: "\\f".utf8)
             case 0..<0x20:
                 out.append(contentsOf: "\\u00".utf8)
                 out.append(hex[Int(byte >> 4)])
@@ -121,6 +132,5 @@ extension JSON {
                 out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -77,19 +77,19 @@ private func body(_ transform: InputTransform) throws -> String {
 
     @Test func reservedEventPlaceholders() throws {
         let whole = try body(.template(pathsMap: [:], template: #"{"e": <aws.events.event.json>}"#))
-        #expect(whole == #"{"e":"# + JSONWriter.compact(event) + "}")
+        #expect(whole == #"{"e":"# + event.compactText + "}")
         let withoutDetail = try body(.template(pathsMap: [:], template: #"{"e": <aws.events.event>}"#))
         #expect(withoutDetail.hasPrefix(#"{"e":{"version":"0","#) && withoutDetail.hasSuffix(#""resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"]}}"#))
         #expect(!withoutDetail.contains("detail\":"))
     }
 
     @Test func eventConstantAndPath() throws {
-        #expect(try body(.event) == JSONWriter.compact(event))
+        #expect(try body(.event) == event.compactText)
         #expect(try body(.constant(#"{ "a": [1, 2] }"#)) == #"{ "a": [1, 2] }"#)
         #expect(try body(.path("$.detail.tags")) == #"["a","b"]"#)
         #expect(try body(.path("$.detail.instance-id")) == #""i-0123456789""#)
         #expect(try body(.path("$.resources[0]")) == #""arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111""#)
-        #expect(try body(.path("$")) == JSONWriter.compact(event))
+        #expect(try body(.path("$")) == event.compactText)
         // A path the event lacks: nothing to deliver.
         #expect(try body(.path("$.detail.missing")) == "")
         #expect(try body(.path("$.resources[5]")) == "")

@@ -109,7 +109,7 @@ import Testing
             except events.exceptions.ClientError as e:
                 assert e.response["Error"]["Code"] == "ValidationException", e.response
             names = sorted(r["Name"] for r in events.list_rules()["Rules"])
-            assert names == ["bulk", "flaky", "orders", "tick"], names
+            assert names == ["bulk", "flaky", "minutely", "orders", "tick"], names
             rule = events.describe_rule(Name="orders")
             assert rule["State"] == "ENABLED" and json.loads(rule["EventPattern"])["source"] == ["shop.orders"], rule
             assert events.describe_rule(Name="tick")["ScheduleExpression"] == "rate(1 day)"
@@ -232,5 +232,25 @@ import Testing
         let tick = try #require(status["resources"]?.arrayValue?.first { $0["address"]?.stringValue == "rule.tick" })
         #expect(tick["detail"]?["schedule"]?.stringValue == "rate(1 day)")
         #expect(tick["detail"]?["next_fire"]?.stringValue != nil)
+    }
+
+    @Test func aScheduleFiresOnTheClock() async throws {
+        let project = try applied()
+        defer { project.harness.tearDown() }
+        let path = project.harness.directory + "/kumo.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "enabled: false", with: "enabled: true").write(toFile: path, atomically: true, encoding: .utf8)
+        let apply = try project.harness.kumo(["apply", "--auto-approve", "--no-color"])
+        #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
+        let status = try project.kumoJSON(["status"])
+        let minutely = try #require(status["resources"]?.arrayValue?.first { $0["address"]?.stringValue == "rule.minutely" })
+        let next = try #require(minutely["detail"]?["next_fire"]?.stringValue)
+        #expect(next.hasSuffix(":00.000Z"), "a minute's start: \(next)")
+        // The next minute's start, then the delivery.
+        #expect(try await RuntimeHarness.waitUntil(timeout: 75) { project.lines("function.jsonl").contains { $0["minute"] == .bool(true) } })
+        let events = try project.kumoJSON(["events", "list", "--rule", "minutely"])
+        let fired = try #require(events["events"]?.arrayValue?.first)
+        #expect(fired["origin"]?.stringValue == "schedule")
+        #expect(fired["detail_type"]?.stringValue == "Scheduled Event")
     }
 }
