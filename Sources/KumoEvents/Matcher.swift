@@ -43,6 +43,9 @@ public struct Matcher: Sendable {
 
     struct PathNode: Sendable {
         var children: [String: Int32] = [:]
+        /// The children again, as a list for nodes with few of them: comparing an event's key's
+        /// length and bytes with a handful of names is cheaper than hashing it.
+        var few: [(key: String, node: Int32)]?
         var index: LeafIndex?
         /// The path's id in chain steps, when a chain steps on it.
         var anchor: Int32 = -1
@@ -134,17 +137,28 @@ public struct Matcher: Sendable {
     private func walk(_ node: Int, _ value: JSON, _ scratch: inout Scratch) {
         switch value {
         case .object(let pairs):
+            if let few = nodes[node].few {
+                if few.isEmpty { return }
+                for pair in pairs {
+                    for child in few where Bytes.equal(child.key, pair.key) {
+                        walk(Int(child.node), pair.value, &scratch)
+                        break
+                    }
+                }
+                return
+            }
             let children = nodes[node].children
-            if children.isEmpty { return }
             for pair in pairs {
                 if let child = children[pair.key] { walk(Int(child), pair.value, &scratch) }
             }
         case .array(let items):
             for item in items { walk(node, item, &scratch) }
         default:
-            let path = nodes[node]
-            if path.anchor >= 0, let key = LeafIndex.Key(value) { scratch.anchored.append((path.anchor, key)) }
-            path.index?.lookup(value) { hit in scratch.masks[hit.alternative, default: 0] |= 1 << UInt64(hit.bit) }
+            let anchor = nodes[node].anchor
+            if anchor >= 0, let key = LeafIndex.Key(value) { scratch.anchored.append((anchor, key)) }
+            if nodes[node].index != nil {
+                nodes[node].index!.lookup(value) { hit in scratch.masks[hit.alternative, default: 0] |= 1 << UInt64(hit.bit) }
+            }
         }
     }
 }
@@ -317,8 +331,14 @@ struct MatcherBuilder {
         return result
     }
 
+    /// Up to this many children are compared in turn rather than hashed.
+    static let fewChildren = 12
+
     mutating func finish() -> [Matcher.PathNode] {
         for (node, builder) in indexes { nodes[Int(node)].index = builder.build() }
+        for i in nodes.indices where nodes[i].children.count <= MatcherBuilder.fewChildren {
+            nodes[i].few = nodes[i].children.map { (key: $0.key, node: $0.value) }.sorted { $0.node < $1.node }
+        }
         return nodes
     }
 }

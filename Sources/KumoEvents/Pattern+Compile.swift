@@ -1,5 +1,5 @@
-/// Checks a pattern's JSON and compiles it into a ``PatternNode``; the first problem found is
-/// thrown with the key path to it (every check the manifest validator made, same meanings).
+/// Checks a pattern's JSON and compiles it into a ``PatternNode``; each problem comes with the
+/// key path to it (every check the manifest validator made, same meanings).
 struct PatternCompiler {
     static let operators = ["prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr"]
     static let anythingButOperators = ["prefix", "suffix", "equals-ignore-case", "wildcard"]
@@ -10,52 +10,70 @@ struct PatternCompiler {
     typealias Pairs = [(key: String, value: JSON)]
 
     static func compile(_ json: JSON) throws(PatternError) -> PatternNode {
-        guard case .object(let pairs) = json else {
-            throw PatternError(path: [], message: "an event pattern is a JSON object of fields to lists of values, got \(json.typeDescription)")
-        }
-        return try node(pairs, at: [])
+        var problems: [PatternError] = []
+        let root = compile(json, problems: &problems)
+        if let first = problems.first { throw first }
+        return root!
     }
 
-    static func node(_ pairs: Pairs, at path: [PathComponent]) throws(PatternError) -> PatternNode {
-        if pairs.isEmpty {
-            throw PatternError(path: path, message: path.isEmpty ? "the event pattern is empty; it would match nothing useful" : "the nested pattern is empty; it would match nothing useful")
+    /// The compiled pattern, or nil with every problem found (each field and matcher is checked
+    /// even when an earlier one failed).
+    static func compile(_ json: JSON, problems: inout [PatternError]) -> PatternNode? {
+        guard case .object(let pairs) = json else {
+            problems.append(PatternError(path: [], message: "an event pattern is a JSON object of fields to lists of values, got \(json.typeDescription)"))
+            return nil
         }
+        return node(pairs, at: [], problems: &problems)
+    }
+
+    static func node(_ pairs: Pairs, at path: [PathComponent], problems: inout [PatternError]) -> PatternNode? {
+        if pairs.isEmpty {
+            problems.append(PatternError(path: path, message: path.isEmpty ? "the event pattern is empty; it would match nothing useful" : "the nested pattern is empty; it would match nothing useful"))
+            return nil
+        }
+        let before = problems.count
         var items: [PatternNode.Item] = []
         var seen = Set<String>()
         for (key, value) in pairs {
             let p = path + [.key(key)]
-            guard seen.insert(key).inserted else { throw PatternError(path: p, message: "'\(key)' appears twice in the same object") }
+            guard seen.insert(key).inserted else {
+                problems.append(PatternError(path: p, message: "'\(key)' appears twice in the same object"))
+                continue
+            }
             if key == "$or" {
                 guard case .array(let alternatives) = value, alternatives.count >= 2 else {
-                    throw PatternError(path: p, message: "'$or' takes a list of at least two pattern objects")
+                    problems.append(PatternError(path: p, message: "'$or' takes a list of at least two pattern objects"))
+                    continue
                 }
                 var nodes: [PatternNode] = []
                 for (i, alternative) in alternatives.enumerated() {
                     guard case .object(let altPairs) = alternative else {
-                        throw PatternError(path: p + [.index(i)], message: "'$or' takes a list of at least two pattern objects, got \(alternative.typeDescription)")
+                        problems.append(PatternError(path: p + [.index(i)], message: "'$or' takes a list of at least two pattern objects, got \(alternative.typeDescription)"))
+                        continue
                     }
-                    nodes.append(try node(altPairs, at: p + [.index(i)]))
+                    if let n = node(altPairs, at: p + [.index(i)], problems: &problems) { nodes.append(n) }
                 }
                 items.append(.or(nodes))
                 continue
             }
             switch value {
             case .object(let nested):
-                items.append(.field(key: key, .nested(try node(nested, at: p))))
+                if let n = node(nested, at: p, problems: &problems) { items.append(.field(key: key, .nested(n))) }
             case .array(let matchers):
                 if matchers.isEmpty {
-                    throw PatternError(path: p, message: "the matcher list for '\(key)' is empty; give at least one value")
+                    problems.append(PatternError(path: p, message: "the matcher list for '\(key)' is empty; give at least one value"))
+                    continue
                 }
                 var conditions: [Condition] = []
                 for (i, matcher) in matchers.enumerated() {
-                    conditions.append(try condition(matcher, at: p + [.index(i)], field: key))
+                    do { conditions.append(try condition(matcher, at: p + [.index(i)], field: key)) } catch { problems.append(error) }
                 }
                 items.append(.field(key: key, .leaf(conditions, source: value)))
             default:
-                throw PatternError(path: p, message: "'\(key)': expected a list of values (write [\(value.compactText.truncated)]) or a nested object, got \(value.typeDescription)")
+                problems.append(PatternError(path: p, message: "'\(key)': expected a list of values (write [\(value.compactText.truncated)]) or a nested object, got \(value.typeDescription)"))
             }
         }
-        return PatternNode(items: items)
+        return problems.count == before ? PatternNode(items: items) : nil
     }
 
     static func exact(_ value: JSON) -> Condition? {

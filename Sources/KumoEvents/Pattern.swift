@@ -16,6 +16,14 @@ public struct Pattern: Sendable, Equatable {
         self.source = json
     }
 
+    /// Every problem of a pattern, in pattern order (empty when it is valid); ``init(json:)``
+    /// throws the first.
+    public static func problems(in json: JSON) -> [PatternError] {
+        var problems: [PatternError] = []
+        _ = PatternCompiler.compile(json, problems: &problems)
+        return problems
+    }
+
     /// Parses JSON text, then checks it; JSON syntax errors come back with an empty path.
     public init(text: String) throws(PatternError) {
         let json: JSON

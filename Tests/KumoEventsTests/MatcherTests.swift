@@ -149,4 +149,12 @@ struct PatternGenerator {
         #expect(matcher.matches(yes) == [1, 2])
         #expect(matcher.matches(no) == [])
     }
+
+    @Test func manyKeysAtOneLevelAreHashed() throws {
+        // More children than MatcherBuilder.fewChildren under `detail`.
+        let patterns = try (0..<30).map { i in (id: i, pattern: try Pattern(text: #"{"detail":{"k\#(i)":[{"numeric":[">",\#(i)]}]}}"#)) }
+        let matcher = Matcher(patterns)
+        #expect(matcher.matches(try JSON.parse(#"{"detail":{"k3":10,"k20":10,"k29":29}}"#)) == [3])
+        #expect(matcher.matches(try JSON.parse(#"{"detail":{"k3":1,"k25":26}}"#)) == [25])
+    }
 }

@@ -212,6 +212,13 @@ func matches(_ pattern: String, _ event: String) throws -> Bool {
         }
     }
 
+    @Test func everyProblemIsListed() throws {
+        let json = try JSON.parse(#"{"source":"x","detail":{"a":[{"prefx":1},{"exists":"yes"}],"b":[]},"c":["ok"]}"#)
+        let problems = Pattern.problems(in: json).map { PathComponent.dotted($0.path) }
+        #expect(problems == ["source", "detail.a[0].prefx", "detail.a[1].exists", "detail.b"])
+        #expect(Pattern.problems(in: try JSON.parse(#"{"c":["ok"]}"#)).isEmpty)
+    }
+
     @Test func invalidJSONComesBackWithAnEmptyPath() {
         let error = #expect(throws: PatternError.self) { try Pattern(text: "{") }
         #expect(error?.path == [])

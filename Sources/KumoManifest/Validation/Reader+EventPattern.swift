@@ -3,18 +3,19 @@ import KumoEvents
 /// Reads an Amazon EventBridge event pattern: the YAML becomes JSON and KumoEvents checks it, so the
 /// manifest, the runtime's bus and `kumo events test-pattern` agree on what a pattern means.
 extension Reader {
-    /// A pattern object; a problem is reported at the node its key path names.
+    /// A pattern object; every problem is reported at the node its key path names.
     mutating func eventPattern(_ node: NodeRef, _ path: @autoclosure () -> KeyPath, _ ctx: @autoclosure () -> String) -> Pattern? {
         guard node.isMapping else {
             mismatch(node, path(), ctx(), expected: "an event pattern (a mapping of fields to lists of values)")
             return nil
         }
-        do {
-            return try Pattern(json: Reader.patternJSON(node))
-        } catch {
+        let json = Reader.patternJSON(node)
+        let problems = Pattern.problems(in: json)
+        guard !problems.isEmpty else { return try? Pattern(json: json) }
+        for problem in problems {
             var target = node, keyNode: NodeRef?
             var keyPath = path()
-            for component in error.path {
+            for component in problem.path {
                 switch component {
                 case .key(let key):
                     guard let pair = target.pairs?.last(where: { $0.key.scalar?.equals(key) == true }) else { break }
@@ -26,14 +27,14 @@ extension Reader {
                     keyPath = keyPath / i
                 }
             }
-            var message = "in the pattern of \(ctx()): \(error.message)"
-            if let op = error.unknownOperator {
-                message += Suggestion.suffix(op, in: error.knownOperators)
+            var message = "in the pattern of \(ctx()): \(problem.message)"
+            if let op = problem.unknownOperator {
+                message += Suggestion.suffix(op, in: problem.knownOperators)
                 target = keyNode ?? target
             }
-            self.error("invalid-pattern", message, target, keyPath)
-            return nil
+            error("invalid-pattern", message, target, keyPath)
         }
+        return nil
     }
 
     /// YAML as JSON: null, plain `true`/`false` and plain numbers (``Reader/parseNumber(_:)``) are
