@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func serializesMinimalEscapes() {
-        #expect(JSON.string("a\"b\\c\n\u{1}/é").compactText == #""a\"b\\c\u000a\u0001/é""#)
+        #expect(JSON.string("a\"b\\c\n\u{1}/é").compactText == #""a\"b\\c\n\u0001/é""#)
     }
 
     @Test(arguments: [
