@@ -53,6 +53,12 @@ final class FunctionPool: @unchecked Sendable {
     private var stats = PoolStatus(warm: 0, busy: 0, starting: 0, queued: 0, invocations: 0, errors: 0, throttles: 0, coldStarts: 0, lastError: nil)
     private var maintenance: RepeatedTask?
     private var stopped = false
+    /// Warm workers an autoscaler wants kept ready (nil: the function's `minInstances`).
+    private var scaledWarm: Int?
+
+    /// The warm workers maintenance keeps: the autoscaler's count, else `minInstances`; never
+    /// above `concurrency`.
+    private var warmFloor: Int { min(config.concurrency, scaledWarm ?? config.minInstances) }
 
     /// Touched only on the pool's loop.
     final class Worker: @unchecked Sendable {
@@ -120,6 +126,12 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     // MARK: Lifecycle (from the runtime actor)
+
+    /// Sets the warm workers an autoscaler keeps ready (nil gives the choice back to
+    /// `minInstances`); maintenance starts or idles workers toward it.
+    func setWarmWorkers(_ count: Int?) async {
+        _ = try? await onLoop { self.scaledWarm = count }
+    }
 
     /// Starts maintenance and the warm workers; returns when `minInstances` are ready.
     func start() async throws {
@@ -514,7 +526,7 @@ final class FunctionPool: @unchecked Sendable {
         guard !stopped else { return }
         dispatch()
         let warm = workers.values.filter { $0.revision == config.revision && $0.state != .stopping }.count
-        if config.runtime != .exec && warm < config.minInstances && worker.state != .starting {
+        if config.runtime != .exec && warm < warmFloor && worker.state != .starting {
             try? spawnWorker()
         }
     }
@@ -558,15 +570,15 @@ final class FunctionPool: @unchecked Sendable {
         }
         let idle = workers.values.filter { $0.state == .idle && $0.waiter != nil }.sorted { $0.lastActive < $1.lastActive }
         let live = workers.values.filter { $0.state != .stopping && $0.revision == config.revision }.count
-        var surplus = live - config.minInstances
+        var surplus = live - warmFloor
         let idleTimeout = FunctionPool.timeAmount(config.idleTimeout)
         for worker in idle where surplus > 0 && NIODeadline.now() - worker.lastActive >= idleTimeout {
             logs.write(address, tag: "worker-\(worker.id)", "worker \(worker.id) idle for \(config.idleTimeout); stopping it")
             stopWorker(worker)
             surplus -= 1
         }
-        if config.runtime != .exec && live < config.minInstances {
-            for _ in live..<config.minInstances { try? spawnWorker() }
+        if config.runtime != .exec && live < warmFloor {
+            for _ in live..<warmFloor { try? spawnWorker() }
         }
     }
 
