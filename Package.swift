@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "kumo-init", targets: ["kumo-init"]),
         .library(name: "KumoEvents", targets: ["KumoEvents"]),
         .library(name: "KumoManifest", targets: ["KumoManifest"]),
+        .library(name: "KumoScaling", targets: ["KumoScaling"]),
         .library(name: "KumoPlan", targets: ["KumoPlan"]),
         .library(name: "KumoState", targets: ["KumoState"]),
         .library(name: "KumoApply", targets: ["KumoApply"]),
@@ -35,6 +36,13 @@ let package = Package(
         .target(
             name: "KumoManifest",
             dependencies: ["CYAML", "KumoEvents"]
+        ),
+        // The autoscaler: linear R(t) and HPA target tracking with behavior, as a value-type state
+        // machine with the clock passed in, and the trace replay of `kumo simulate`. Pure (no
+        // I/O): the runtime's live loop and the CLI share it.
+        .target(
+            name: "KumoScaling",
+            dependencies: ["KumoManifest", "KumoEvents"]
         ),
         .target(
             name: "KumoPlan",
@@ -96,6 +104,7 @@ let package = Package(
                 "KumoEvents",
                 "KumoManifest",
                 "KumoPlan",
+                "KumoScaling",
                 "KumoState",
                 "KumoApply",
                 "KumoRuntime",
@@ -108,6 +117,7 @@ let package = Package(
             dependencies: [
                 "CYAML",
                 "KumoEvents",
+                "KumoScaling",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -127,6 +137,10 @@ let package = Package(
         .testTarget(
             name: "KumoEventsTests",
             dependencies: ["KumoEvents"]
+        ),
+        .testTarget(
+            name: "KumoScalingTests",
+            dependencies: ["KumoManifest", "KumoScaling"]
         ),
         .testTarget(
             name: "KumoManifestTests",

@@ -15,7 +15,13 @@ public enum Timestamp {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (or a `±HH:MM` offset); nil when it is not one.
     public static func parse(_ text: String) -> Date? {
-        let b = Array(text.utf8)
+        guard let time = Array(text.utf8).withUnsafeBufferPointer(parse(utf8:)) else { return nil }
+        return Date(timeIntervalSince1970: Double(time.seconds) + time.fraction)
+    }
+
+    /// ``parse(_:)`` on UTF-8 bytes, without a string or a date: whole seconds since the epoch
+    /// and the fraction of a second (0 ≤ fraction < 1), as load traces read their times.
+    public static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> (seconds: Int, fraction: Double)? {
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }
             var n = 0
@@ -49,7 +55,6 @@ public enum Timestamp {
         } else { return nil }
         guard i == b.count else { return nil }
         let days = CivilDate(year: year, month: month, day: day).daysSinceEpoch
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        return (days * 86_400 + hour * 3600 + minute * 60 + second - offset, fraction)
     }
 }

@@ -126,13 +126,26 @@ public struct Estimator: Sendable {
             let calls = requests / 1_000_000 * pricing.perMillionRequests
             return (compute + calls, "\(use.monthlyRequests) requests × \(function.memory) MB × \(use.averageDuration)")
         case .service(let service):
-            let replicas = Double(service.replicas)
-            let cpu = service.resources.cpu
-            let memory = Double(service.resources.memory)
-            let hourly = cpu * pricing.perVcpuHour + memory / 1024 * pricing.perGbHour
-            return (replicas * hourly * Estimator.hoursPerMonth, "\(service.replicas) × (\(ConfigValue.double(cpu).compactJSON()) vCPU + \(service.resources.memory) MB) × 730 h")
+            let hourly = hourlyPerReplica(spec) ?? 0
+            return (Double(service.replicas) * hourly * Estimator.hoursPerMonth,
+                    "\(service.replicas) × (\(ConfigValue.double(service.resources.cpu).compactJSON()) vCPU + \(service.resources.memory) MB) × 730 h")
         case .scaling, .rule:
             return (0, nil)
+        }
+    }
+
+    /// Dollars for one replica of `spec` running an hour: a service's cpu and memory at the
+    /// vCPU-hour and GB-hour prices; a function's warm worker as its memory busy the whole hour
+    /// at the GB-second price (an upper bound: AWS prices provisioned concurrency lower). Nil
+    /// for what has no replicas.
+    public func hourlyPerReplica(_ spec: ResourceSpec) -> Double? {
+        switch spec {
+        case .service(let service):
+            service.resources.cpu * pricing.perVcpuHour + Double(service.resources.memory) / 1024 * pricing.perGbHour
+        case .function(let function):
+            Double(function.memory) / 1024 * 3600 * pricing.perGbSecond
+        case .scaling, .rule:
+            nil
         }
     }
 

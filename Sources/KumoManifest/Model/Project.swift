@@ -230,13 +230,25 @@ public struct ScalingPolicy: Sendable, Equatable {
     public struct Behavior: Sendable, Equatable {
         public var scaleUp: Rules?
         public var scaleDown: Rules?
+
+        public init(scaleUp: Rules? = nil, scaleDown: Rules? = nil) {
+            self.scaleUp = scaleUp
+            self.scaleDown = scaleDown
+        }
     }
 
     public struct Rules: Sendable, Equatable {
         public enum Select: String, Sendable, CaseIterable { case max, min, disabled }
         public var stabilizationWindow: Duration?
+        /// Empty when the manifest gives none.
         public var policies: [Policy]
         public var selectPolicy: Select?
+
+        public init(stabilizationWindow: Duration? = nil, policies: [Policy] = [], selectPolicy: Select? = nil) {
+            self.stabilizationWindow = stabilizationWindow
+            self.policies = policies
+            self.selectPolicy = selectPolicy
+        }
     }
 
     public struct Policy: Sendable, Equatable {
@@ -244,6 +256,12 @@ public struct ScalingPolicy: Sendable, Equatable {
         public var type: Kind
         public var value: Int
         public var period: Duration
+
+        public init(type: Kind, value: Int, period: Duration) {
+            self.type = type
+            self.value = value
+            self.period = period
+        }
     }
 
     public var name: String
@@ -257,6 +275,17 @@ public struct ScalingPolicy: Sendable, Equatable {
     public static let replicasRange = 0...1000
     public static let defaultMinReplicas = 0
     public var address: String { "scaling.\(name)" }
+
+    public init(name: String, target: String, minReplicas: Int = defaultMinReplicas, maxReplicas: Int, mode: Mode,
+                behavior: Behavior? = nil, range: SourceRange = .synthetic) {
+        self.name = name
+        self.target = target
+        self.minReplicas = minReplicas
+        self.maxReplicas = maxReplicas
+        self.mode = mode
+        self.behavior = behavior
+        self.range = range
+    }
 }
 
 public struct Rule: Sendable, Equatable {

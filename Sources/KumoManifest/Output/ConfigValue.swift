@@ -63,7 +63,8 @@ public indirect enum ConfigValue: Sendable, Equatable {
         }
     }
 
-    static func formatDouble(_ d: Double) -> String {
+    /// A JSON number: integral values without a fraction (`15`, not `15.0`), others as Swift prints them.
+    public static func formatDouble(_ d: Double) -> String {
         if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
         return "\(d)"
     }
