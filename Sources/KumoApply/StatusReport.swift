@@ -89,6 +89,13 @@ public struct StatusReport: Sendable, Encodable, Equatable {
                 if r.pending > 0 { notes.append("\(r.pending) pending") }
                 if r.dropped > 0 { notes.append("\(r.dropped) dropped") }
                 if let schedule = r.schedule { notes.append("\(schedule), next \(r.nextFire ?? "never")") }
+            case .scaling(let p)?:
+                if let d = p.lastDecision {
+                    workers = "\(d.replicas) of \(p.target)"
+                    notes.append("\(d.metric) \(d.load == d.load.rounded() ? String(Int(d.load)) : String(format: "%.2f", d.load)), recommendation \(d.recommendation): \(d.reason) (at \(d.at))")
+                } else {
+                    notes.append("scales \(p.target) every \(p.interval); no decision yet")
+                }
             case .other?, nil:
                 break
             }

@@ -235,6 +235,7 @@ public enum ControlAPI {
             case function(FunctionDetail)
             case service(ServiceDetail)
             case rule(RuleDetail)
+            case scaling(ScalingDetail)
             /// A scaling policy (registered), or a resource that failed.
             case other(lastError: String?)
 
@@ -243,6 +244,7 @@ public enum ControlAPI {
                 case .function(let f): f.lastError
                 case .service(let s): s.lastError
                 case .rule(let r): r.lastError
+                case .scaling(let p): p.lastError
                 case .other(let error): error
                 }
             }
@@ -252,7 +254,7 @@ public enum ControlAPI {
                 switch self {
                 case .function(let f): f.pids
                 case .service(let s): s.pids
-                case .rule, .other: []
+                case .rule, .scaling, .other: []
                 }
             }
 
@@ -262,6 +264,7 @@ public enum ControlAPI {
                 case .function(let f): try c.encode(f)
                 case .service(let s): try c.encode(s)
                 case .rule(let r): try c.encode(r)
+                case .scaling(let p): try c.encode(p)
                 case .other(let error): try c.encode(Resource.OtherDetail(lastError: error))
                 }
             }
@@ -305,7 +308,14 @@ public enum ControlAPI {
                 specHash = try c.decode(String.self, forKey: .specHash)
                 codeHash = try c.decodeIfPresent(String.self, forKey: .codeHash)
                 switch (kind, state) {
-                case (_, "failed"), (.scaling, _): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                case (_, "failed"): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                case (.scaling, _):
+                    // A runtime from before live scaling reports policies as registered only.
+                    if let policy = try? c.decode(ScalingDetail.self, forKey: .detail) {
+                        detail = .scaling(policy)
+                    } else {
+                        detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                    }
                 case (.rule, _):
                     // A runtime from before the event bus reports rules as registered only.
                     if let rule = try? c.decode(RuleDetail.self, forKey: .detail) {

@@ -21,6 +21,8 @@ public actor Runtime {
         public var acceptEmptyStateFile: Bool
         /// How long the event bus archives accepted events for replay.
         public var eventRetention = Duration.hours(24)
+        /// How often scaling policies are evaluated (the HPA's 15 s by default).
+        public var scalingInterval = Duration.seconds(15)
 
         public init(projectDirectory: String, statePath: String, gatewayPort: Int = 3000, controlPort: Int = 0, region: String = "us-east-1", version: String,
                     echo: (@Sendable (String, String) -> Void)? = nil, acceptEmptyStateFile: Bool = false) {
@@ -55,6 +57,8 @@ public actor Runtime {
     public private(set) var info: RuntimeInfo?
     /// The event bus: rules, deliveries, schedules.
     private var bus: EventBus?
+    /// The live autoscaler.
+    private var scaling: ScalingController?
     private var stopRequested: CheckedContinuation<Void, Never>?
     private var stopping = false
 
@@ -99,6 +103,8 @@ public actor Runtime {
             throw RuntimeError("cannot open the event store \(kumo)/runtime/events.db: \(error)")
         }
         self.bus = bus
+        let scaling = ScalingController(interval: options.scalingInterval, logs: logs) { [weak self] address in await self?.scalingTarget(address) }
+        self.scaling = scaling
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
             guard let self else { return Response(status: .serviceUnavailable) }
@@ -130,6 +136,7 @@ public actor Runtime {
         await reconcile()
         // Deliveries a killed runtime left resume once their targets are back.
         await bus.start()
+        await scaling.start()
         // Clients find the runtime only once it serves what the state says is applied.
         try info.write()
         return info
@@ -185,6 +192,8 @@ public actor Runtime {
         // The gateway stops finding pools first, so nothing new is queued on one that stops.
         await bus?.stop()
         bus = nil
+        await scaling?.stop()
+        scaling = nil
         for name in pools.keys { directory.set(name, pool: nil) }
         for (_, service) in services { await service.shutdown() }
         for (_, pool) in pools { await pool.shutdown() }
@@ -205,6 +214,10 @@ public actor Runtime {
     }
 
     // MARK: Resources
+
+    func service(named name: String) -> ServiceSupervisor? { services[name] }
+
+    func pool(named name: String) -> FunctionPool? { pools[name] }
 
     /// Brings one resource to its spec. A service that runs already is updated the way
     /// `update` says (the plan's decision; without one, a scale when only `replicas` differs).
@@ -250,8 +263,9 @@ public actor Runtime {
         case .rule(let rule):
             registered[address] = spec
             await bus?.setRule(rule)
-        case .scaling:
+        case .scaling(let policy):
             registered[address] = spec
+            await scaling?.set(policy)
         }
         hashes[address] = (specHash, codeHash)
         failures[address] = nil
@@ -273,6 +287,7 @@ public actor Runtime {
             await bus?.removeRule(name)
         case .scaling:
             registered[address] = nil
+            await scaling?.remove(name)
         }
         hashes[address] = nil
         failures[address] = nil
@@ -304,7 +319,8 @@ public actor Runtime {
         }
         let rules = await bus?.ruleDetails() ?? [:]
         for (address, spec) in registered {
-            let detail: ControlAPI.Status.Detail = rules[address].map { .rule($0) } ?? .other(lastError: nil)
+            var detail: ControlAPI.Status.Detail = rules[address].map { .rule($0) } ?? .other(lastError: nil)
+            if case .scaling(let policy) = spec, let scaling = await scaling?.detail(policy.name) { detail = .scaling(scaling) }
             result.append(ControlAPI.Status.Resource(address: address, kind: spec.kind, state: "registered", specHash: hashes[address]?.spec ?? "", codeHash: nil, detail: detail))
         }
         for (address, error) in failures where hashes[address] == nil {

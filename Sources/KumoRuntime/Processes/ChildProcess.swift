@@ -284,16 +284,31 @@ public final class ChildProcess: @unchecked Sendable {
     /// The resident size of `pid` and its descendants (through each process's main thread's
     /// `children` list: an isolated program's are below its kumo-init).
     static func treeResidentBytes(of root: pid_t) -> Int {
-        var total = 0
+        tree(of: root).reduce(0) { $0 + (residentBytes(of: $1) ?? 0) }
+    }
+
+    /// A process and its descendants (at most 4,096), from /proc's children lists.
+    static func tree(of root: pid_t) -> [pid_t] {
+        var result: [pid_t] = []
         var pending = [root]
-        var seen = 0
-        while let pid = pending.popLast(), seen < 4096 {
-            seen += 1
-            total += residentBytes(of: pid) ?? 0
+        while let pid = pending.popLast(), result.count < 4096 {
+            result.append(pid)
             guard let children = readProcFile("/proc/\(pid)/task/\(pid)/children") else { continue }
             pending.append(contentsOf: children.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         }
-        return total
+        return result
+    }
+
+    /// CPU time (user + system) used so far by a process and its descendants, in seconds.
+    static func treeCPUSeconds(of root: pid_t) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return tree(of: root).reduce(0) { total, pid in
+            // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+            guard let stat = readProcFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return total }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            return total + (user + system) / ticks
+        }
     }
 
     static func residentBytes(of pid: pid_t) -> Int? {

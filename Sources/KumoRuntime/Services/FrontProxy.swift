@@ -38,9 +38,31 @@ final class Balancer: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Asked for a replica when a request finds none at all (scaled to zero); once until one joins.
+    private let activation = NIOLockedValueBox<(activator: (@Sendable () -> Void)?, asked: Bool)>((nil, false))
+
+    func setActivator(_ activator: (@Sendable () -> Void)?) {
+        activation.withLockedValue { $0.activator = activator }
+    }
+
+    /// A request found no ready replica. With no replica at all, asks the activator for one and
+    /// answers true: the request should be held while it starts (Knative's activator).
+    func demand() -> Bool {
+        guard state.withLockedValue({ $0.order.isEmpty }) else { return false }
+        let activator: (@Sendable () -> Void)? = activation.withLockedValue { a in
+            guard let activator = a.activator else { return nil }
+            if a.asked { return { } }
+            a.asked = true
+            return activator
+        }
+        guard let activator else { return false }
+        activator()
+        return true
+    }
 
     /// Adds a replica or changes its port or readiness.
     func set(_ id: Int, port: Int, ready: Bool) {
+        activation.withLockedValue { $0.asked = false }
         state.withLockedValue { state in
             if state.entries[id] == nil { state.order.append(id) }
             state.entries[id, default: Entry(port: port, ready: ready)].port = port
@@ -320,6 +342,8 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     private var body = RequestBody(limit: FrontProxy.maxBody)
     private var attempts = 0
     private var waitingSince: NIODeadline?
+    /// This request asked for a replica of a service scaled to zero, and waits for it.
+    private var activating = false
     // The exchange with a replica.
     private var replica: (id: Int, port: Int)?
     private var upstream: (any Channel)?
@@ -351,6 +375,7 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
             body.reset()
             attempts = 0
             waitingSince = nil
+            activating = false
             // The body is read here before a replica sees the request, so the proxy answers
             // the expectation itself (and does not forward it).
             LoopHTTPHandler.continueIfExpected(head, context: context)
@@ -392,10 +417,12 @@ private final class FrontHandler: ChannelInboundHandler, UpstreamDelegate {
     private func dispatch() {
         guard let context, head != nil else { return }
         guard let picked = balancer.pick() else {
-            // No ready replica (all starting or restarting): hold the request up to 5 s.
+            // No ready replica (all starting or restarting): hold the request up to 5 s; with
+            // none at all (scaled to zero), one is started and the request waits up to 60 s for it.
             let since = waitingSince ?? .now()
             waitingSince = since
-            if NIODeadline.now() - since > .seconds(5) {
+            if balancer.demand() { activating = true }
+            if NIODeadline.now() - since > (activating ? .seconds(60) : .seconds(5)) {
                 reply(.serviceUnavailable, "no ready replica of service \(service)")
             } else {
                 let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -28,6 +28,14 @@ actor ServiceSupervisor {
     let balancer = Balancer()
     private var monitor: Task<Void, Never>?
     private var stopped = false
+    /// The replica count an autoscaler chose (nil: the manifest's `replicas`).
+    private var scaledReplicas: Int?
+    /// What the service runs: the autoscaler's count, else the manifest's.
+    var targetReplicas: Int { scaledReplicas ?? config.replicas }
+    /// Replicas running or on their way (not draining, stopped or exited).
+    var liveReplicas: Int { replicas.filter { $0.state != .stopped && $0.state != .draining && $0.state != .exited }.count }
+    /// The process of each replica not stopped or exited.
+    var livePIDs: [pid_t] { replicas.filter { $0.state != .stopped && $0.state != .exited }.compactMap { $0.process?.pid } }
 
     final class Replica: @unchecked Sendable {
         /// `exited`: its process ended and the restart policy keeps it down; out of the
@@ -117,14 +125,14 @@ actor ServiceSupervisor {
         replicas.removeAll { $0.state == .exited }
         if next.revision == previous.revision {
             config = next
-            try await scale(to: next.replicas)
+            try await scale(to: targetReplicas)
             return
         }
         if strategy != .rolling {
             if next.isScale(of: previous) {
                 for replica in replicas where replica.revision == previous.revision { replica.revision = next.revision }
                 config = next
-                try await scale(to: next.replicas)
+                try await scale(to: targetReplicas)
                 return
             }
             if strategy == .scale {
@@ -147,8 +155,8 @@ actor ServiceSupervisor {
             logs.write(address, tag: "rollout", "replica \(fresh.index) (new) is healthy; draining replica \(replica.index)")
             await drain(replica)
         }
-        while added < next.replicas { _ = try await startReplica(revision: next.revision); added += 1 }
-        try await scale(to: next.replicas)
+        while added < targetReplicas { _ = try await startReplica(revision: next.revision); added += 1 }
+        try await scale(to: targetReplicas)
     }
 
     func shutdown() async {
@@ -157,6 +165,34 @@ actor ServiceSupervisor {
         await front?.stop()
         for replica in replicas where replica.state != .stopped && replica.state != .exited { await drain(replica) }
         replicas = []
+    }
+
+    /// Runs `count` replicas as an autoscaler decided (nil: back to the manifest's count),
+    /// through the same scale-in-place and drain as an apply.
+    func setReplicas(_ count: Int?) async throws {
+        guard !stopped else { return }
+        scaledReplicas = count
+        // Scaled by an autoscaler, the service may go to zero: a request then starts a replica.
+        if count == nil {
+            balancer.setActivator(nil)
+        } else {
+            balancer.setActivator { [weak self] in
+                Task { await self?.activate() }
+            }
+        }
+        try await scale(to: targetReplicas)
+    }
+
+    /// A request reached the front port of a service scaled to zero: one replica, now.
+    func activate() async {
+        // Only a service an autoscaler scaled to zero wakes up; `replicas: 0` in the manifest stays off.
+        guard !stopped, scaledReplicas != nil, liveReplicas == 0 else { return }
+        logs.write(address, tag: "scaling", "a request arrived with no replica running: starting one")
+        scaledReplicas = max(1, scaledReplicas ?? 0)
+        do { try await scale(to: targetReplicas) } catch {
+            lastError = "cannot start a replica for a waiting request: \(error)"
+            logs.write(address, tag: "scaling", lastError!)
+        }
     }
 
     private func scale(to count: Int) async throws {
@@ -369,7 +405,7 @@ actor ServiceSupervisor {
                 cgroup: r.state == .exited ? nil : r.cgroup, lastExit: r.lastExit, recentStderr: Array(r.recentErrors.suffix(5)))
         }
         let live = listed.filter { $0.state != .exited }
-        return (live.filter { $0.state == .ready }.count, config.replicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
+        return (live.filter { $0.state == .ready }.count, targetReplicas, config.cpu, live.map(\.port), live.compactMap { $0.process?.pid }, lastError, detail)
     }
 
     nonisolated var metrics: Balancer.Metrics { balancer.metrics }
