@@ -93,3 +93,47 @@ import Testing
         #expect(log.contains("a request arrived with no replica running"))
     }
 }
+
+extension ScalingRuntimeTests {
+    /// `/metrics` in the Prometheus text format, found through `kumo runtime status`.
+    @Test func metricsAreScrapedAndParsed() async throws {
+        let project = try applied()
+        for _ in 0..<3 { #expect(try await project.harness.invoke("echo", "{}").status == 200) }
+        #expect(try await project.harness.http(.GET, port: project.webPort, "/").status == 200)
+        let status = try project.harness.kumo(["runtime", "status"])
+        let line = try #require(status.stdout.split(separator: "\n").first { $0.contains("/metrics") })
+        let url = try #require(line.split(separator: " ").last.map(String.init))
+        let port = try #require(Int(url.split(separator: ":").last!.split(separator: "/").first!))
+        let scrape = try await project.harness.http(.GET, port: port, "/metrics")
+        #expect(scrape.status == 200)
+        #expect(scrape.headers.first(name: "Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        // Every sample line is NAME{LABELS} VALUE of a declared family.
+        var types: [String: String] = [:]
+        var samples: [String: Double] = [:]
+        for line in scrape.body.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                types[String(parts[2])] = String(parts[3])
+                continue
+            }
+            if line.hasPrefix("#") { continue }
+            let space = try #require(line.lastIndex(of: " "), "\(line)")
+            let value = try #require(Double(line[line.index(after: space)...]), "\(line)")
+            let series = String(line[..<space])
+            let family = String(series.prefix { $0 != "{" })
+            #expect(types.keys.contains { family == $0 || family.hasPrefix($0 + "_") }, "a sample of an undeclared family: \(line)")
+            samples[series] = value
+        }
+        #expect(types["kumo_function_invocations_total"] == "counter")
+        #expect(types["kumo_function_duration_seconds"] == "histogram")
+        #expect(samples["kumo_function_invocations_total{function=\"echo\"}"] == 3)
+        #expect(samples["kumo_function_duration_seconds_count{function=\"echo\"}"] == 3)
+        #expect(samples["kumo_service_replicas{service=\"web\",state=\"desired\"}"] == 1)
+        #expect(samples["kumo_service_requests_total{service=\"web\"}"] == 1)
+        // A decision of the live autoscaler has been made by now (every second).
+        #expect(try await RuntimeHarness.waitUntil(timeout: 5) {
+            let again = try await project.harness.http(.GET, port: port, "/metrics")
+            return again.body.contains("kumo_scaling_decisions_total{policy=\"web-load\"")
+        })
+    }
+}

@@ -379,9 +379,12 @@ public struct RuntimeInfo: Sendable, Equatable, Codable {
     public var statePath: String
     public var startedAt: String
     public var version: String
+    /// The loopback port of `GET /metrics` (nil from a runtime older than metrics).
+    public var metricsPort: Int?
 
     enum CodingKeys: String, CodingKey {
         case pid, token, version
+        case metricsPort = "metrics_port"
         case controlPort = "control_port"
         case gatewayPort = "gateway_port"
         case projectDirectory = "project_dir"

@@ -23,6 +23,8 @@ public actor Runtime {
         public var eventRetention = Duration.hours(24)
         /// How often scaling policies are evaluated (the HPA's 15 s by default).
         public var scalingInterval = Duration.seconds(15)
+        /// The loopback port of `GET /metrics` (0: any free one; runtime.json says which).
+        public var metricsPort = 0
 
         public init(projectDirectory: String, statePath: String, gatewayPort: Int = 3000, controlPort: Int = 0, region: String = "us-east-1", version: String,
                     echo: (@Sendable (String, String) -> Void)? = nil, acceptEmptyStateFile: Bool = false) {
@@ -59,6 +61,8 @@ public actor Runtime {
     private var bus: EventBus?
     /// The live autoscaler.
     private var scaling: ScalingController?
+    /// `/metrics`, on a loopback port of its own.
+    let metrics = RuntimeMetrics()
     private var stopRequested: CheckedContinuation<Void, Never>?
     private var stopping = false
 
@@ -103,7 +107,7 @@ public actor Runtime {
             throw RuntimeError("cannot open the event store \(kumo)/runtime/events.db: \(error)")
         }
         self.bus = bus
-        let scaling = ScalingController(interval: options.scalingInterval, logs: logs) { [weak self] address in await self?.scalingTarget(address) }
+        let scaling = ScalingController(interval: options.scalingInterval, logs: logs, metrics: metrics) { [weak self] address in await self?.scalingTarget(address) }
         self.scaling = scaling
         let token = Runtime.randomToken()
         let control = try await HTTPServer.start(port: options.controlPort, label: "control") { [weak self] request, _ in
@@ -111,6 +115,18 @@ public actor Runtime {
             return try await self.control(request, token: token)
         }
         servers.append(control)
+        let metricsServer: HTTPServer
+        do {
+            metricsServer = try await HTTPServer.start(port: options.metricsPort, label: "metrics") { [weak self] request, _ in
+                guard let self, request.method == .get, request.uri.path == "/metrics" else { return Response(status: .notFound) }
+                return .init(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                             body: .init(byteBuffer: ByteBuffer(bytes: await self.scrape())))
+            }
+        } catch {
+            control.stop()
+            throw RuntimeError("the metrics endpoint cannot listen on 127.0.0.1:\(options.metricsPort): \(error); choose another with --metrics-port")
+        }
+        servers.append(metricsServer)
         let gateway: any Channel
         do {
             let gatewayHandler = Gateway(directory: directory, region: region, events: bus)
@@ -125,11 +141,12 @@ public actor Runtime {
         }
         self.gateway = gateway
         let gatewayPort = gateway.localAddress?.port ?? options.gatewayPort
-        let info = RuntimeInfo(pid: getpid(), controlPort: control.port, gatewayPort: gatewayPort, token: token,
+        var info = RuntimeInfo(pid: getpid(), controlPort: control.port, gatewayPort: gatewayPort, token: token,
                                projectDirectory: options.projectDirectory, statePath: options.statePath,
                                startedAt: FunctionPool.timestamp(), version: options.version)
+        info.metricsPort = metricsServer.port
         self.info = info
-        logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gatewayPort)")
+        logs.write("runtime", tag: "runtime", "runtime \(getpid()) started: control API 127.0.0.1:\(control.port), gateway 127.0.0.1:\(gatewayPort), metrics http://127.0.0.1:\(metricsServer.port)/metrics")
         logs.write("runtime", tag: "runtime", "service CPU limits: \(cpuLimit.summary)")
         logs.write("runtime", tag: "runtime", "isolation: \(isolation.summary)")
         logs.write("runtime", tag: "runtime", "open descriptors: up to \(descriptors) (each listener keeps at most \(ConnectionCap.standard) client connections)")
@@ -219,6 +236,12 @@ public actor Runtime {
 
     func pool(named name: String) -> FunctionPool? { pools[name] }
 
+    var allPools: [String: FunctionPool] { pools }
+
+    var allServices: [String: ServiceSupervisor] { services }
+
+    func ruleDetails() async -> [String: ControlAPI.Status.RuleDetail] { await bus?.ruleDetails() ?? [:] }
+
     /// Brings one resource to its spec. A service that runs already is updated the way
     /// `update` says (the plan's decision; without one, a scale when only `replicas` differs).
     /// `specHash` is the hash of the spec as the state records it (the status reports it, and
@@ -232,7 +255,7 @@ public actor Runtime {
             if let pool = pools[name] {
                 try await pool.update(config)
             } else {
-                let pool = FunctionPool(config: config, logs: logs, bootstraps: bootstraps, region: region, isolation: isolation)
+                let pool = FunctionPool(config: config, logs: logs, bootstraps: bootstraps, region: region, isolation: isolation, metrics: metrics)
                 pools[name] = pool
                 directory.set(name, pool: pool)
                 do { try await pool.start() } catch {

@@ -109,7 +109,12 @@ final class FunctionPool: @unchecked Sendable {
         var isFinished: Bool { completion == nil }
     }
 
-    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String, isolation: Isolation, loop: any EventLoop = InvokeLoop.loop) {
+    /// Where each invocation's duration goes (`/metrics`).
+    let metrics: RuntimeMetrics?
+
+    init(config: FunctionConfig, logs: LogBook, bootstraps: String, region: String, isolation: Isolation, metrics: RuntimeMetrics? = nil,
+         loop: any EventLoop = InvokeLoop.loop) {
+        self.metrics = metrics
         self.isolation = isolation
         self.config = config
         self.logs = logs
@@ -223,7 +228,9 @@ final class FunctionPool: @unchecked Sendable {
             return completion(.functionError(type: "Runtime.Unavailable", payload: FunctionPool.errorDocument("function \(config.name) is stopping", type: "Runtime.Unavailable")))
         }
         stats.invocations += 1
+        let queued = NIODeadline.now()
         let invocation = Invocation(id: requestID, payload: payload) { [self] outcome in
+            metrics?.invoked(config.name, seconds: Double((NIODeadline.now() - queued).nanoseconds) / 1e9)
             switch outcome {
             case .success: break
             case .throttled: stats.throttles += 1

@@ -47,7 +47,10 @@ actor ScalingController {
     private let origin = ContinuousClock.now
     private var task: Task<Void, Never>?
 
-    init(interval: Duration, logs: LogBook, resolve: @escaping @Sendable (String) async -> Target?) {
+    private let metrics: RuntimeMetrics?
+
+    init(interval: Duration, logs: LogBook, metrics: RuntimeMetrics? = nil, resolve: @escaping @Sendable (String) async -> Target?) {
+        self.metrics = metrics
         self.interval = interval
         self.logs = logs
         self.resolve = resolve
@@ -137,6 +140,7 @@ actor ScalingController {
             replicas: decision.replicas, reason: decision.reason.description, reasonID: decision.reason.id)
         entry.last = record
         entries[name] = entry
+        metrics?.decided(policy: name, target: entry.policy.target, reason: decision.reason.id, replicas: decision.replicas)
         let line = "\(metric.rawValue) \(ScalingController.format(load)) over \(interval), current \(decision.current), recommendation \(decision.recommendation) → \(decision.replicas): \(decision.reason)"
         if decision.replicas != reading.current {
             logs.write("scaling.\(name)", tag: "scaling", "\(entry.policy.target): \(line)")

@@ -25,7 +25,7 @@ extension Kumo.RuntimeCommand {
                 Console.out(ControlAPI.pretty(status) + "\n")
                 return
             }
-            Console.out("Runtime pid \(info.pid), started \(info.startedAt)\n  gateway      http://127.0.0.1:\(info.gatewayPort)\n  control API  127.0.0.1:\(info.controlPort)\n  resources    \(status.resources.count)\n")
+            Console.out("Runtime pid \(info.pid), started \(info.startedAt)\n  gateway      http://127.0.0.1:\(info.gatewayPort)\n  control API  127.0.0.1:\(info.controlPort)\n\(info.metricsPort.map { "  metrics      http://127.0.0.1:\($0)/metrics\n" } ?? "")  resources    \(status.resources.count)\n")
         }
     }
 }
