@@ -46,8 +46,8 @@ YAML
   fi
   "$kumo" apply "$work" --auto-approve --no-color >/dev/null
 }
-write_manifest without
 "$kumo" runtime start -C "$work" --gateway-port 0 --scaling-interval 1s >/dev/null
+write_manifest without
 gateway=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway_port"])' "$work/.kumo/runtime.json")
 results="$work/results.jsonl"
 for round in $(seq "$ROUNDS"); do
