@@ -56,9 +56,9 @@ for round in $(seq "$ROUNDS"); do
     sleep 2  # a few evaluations before measuring
     for target in front gateway; do
       if [[ $target == front ]]; then url="http://127.0.0.1:$port/"; else url="http://127.0.0.1:$gateway/echo"; fi
-      line=$("$bench" load "$url" --requests "$REQUESTS" --warmup-requests "$WARMUP" $([[ $target == gateway ]] && echo --method POST --body '{}'))
+      line=$("$bench" load "$url" --requests "$REQUESTS" --warmup-requests "$WARMUP" $([[ $target == gateway ]] && echo --method POST --body '{}' || echo --method GET))
       echo "{\"setting\": \"$setting\", \"target\": \"$target\", \"result\": $line}" >> "$results"
-      log "round $round, $setting policies, $target: $(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"p50 {r[\"p50_ms\"]:.3f} ms, p99 {r[\"p99_ms\"]:.3f} ms")' "$line")"
+      log "round $round, $setting policies, $target: $(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("p50 %.3f ms, p99 %.3f ms, %d errors" % (r["p50_ms"], r["p99_ms"], r["errors"]))' "$line")"
     done
   done
 done
