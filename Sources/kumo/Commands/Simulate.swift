@@ -114,7 +114,7 @@ extension Kumo {
             if let svg {
                 do { try writeAtomically(SimulationChart(report).svg(), to: svg) } catch { throw fail("\(error)") }
             }
-            Console.out(json ? report.json() : report.text(allSteps: all))
+            if json { report.writeJSON(to: Console.out) } else { Console.out(report.text(allSteps: all)) }
             if let svg, !json { Console.out("\nWrote the chart to \(svg).\n") }
         }
 
