@@ -2,6 +2,20 @@
 
 log() { echo "==> $*" >&2; }
 
+# parse_check_flag ARGS...: the benchmark scripts' one option. Sets CHECK=1 for --check; --help
+# prints the script's opening comment; anything else is a usage error (exit 2).
+parse_check_flag() {
+    CHECK=0
+    local arg
+    for arg in "$@"; do
+        case "$arg" in
+            --check) CHECK=1 ;;
+            -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
+            *) echo "$(basename "$0"): unknown argument: $arg" >&2; exit 2 ;;
+        esac
+    done
+}
+
 # release_binary PRODUCT: builds PRODUCT in release mode into $SCRATCH (default .build-release,
 # never .build) and prints the binary's path.
 release_binary() {

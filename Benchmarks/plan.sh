@@ -18,14 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source Benchmarks/lib.sh
-CHECK=0
-for arg in "$@"; do
-    case "$arg" in
-        --check) CHECK=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-        *) echo "plan.sh: unknown argument: $arg" >&2; exit 2 ;;
-    esac
-done
+parse_check_flag "$@"
 
 DATA=Benchmarks/data
 BASE=$DATA/m10k.yaml

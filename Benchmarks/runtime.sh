@@ -49,14 +49,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 source Benchmarks/lib.sh
-CHECK=0
-for arg in "$@"; do
-    case "$arg" in
-        --check) CHECK=1 ;;
-        -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
-        *) echo "runtime.sh: unknown argument: $arg" >&2; exit 2 ;;
-    esac
-done
+parse_check_flag "$@"
 
 REQUESTS=${REQUESTS:-2000}
 WARMUP_REQUESTS=${WARMUP_REQUESTS:-200}

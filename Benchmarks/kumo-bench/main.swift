@@ -8,6 +8,12 @@
 // product's `kumo validate` is compared against: raw libyaml tokenizing, no tree, no checks.
 // (Benchmarks/run.sh.)
 //
+//   kumo-bench trace FILE
+//
+// Reads FILE (a load trace, CSV time,load) and parses it with KumoScaling's TraceParser, keeping
+// nothing, and prints {"samples": N, "bytes": B, "seconds": T} with T the time reading and
+// parsing took: the floor `kumo simulate` is compared against (Benchmarks/simulate.sh).
+//
 //   kumo-bench load URL [--concurrency N] (--duration S | --requests N) [--warmup S] [--warmup-requests N]
 //                       [--body JSON] [--method M] [--header NAME:VALUE]... [--expect BODY] [--threads T]
 //
@@ -53,6 +59,13 @@ case "scan":
     let events = scan(bytes)
     let seconds = now() - start
     print("{\"events\": \(events), \"bytes\": \(bytes.count), \"seconds\": \(seconds)}")
+case "trace":
+    guard args.count == 3 else {
+        printError("usage: kumo-bench trace FILE")
+        exit(2)
+    }
+    let result = parseTrace(args[2])
+    print("{\"samples\": \(result.samples), \"bytes\": \(result.bytes), \"seconds\": \(result.seconds)}")
 case "load":
     print(await runLoad(LoadOptions.parse(args.dropFirst(2))))
 case "first":
@@ -62,6 +75,6 @@ case "serve":
 case "events-match":
     runEventsMatch(EventsMatchOptions.parse(args.dropFirst(2)))
 default:
-    printError("usage: kumo-bench scan FILE\n" + LoadOptions.usage + "\n       kumo-bench serve PORTFILE [--pull]\n       " + EventsMatchOptions.usage)
+    printError("usage: kumo-bench scan FILE\n       kumo-bench trace FILE\n" + LoadOptions.usage + "\n       kumo-bench serve PORTFILE [--pull]\n       " + EventsMatchOptions.usage)
     exit(2)
 }

@@ -2,7 +2,8 @@ import KumoManifest
 
 /// A simulation as an SVG chart a person reads without explanation: replicas, the ideal count
 /// (load / the load one replica is sized for) and the load, against the time since the first
-/// sample, with both axes labelled in their units and a legend. Deterministic output: the
+/// sample, with both axes labelled in their units and a legend. The load's axis is the
+/// replicas' times that per-replica load, so the load stands as high as the replicas it needs. Deterministic output: the
 /// same report draws the same bytes.
 ///
 /// Each series is a `<polyline>` with the class `replicas`, `ideal` or `load` (the load also
@@ -14,7 +15,7 @@ public struct SimulationChart: Sendable {
     /// The plot area.
     static let left = 70.0, right = 880.0, top = 96.0, bottom = 436.0
 
-    public static let colors = (replicas: "#d62728", ideal: "#2ca02c", load: "#1f77b4")
+    public static let colors = (replicas: "#d62728", ideal: "#2ca02c", load: "#1f77b4", max: "#999999")
 
     public var report: SimulationReport
 
@@ -36,7 +37,9 @@ public struct SimulationChart: Sendable {
         replicaTop = max(replicaTop, peakIdeal.rounded(.up))
         if Double(policy.maxReplicas) <= replicaTop * 1.5 { replicaTop = max(replicaTop, Double(policy.maxReplicas)) }
         let replicaAxis = Axis(top: replicaTop, integral: true)
-        let loadAxis = Axis(top: max(steps.map(\.load).max() ?? 0, 0.001), integral: false)
+        // The load's axis is the replicas' times the load one replica is sized for: where the
+        // shaded load rises above the red line, the replicas are short.
+        let loadAxis = Axis(replicaAxis, times: capacity)
 
         func x(_ t: Int64) -> Double { Self.left + Double(t - origin) / Double(span) * (Self.right - Self.left) }
         func y(_ v: Double, _ axis: Axis) -> Double { Self.bottom - v / axis.maximum * (Self.bottom - Self.top) }
@@ -80,10 +83,10 @@ public struct SimulationChart: Sendable {
         out += text(Self.width - 18, middle, loadLabel,
                     attributes: "text-anchor=\"middle\" transform=\"rotate(90 \(Self.f(Self.width - 18)) \(Self.f(middle)))\" fill=\"\(Self.colors.load)\"")
         out += "</g>\n"
-        if Double(policy.maxReplicas) <= replicaAxis.maximum {
+        let showsMax = Double(policy.maxReplicas) <= replicaAxis.maximum
+        if showsMax {
             let my = y(Double(policy.maxReplicas), replicaAxis)
-            out += "<g class=\"max-replicas\" stroke=\"#999999\" stroke-dasharray=\"2 3\">\n" + line(Self.left, my, Self.right, my) + "</g>\n"
-            out += text(Self.right - 4, my + 13, "maxReplicas \(policy.maxReplicas)", attributes: ##"text-anchor="end" fill="#777777" font-size="11""##)
+            out += "<g class=\"max-replicas\" stroke=\"\(Self.colors.max)\" stroke-dasharray=\"2 3\">\n" + line(Self.left, my, Self.right, my) + "</g>\n"
         }
 
         // The series: the load as a shaded area underneath (visible where the ideal line covers
@@ -106,7 +109,7 @@ public struct SimulationChart: Sendable {
             ("replicas", Self.colors.replicas, nil),
             ("ideal replicas (load ÷ \(Number.text(capacity)) per replica)", Self.colors.ideal, "6 4"),
             (loadLabel, Self.colors.load, nil),
-        ]
+        ] + (showsMax ? [("maxReplicas \(policy.maxReplicas)", Self.colors.max, "2 3")] : [])
         out += "<g class=\"legend\">\n"
         var lx = Self.left
         let ly = 80.0
@@ -230,6 +233,19 @@ struct Axis {
         if integral { step = max(1, step.rounded(.up)); places = 0 }
         self.step = step
         maximum = (max(top, step) / step).rounded(.up) * step
+        self.places = places
+    }
+
+    /// `other` with every value times `factor`: ticks at the same heights.
+    init(_ other: Axis, times factor: Double) {
+        step = other.step * factor
+        maximum = other.maximum * factor
+        var places = 0
+        var scaled = step
+        while places < 3, abs(scaled - scaled.rounded()) > 1e-9 * max(1, scaled) {
+            scaled *= 10
+            places += 1
+        }
         self.places = places
     }
 

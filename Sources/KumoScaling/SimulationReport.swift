@@ -23,35 +23,71 @@ public struct SimulationReport: Sendable {
     /// `{"policy", "interval", "steps": [{"t", "load", "recommendation", "replicas", "reason"}],
     /// "summary": {…}}`, one step a line; times and the interval in seconds.
     public func json() -> String {
-        var out = "{\n  \"policy\": "
-        ConfigValue.writeJSONString(policy.address, into: &out)
-        out += ",\n  \"interval\": " + ConfigValue.formatDouble(options.interval.seconds) + ",\n  \"steps\": ["
-        out.reserveCapacity(out.utf8.count + steps.count * 120)
-        var lastReason: (Decision.Reason, String)?
+        var bytes: [UInt8] = []
+        writeJSON { bytes.append(contentsOf: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ``json()`` as UTF-8 in pieces of about 64 KiB, written straight into bytes: a week at
+    /// one-second resolution has tens of thousands of steps, and no whole document is held.
+    public func writeJSON(to write: (UnsafeRawBufferPointer) -> Void) {
+        let piece = 1 << 16
+        var out: [UInt8] = []
+        out.reserveCapacity(piece + 1024)
+        var head = "{\n  \"policy\": "
+        ConfigValue.writeJSONString(policy.address, into: &head)
+        head += ",\n  \"interval\": " + ConfigValue.formatDouble(options.interval.seconds) + ",\n  \"steps\": ["
+        out.append(contentsOf: head.utf8)
+        // Neighbouring steps mostly share a few reasons: each is described once.
+        var reasons: [(Decision.Reason, [UInt8])] = []
         for (i, step) in steps.enumerated() {
-            // Neighbouring steps mostly share their reason: describe it once.
-            let reason: String
-            if let last = lastReason, last.0 == step.reason { reason = last.1 } else {
+            let reason: [UInt8]
+            if let known = reasons.first(where: { $0.0 == step.reason }) { reason = known.1 } else {
                 var quoted = ""
                 ConfigValue.writeJSONString(step.reason.description, into: &quoted)
-                reason = quoted
-                lastReason = (step.reason, quoted)
+                reason = Array(quoted.utf8)
+                if reasons.count == 8 { reasons.removeFirst() }
+                reasons.append((step.reason, reason))
             }
-            out += i == 0 ? "\n    {\"t\": " : ",\n    {\"t\": "
-            out += ConfigValue.formatDouble(Double(step.time) / 1000)
-            out += ", \"load\": "
-            out += ConfigValue.formatDouble(step.load)
-            out += ", \"recommendation\": "
-            out += String(step.recommendation)
-            out += ", \"replicas\": "
-            out += String(step.replicas)
-            out += ", \"reason\": "
-            out += reason
-            out += "}"
+            out.append(contentsOf: (i == 0 ? "\n    {\"t\": " as StaticString : ",\n    {\"t\": ").bytes)
+            Self.appendNumber(Double(step.time) / 1000, to: &out)
+            out.append(contentsOf: (", \"load\": " as StaticString).bytes)
+            Self.appendNumber(step.load, to: &out)
+            out.append(contentsOf: (", \"recommendation\": " as StaticString).bytes)
+            Self.appendInteger(step.recommendation, to: &out)
+            out.append(contentsOf: (", \"replicas\": " as StaticString).bytes)
+            Self.appendInteger(step.replicas, to: &out)
+            out.append(contentsOf: (", \"reason\": " as StaticString).bytes)
+            out.append(contentsOf: reason)
+            out.append(UInt8(ascii: "}"))
+            if out.count >= piece {
+                out.withUnsafeBytes(write)
+                out.removeAll(keepingCapacity: true)
+            }
         }
-        out += steps.isEmpty ? "],\n" : "\n  ],\n"
-        out += "  \"summary\": " + summaryValue.json(indent: 2) + "\n}\n"
-        return out
+        out.append(contentsOf: ((steps.isEmpty ? "],\n  \"summary\": " : "\n  ],\n  \"summary\": ") + summaryValue.json(indent: 2) + "\n}\n").utf8)
+        out.withUnsafeBytes(write)
+    }
+
+    /// A JSON number as ``ConfigValue/formatDouble(_:)`` writes it.
+    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        if value == value.rounded(), abs(value) < 1e15 { appendInteger(Int(value), to: &out) } else { out.append(contentsOf: value.description.utf8) }
+    }
+
+    static func appendInteger(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var n = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(48 + n % 10)
+                n /= 10
+                count += 1
+            } while n > 0
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 
     /// The summary's fields, in the order JSON and comparisons show them.
@@ -150,4 +186,9 @@ public struct SimulationReport: Sendable {
         }
         return out
     }
+}
+
+extension StaticString {
+    /// The literal's UTF-8 bytes.
+    fileprivate var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
 }

@@ -120,7 +120,9 @@ import Testing
             #expect(binary.status == 1 && binary.stderr == "error: binary.csv:1: expected the header 'time,load', got 'time\u{FFFD}?'\n", "\(binary.stderr)")
 
             let interval = try kumo(["--policy", "api-load", "--trace", "trace.csv", "--interval", "0s"], in: dir)
-            #expect(interval.status != 0 && interval.stderr.contains("--interval takes a duration such as 15s or 1m, got '0s'"), "\(interval.stderr)")
+            #expect(interval.status == 1 && interval.stderr == "error: --interval takes a duration such as 15s or 1m, got '0s'\n", "\(interval.stderr)")
+            let nothing = try kumo(["--trace", "trace.csv"], in: dir)
+            #expect(nothing.status == 1 && nothing.stderr == "error: missing --policy scaling.NAME (or --compare)\n", "\(nothing.stderr)")
         }
     }
 

@@ -9,14 +9,15 @@ extension Kumo {
         static let configuration = CommandConfiguration(
             abstract: "Replay a load trace through a scaling policy: replicas, cost and time over capacity.",
             discussion: """
-                The trace is CSV with the header time,load: seconds (or ISO-8601 times) and the
-                policy's metric summed over all replicas, such as total requests per second. The
-                policy runs every --interval from the first sample to the last, each time on the last
-                sample at or before it, through the same autoscaler as the runtime. New replicas serve
-                --startup after a scale-up. Over capacity: load above the ready replicas × the load one
-                replica is sized for (the target, or maxLoad / maxReplicas for linear).
-                --compare runs two or more policies on the trace (scaling.A scaling.B, or project
-                paths each holding --policy) and prints their summaries side by side.
+                The trace is CSV with the header time,load: seconds (or ISO-8601 times) and the \
+                policy's metric summed over all replicas, such as total requests per second. The \
+                policy runs every --interval from the first sample to the last, each time on the last \
+                sample at or before it, through the same autoscaler as the runtime. New replicas serve \
+                --startup after a scale-up. Over capacity: load above the ready replicas × the load one \
+                replica is sized for (the target, or maxLoad / maxReplicas for linear). --compare runs \
+                two or more policies on the trace (scaling.A scaling.B, or project paths each holding \
+                --policy) and prints their summaries side by side. Exit status: 0, or 1 with one line \
+                on standard error.
                 """
         )
 
@@ -52,29 +53,30 @@ extension Kumo {
                                    valueName: "scaling.NAME|PATH"))
         var compare: [String] = []
 
+        /// One line and exit 1, like every other refusal (not usage text and exit 64).
         func validate() throws {
             guard let parsed = Duration(parsing: interval), parsed.milliseconds > 0 else {
-                throw ValidationError("--interval takes a duration such as 15s or 1m, got '\(interval)'")
+                throw fail("--interval takes a duration such as 15s or 1m, got '\(interval)'")
             }
             guard Duration(parsing: startup) != nil else {
-                throw ValidationError("--startup takes a duration such as 30s, got '\(startup)'")
+                throw fail("--startup takes a duration such as 30s, got '\(startup)'")
             }
             if let initial, !ScalingPolicy.replicasRange.contains(initial) {
-                throw ValidationError("--initial takes a count from 0 to \(ScalingPolicy.replicasRange.upperBound), got \(initial)")
+                throw fail("--initial takes a count from 0 to \(ScalingPolicy.replicasRange.upperBound), got \(initial)")
             }
             if compare.isEmpty {
-                guard policy != nil else { throw ValidationError("missing --policy scaling.NAME (or --compare)") }
+                guard policy != nil else { throw fail("missing --policy scaling.NAME (or --compare)") }
             } else {
-                guard compare.count >= 2 else { throw ValidationError("--compare takes two or more policies or projects") }
+                guard compare.count >= 2 else { throw fail("--compare takes two or more policies or projects") }
                 let addresses = compare.filter { $0.hasPrefix("scaling.") }.count
                 if addresses == compare.count {
-                    guard policy == nil else { throw ValidationError("--policy and --compare scaling.NAME … do not go together") }
+                    guard policy == nil else { throw fail("--policy and --compare scaling.NAME … do not go together") }
                 } else {
-                    guard addresses == 0 else { throw ValidationError("--compare takes either scaling.NAME addresses or project paths, not both") }
-                    guard policy != nil else { throw ValidationError("--compare with project paths needs --policy scaling.NAME") }
-                    guard project.paths.isEmpty else { throw ValidationError("--compare with project paths takes no PATH argument") }
+                    guard addresses == 0 else { throw fail("--compare takes either scaling.NAME addresses or project paths, not both") }
+                    guard policy != nil else { throw fail("--compare with project paths needs --policy scaling.NAME") }
+                    guard project.paths.isEmpty else { throw fail("--compare with project paths takes no PATH argument") }
                 }
-                guard svg == nil else { throw ValidationError("--svg draws one policy: leave out --compare") }
+                guard svg == nil else { throw fail("--svg draws one policy: leave out --compare") }
             }
         }
 
@@ -109,11 +111,11 @@ extension Kumo {
                 return
             }
             let report = reports[0]
-            Console.out(json ? report.json() : report.text(allSteps: all))
             if let svg {
-                do { try writeAtomically(SimulationChart(report).svg(), to: svg) } catch { throw fail("cannot write the chart: \(error)") }
-                if !json { Console.out("\nWrote the chart to \(svg).\n") }
+                do { try writeAtomically(SimulationChart(report).svg(), to: svg) } catch { throw fail("\(error)") }
             }
+            if json { report.writeJSON(to: Console.out) } else { Console.out(report.text(allSteps: all)) }
+            if let svg, !json { Console.out("\nWrote the chart to \(svg).\n") }
         }
 
         /// The project at `paths`, or its diagnostics and exit 1.

@@ -47,19 +47,24 @@ struct OutputOptions: ParsableArguments {
 
 enum Console {
     static func out(_ text: String) {
-        write(text, to: STDOUT_FILENO)
+        Array(text.utf8).withUnsafeBytes { write($0, to: STDOUT_FILENO) }
+    }
+
+    /// Text already encoded as UTF-8 (long JSON documents are written so, piece by piece).
+    static func out(_ bytes: UnsafeRawBufferPointer) {
+        write(bytes, to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
-        write(text, to: STDERR_FILENO)
+        Array(text.utf8).withUnsafeBytes { write($0, to: STDERR_FILENO) }
     }
 
     /// Writes all of `text`. A reader that went away (`kumo status | head`) ends the process
     /// as SIGPIPE ends other Unix tools, instead of a crash.
-    private static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)[...]
+    private static func write(_ text: UnsafeRawBufferPointer, to fd: Int32) {
+        var bytes = text[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            let n = Foundation.write(fd, text.baseAddress! + bytes.startIndex, bytes.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EPIPE {
