@@ -254,3 +254,33 @@ import Testing
         #expect(fired["detail_type"]?.stringValue == "Scheduled Event")
     }
 }
+
+extension EventBusTests {
+    /// Lambda's `Event` invocations go through the bus: kept before the 202, retried under the
+    /// function's invokeConfig (2 retries), then dead-lettered (onFailure: dlq).
+    @Test func asynchronousInvocationsAreRetriedThenDeadLettered() async throws {
+        let project = try applied()
+        defer { project.harness.tearDown() }
+        _ = try project.python(project.boto3 + """
+            lam = boto3.client("lambda", endpoint_url=events.meta.endpoint_url, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test")
+            for key, failures in (("twice", 2), ("always", 9)):
+                answer = lam.invoke(FunctionName="record", InvocationType="Event", Payload=json.dumps({"key": key, "failures": failures}))
+                assert answer["StatusCode"] == 202, answer
+            """)
+        // Two failures, then the third attempt (the second retry) succeeds.
+        #expect(try await RuntimeHarness.waitUntil(timeout: 30) { project.lines("function.jsonl").contains { $0["key"]?.stringValue == "twice" } })
+        #expect(try await RuntimeHarness.waitUntil(timeout: 30) {
+            (try project.kumoJSON(["events", "dlq"])["deliveries"]?.arrayValue ?? []).count == 1
+        })
+        let letter = try #require(try project.kumoJSON(["events", "dlq"])["deliveries"]?.arrayValue?.first)
+        #expect(letter["target"]?.stringValue == "function.record")
+        #expect(letter["attempts"]?.intValue == 3)
+        #expect(letter["error_code"]?.stringValue == "FUNCTION_ERROR")
+        #expect(letter["error_message"]?.stringValue?.contains("invokeConfig.maximumRetryAttempts (2)") == true)
+        #expect(letter["input"]?.stringValue?.contains("always") == true)
+        #expect(!project.lines("function.jsonl").contains { $0["key"]?.stringValue == "always" })
+        let attempts = try String(contentsOfFile: project.out + "/function.jsonl.always", encoding: .utf8)
+        #expect(attempts == "3")
+    }
+}

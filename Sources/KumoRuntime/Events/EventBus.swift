@@ -239,6 +239,23 @@ actor EventBus {
         return RuleMatcher(matching)
     }
 
+    /// An asynchronous invocation (the Lambda API's `Event` type): written before it is
+    /// acknowledged, then delivered like a rule's function target — throttles retried until the
+    /// function's `invokeConfig.maximumEventAge`, errors of the function until its
+    /// `maximumRetryAttempts`, then the dead-letter queue (`onFailure: dlq`) or dropped.
+    func invokeAsync(function: String, payload: [UInt8], requestID: String) throws {
+        let config = invokeConfigs[function] ?? .default
+        let key = "function.\(function)"
+        let now = Date()
+        let delivery = EventStore.NewDelivery(
+            rule: key, target: key, targetIndex: 0, path: nil, input: payload, error: nil,
+            maximumRetryAttempts: Rule.RetryPolicy.retryAttemptsRange.upperBound, maximumEventAgeMilliseconds: config.maximumEventAge.milliseconds,
+            deadLetter: config.onFailure == .dlq)
+        try store.insert([EventStore.NewEvent(id: requestID, receivedMilliseconds: EventBus.milliseconds(now), origin: .invoke, body: payload,
+                                              matched: [key], deliveries: [delivery])])
+        dispatcherWakeup.signal()
+    }
+
     private func compiledMatcher() -> RuleMatcher {
         if let matcher { return matcher }
         let compiled = RuleMatcher(rules.values.filter { $0.enabled && $0.pattern != nil }.sorted { $0.name < $1.name })

@@ -23,8 +23,9 @@ final class EventStore: Sendable {
         case dropped
     }
 
-    /// How an event came onto the bus.
-    enum Origin: String, Sendable, Codable { case put, schedule, replay }
+    /// How an event came onto the bus: PutEvents, a schedule, a replay, or an asynchronous
+    /// Lambda invocation (`X-Amz-Invocation-Type: Event`, whose payload is the "event").
+    enum Origin: String, Sendable, Codable { case put, schedule, replay, invoke }
 
     struct Event: Sendable {
         var seq: Int64

@@ -84,8 +84,19 @@ struct Gateway: Sendable {
         case "DryRun":
             handler.respond(LoopResponse(status: .noContent, headers: headers))
         case "Event":
-            pool.invoke(body, requestID: requestID) { _ in }
-            handler.respond(LoopResponse(status: .accepted, headers: headers))
+            // Durable, with the function's invokeConfig: the event bus keeps and delivers it.
+            let bound = NIOLoopBound(handler, eventLoop: InvokeLoop.loop)
+            let (loop, events) = (InvokeLoop.loop, self.events)
+            Task {
+                let response: LoopResponse
+                do {
+                    try await events.invokeAsync(function: name, payload: body, requestID: requestID)
+                    response = LoopResponse(status: .accepted, headers: headers)
+                } catch {
+                    response = Gateway.awsError(.internalServerError, "ServiceException", "the invocation could not be queued: \(error)", headers: headers)
+                }
+                loop.execute { bound.value.respond(response) }
+            }
         case "RequestResponse":
             headers.add(name: "X-Amz-Executed-Version", value: "$LATEST")
             pool.invoke(body, requestID: requestID) { outcome in

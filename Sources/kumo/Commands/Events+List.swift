@@ -27,7 +27,8 @@ extension EventsCommand {
             if list.events.isEmpty { return Console.out("no events\n") }
             for event in list.events {
                 let kind = event.origin == "put" ? "" : " (\(event.origin))"
-                Console.out("\(event.receivedAt)  \(event.id)  \(event.source) / \(event.detailType)\(kind)\n")
+                let what = event.origin == "invoke" ? "asynchronous invocation" : "\(event.source) / \(event.detailType)"
+                Console.out("\(event.receivedAt)  \(event.id)  \(what)\(kind)\n")
                 if event.deliveries.isEmpty { Console.out("    matched no rule\n") }
                 for d in event.deliveries { Console.out("    " + EventsCommand.describe(d) + "\n") }
             }
