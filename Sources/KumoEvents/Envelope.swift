@@ -61,7 +61,7 @@ public struct PutEventsEntry: Sendable, Equatable {
             ("detail-type", .string(detailType ?? "")),
             ("source", .string(source ?? "")),
             ("account", .string(account)),
-            ("time", .string(PutEventsEntry.timestamp(time ?? receivedAt))),
+            ("time", .string(Timestamp.iso8601(time ?? receivedAt))),
             ("region", .string(region)),
             ("resources", .array(resources.map { .string($0) })),
             ("detail", detail),
@@ -76,15 +76,12 @@ public struct PutEventsEntry: Sendable, Equatable {
             ("detail-type", .string("Scheduled Event")),
             ("source", .string("aws.events")),
             ("account", .string(account)),
-            ("time", .string(timestamp(date))),
+            ("time", .string(Timestamp.iso8601(date))),
             ("region", .string(region)),
             ("resources", .array([.string(ruleARN)])),
             ("detail", .object([])),
         ])
     }
-
-    /// `2026-11-30T02:00:00Z`: events carry whole seconds.
-    public static func timestamp(_ date: Date) -> String { Timestamp.iso8601(date) }
 }
 
 /// A PutEvents entry's `ErrorCode` and `ErrorMessage`.

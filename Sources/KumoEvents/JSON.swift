@@ -21,6 +21,12 @@ public enum JSON: Sendable, Equatable {
         }
     }
 
+    /// The text of a string value (nil for any other value).
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
     /// The first value under `key` of an object.
     public subscript(key: String) -> JSON? {
         guard case .object(let pairs) = self else { return nil }

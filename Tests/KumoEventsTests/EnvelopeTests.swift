@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func timestampsAreWholeSecondsUTC() {
-        #expect(PutEventsEntry.timestamp(Date(timeIntervalSince1970: 1_796_004_000.9)) == "2026-11-30T02:00:00Z")
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: 1_796_004_000.9)) == "2026-11-30T02:00:00Z")
         #expect(Timestamp.iso8601(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
         #expect(Timestamp.parse("2026-11-30T03:00:00+01:00") == Date(timeIntervalSince1970: 1_796_004_000))
         #expect(Timestamp.parse("2026-02-30T00:00:00Z") == nil)

@@ -1,3 +1,5 @@
+import KumoEvents
+
 /// The keys of a rule target and its inputTransformer: the reader's known keys and the JSON
 /// Schema come from these tables.
 extension RuleTarget {
@@ -25,4 +27,15 @@ extension RuleTarget.InputTransformer {
     ]
 
     static let keys = fields.keys
+}
+
+extension RuleTarget {
+    /// What the target receives, in the event language's terms: `input`, `inputPath`, the
+    /// `inputTransformer`, or (none given) the event.
+    public var transform: InputTransform {
+        if let input { return .constant(input) }
+        if let inputPath { return .path(inputPath) }
+        if let inputTransformer { return .template(pathsMap: inputTransformer.inputPathsMap, template: inputTransformer.inputTemplate) }
+        return .event
+    }
 }

@@ -307,22 +307,16 @@ public enum ControlAPI {
                 state = try c.decode(String.self, forKey: .state)
                 specHash = try c.decode(String.self, forKey: .specHash)
                 codeHash = try c.decodeIfPresent(String.self, forKey: .codeHash)
+                // A runtime from before the event bus and live scaling reports rules and policies
+                // as registered only: their detail is then the plain one.
+                func decoded<T: Decodable>(_ type: T.Type, _ wrap: (T) -> Detail) throws -> Detail {
+                    if let value = try? c.decode(T.self, forKey: .detail) { return wrap(value) }
+                    return .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
+                }
                 switch (kind, state) {
                 case (_, "failed"): detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
-                case (.scaling, _):
-                    // A runtime from before live scaling reports policies as registered only.
-                    if let policy = try? c.decode(ScalingDetail.self, forKey: .detail) {
-                        detail = .scaling(policy)
-                    } else {
-                        detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
-                    }
-                case (.rule, _):
-                    // A runtime from before the event bus reports rules as registered only.
-                    if let rule = try? c.decode(RuleDetail.self, forKey: .detail) {
-                        detail = .rule(rule)
-                    } else {
-                        detail = .other(lastError: try c.decode(OtherDetail.self, forKey: .detail).lastError)
-                    }
+                case (.scaling, _): detail = try decoded(ScalingDetail.self, Detail.scaling)
+                case (.rule, _): detail = try decoded(RuleDetail.self, Detail.rule)
                 case (.function, _): detail = .function(try c.decode(FunctionDetail.self, forKey: .detail))
                 case (.service, _): detail = .service(try c.decode(ServiceDetail.self, forKey: .detail))
                 }

@@ -20,7 +20,7 @@ extension EventBus {
     /// outcome written as soon as it is known.
     func dispatch() async {
         while running && !Task.isCancelled {
-            let now = EventBus.milliseconds(Date())
+            let now = WallClock.milliseconds()
             let due: [EventStore.Delivery]
             do {
                 due = try store.due(now: now, limit: options.maximumInFlight - inFlight.count, excluding: inFlight)
@@ -34,7 +34,7 @@ extension EventBus {
             }
             var wait: Int64 = 1000
             if inFlight.count < options.maximumInFlight, let next = try? store.nextDue(excluding: inFlight) {
-                wait = max(0, min(next - EventBus.milliseconds(Date()), 1000))
+                wait = max(0, min(next - WallClock.milliseconds(), 1000))
             }
             if wait > 0 { await dispatcherWakeup.wait(timeout: .milliseconds(wait)) }
         }
@@ -115,7 +115,7 @@ extension EventBus {
         // Attempts cut short by the runtime stopping (pools and connections closing) count for
         // nothing: the delivery stays pending and is made after the next start.
         guard running else { return }
-        let now = EventBus.milliseconds(Date())
+        let now = WallClock.milliseconds()
         let attempts = delivery.attempts + 1
         var outcome = EventStore.Outcome(id: delivery.id, status: .delivered, attempts: attempts, functionErrors: delivery.functionErrors,
                                          lastMilliseconds: now, nextMilliseconds: now, errorCode: nil, errorMessage: nil)

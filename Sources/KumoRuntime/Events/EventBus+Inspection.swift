@@ -12,7 +12,7 @@ extension EventBus {
             let json = try? JSON.parse(event.body)
             return ControlAPI.Events.Event(
                 id: event.id, receivedAt: WallClock.iso8601(EventBus.date(event.receivedMilliseconds)), origin: event.origin.rawValue,
-                source: json?["source"].flatMap(EventBus.string) ?? "", detailType: json?["detail-type"].flatMap(EventBus.string) ?? "",
+                source: json?["source"]?.stringValue ?? "", detailType: json?["detail-type"]?.stringValue ?? "",
                 matched: event.matched, deliveries: deliveries.map { EventBus.document($0, withInput: false) },
                 event: String(decoding: event.body, as: UTF8.self))
         })
@@ -24,7 +24,7 @@ extension EventBus {
 
     /// Puts dead letters back in line with a fresh retry budget.
     func redrive(rule: String?) throws -> ControlAPI.Events.ActionResult {
-        let count = try store.redrive(rule: rule.map(EventBus.key(forRule:)), now: EventBus.milliseconds(Date()))
+        let count = try store.redrive(rule: rule.map(EventBus.key(forRule:)), now: WallClock.milliseconds())
         if count > 0 {
             logs.write("runtime", tag: "events", "redrive: \(count) dead letter\(count == 1 ? "" : "s")\(rule.map { " of \($0)" } ?? "") back in line")
             dispatcherWakeup.signal()
@@ -37,7 +37,7 @@ extension EventBus {
     func replay(from: Date, to: Date, rule: String?) throws -> ControlAPI.Events.ActionResult {
         guard from <= to else { throw RuntimeError("the replay's start \(WallClock.iso8601(from)) is after its end \(WallClock.iso8601(to))") }
         if let rule, rules[EventBus.name(ofRule: rule)] == nil { throw RuntimeError("no rule named \(EventBus.name(ofRule: rule))") }
-        let name = "kumo-replay-\(EventBus.milliseconds(Date()))"
+        let name = "kumo-replay-\(WallClock.milliseconds())"
         let matcher = compiledMatcherForReplay(rule: rule.map(EventBus.name(ofRule:)))
         var records: [EventStore.NewEvent] = []
         var deliveries = 0
@@ -95,11 +95,6 @@ extension EventBus {
 
     static func name(ofRule reference: String) -> String {
         reference.hasPrefix("rule.") ? String(reference.dropFirst(5)) : reference
-    }
-
-    static func string(_ value: JSON) -> String? {
-        if case .string(let s) = value { return s }
-        return nil
     }
 
     static func document(_ d: EventStore.Delivery, withInput: Bool) -> ControlAPI.Events.Delivery {

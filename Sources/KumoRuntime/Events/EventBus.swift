@@ -46,7 +46,7 @@ actor EventBus {
         init(_ rule: Rule) {
             ruleName = rule.name
             key = "rule.\(rule.name)"
-            targets = rule.targets.map { Target(address: $0.address, path: $0.path, transform: EventBus.transform(for: $0)) }
+            targets = rule.targets.map { Target(address: $0.address, path: $0.path, transform: $0.transform) }
             maximumRetryAttempts = rule.retryPolicy.maximumRetryAttempts
             maximumEventAgeMilliseconds = rule.retryPolicy.maximumEventAge.milliseconds
             deadLetter = rule.deadLetter
@@ -147,7 +147,7 @@ actor EventBus {
     }
 
     private func purge() {
-        let before = EventBus.milliseconds(Date()) - options.retention.milliseconds
+        let before = WallClock.milliseconds() - options.retention.milliseconds
         if let removed = try? store.purge(before: before), removed > 0 {
             logs.write("runtime", tag: "events", "archive: removed \(removed) events older than the retention of \(options.retention)")
         }
@@ -199,7 +199,10 @@ actor EventBus {
 
     var registeredRules: [Rule] { rules.values.sorted { $0.name < $1.name } }
 
-    func rule(named name: String) -> Rule? { rules[name] }
+    /// The enabled rules with a pattern (only `name` when given), in name order: what events match.
+    private func matchingRules(only name: String? = nil) -> [Rule] {
+        rules.values.filter { $0.enabled && $0.pattern != nil && (name == nil || $0.name == name) }.sorted { $0.name < $1.name }
+    }
 
     // MARK: Putting events
 
@@ -235,8 +238,7 @@ actor EventBus {
 
     /// The enabled pattern rules (only `rule` when given) compiled for one replay.
     func compiledMatcherForReplay(rule: String?) -> RuleMatcher {
-        let matching = rules.values.filter { $0.enabled && $0.pattern != nil && (rule == nil || $0.name == rule) }.sorted { $0.name < $1.name }
-        return RuleMatcher(matching)
+        RuleMatcher(matchingRules(only: rule))
     }
 
     /// An asynchronous invocation (the Lambda API's `Event` type): written before it is
@@ -258,7 +260,7 @@ actor EventBus {
 
     private func compiledMatcher() -> RuleMatcher {
         if let matcher { return matcher }
-        let compiled = RuleMatcher(rules.values.filter { $0.enabled && $0.pattern != nil }.sorted { $0.name < $1.name })
+        let compiled = RuleMatcher(matchingRules())
         matcher = compiled
         return compiled
     }
@@ -283,13 +285,6 @@ actor EventBus {
         }
         return EventStore.NewEvent(id: id, receivedMilliseconds: EventBus.milliseconds(date), origin: origin, body: event.compactBytes,
                                    matched: rules.map(\.key), deliveries: deliveries)
-    }
-
-    static func transform(for target: RuleTarget) -> InputTransform {
-        if let input = target.input { return .constant(input) }
-        if let path = target.inputPath { return .path(path) }
-        if let t = target.inputTransformer { return .template(pathsMap: t.inputPathsMap, template: t.inputTemplate) }
-        return .event
     }
 
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }

@@ -62,15 +62,10 @@ extension Runtime {
     }
 }
 
-/// ISO-8601 dates as users type them: with or without fractional seconds, `Z` or an offset,
-/// or a date alone (midnight UTC).
+/// ISO-8601 dates as users type them: KumoEvents' timestamps (fractional seconds, `Z` or an
+/// offset), or a date alone (midnight UTC).
 enum ISO8601 {
     static func date(_ text: String) -> Date? {
-        let full = ISO8601DateFormatter()
-        if let d = full.date(from: text) { return d }
-        full.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = full.date(from: text) { return d }
-        full.formatOptions = [.withFullDate]
-        return full.date(from: text)
+        Timestamp.parse(text) ?? Timestamp.parse(text + "T00:00:00Z")
     }
 }

@@ -109,7 +109,7 @@ actor ScalingController {
     static func load(_ metric: ScalingPolicy.Metric, _ readings: [Reading]) -> Double {
         guard let last = readings.last else { return 0 }
         let first = readings.first!
-        let seconds = Double((last.at - first.at).components.attoseconds) / 1e18 + Double((last.at - first.at).components.seconds)
+        let seconds = (last.at - first.at).seconds
         func average(_ value: (Reading) -> Double) -> Double { readings.map(value).reduce(0, +) / Double(readings.count) }
         switch metric {
         case .requestsPerSecond:
@@ -133,7 +133,7 @@ actor ScalingController {
         let metric = entry.policy.metric
         let load = ScalingController.load(metric, entry.readings)
         let elapsed = ContinuousClock.now - origin
-        let time = Duration(milliseconds: Int64(elapsed.components.seconds) * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let time = Duration(milliseconds: Int64(FunctionPool.milliseconds(elapsed)))
         let decision = entry.autoscaler.evaluate(at: time, load: load, current: reading.current)
         let record = ControlAPI.Status.ScalingDetail.LastDecision(
             at: WallClock.iso8601(), metric: metric.rawValue, load: load, current: decision.current, recommendation: decision.recommendation,

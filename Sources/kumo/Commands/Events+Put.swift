@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KumoApply
+import KumoEvents
 import KumoManifest
 import KumoPlan
 
@@ -75,7 +76,7 @@ extension EventsCommand {
             guard (1...10).contains(items.count) else { throw fail("--entries: PutEvents takes 1 to 10 entries, got \(items.count)") }
             return items.map { item in
                 let detail = item["Detail"].map { $0.stringValue ?? $0.compactJSON() }
-                let time: String? = item["Time"].flatMap { $0.stringValue ?? $0.doubleValue.map { WallClockText.iso8601(Date(timeIntervalSince1970: $0)) } }
+                let time: String? = item["Time"].flatMap { $0.stringValue ?? $0.doubleValue.map { Timestamp.iso8601(Date(timeIntervalSince1970: $0)) } }
                 return ControlAPI.Events.PutRequest.Entry(source: item["Source"]?.stringValue, detailType: item["DetailType"]?.stringValue, detail: detail,
                                                           resources: item["Resources"]?.arrayValue?.compactMap(\.stringValue), time: time)
             }
@@ -83,10 +84,3 @@ extension EventsCommand {
     }
 }
 
-/// ISO-8601 text of a date, for what the CLI sends.
-enum WallClockText {
-    static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: date)
-    }
-}
