@@ -21,13 +21,12 @@ EVENTS=${EVENTS:-20000}
 THREADS=${THREADS:-4}
 WARM=${WARM:-2}
 CONCURRENCY=${CONCURRENCY:-8}
-check=false
-[[ ${1:-} == --check ]] && check=true
+parse_check_flag "$@"
 
-kumo=$(release_binary kumo)
-kumo=$(cd "$(dirname "$kumo")" && pwd)/kumo
+KUMO=$(release_binary kumo)
+KUMO=$(cd "$(dirname "$KUMO")" && pwd)/kumo
 work=$(mktemp -d /tmp/kumo-eventbus-XXXXXX)
-trap '"$kumo" runtime stop -C "$work" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'stop_runtimes; rm -rf "$work"' EXIT
 mkdir -p "$work/sink"
 cp Benchmarks/eventbus/sink/app.py "$work/sink/"
 cat > "$work/kumo.yaml" <<YAML
@@ -40,14 +39,14 @@ rules:
     pattern: { source: ["bench.orders"], detail: { total: [ { numeric: [">", 100] } ] } }
     targets: [ { function: sink } ]
 YAML
-"$kumo" runtime start -C "$work" --gateway-port 0 >/dev/null
-"$kumo" apply "$work" --auto-approve --no-color >/dev/null
-port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway_port"])' "$work/.kumo/runtime.json")
+start_runtime "$work" 2>/dev/null
+apply "$work" >/dev/null
+port=$(json_get "$work/.kumo/runtime.json" gateway_port)
 
 log "putting $EVENTS events ($THREADS clients, 10 per PutEvents)"
 start=$(date +%s.%N)
 load=$(python3 Benchmarks/eventbus/load.py "$port" "$EVENTS" "$THREADS")
-counts() { "$kumo" status -C "$work" --json | python3 -c '
+counts() { "$KUMO" status -C "$work" --json | python3 -c '
 import json, sys
 r = next(r for r in json.load(sys.stdin)["resources"] if r["address"] == "rule.orders")["detail"]
 print(r["matched"], r["delivered"], r["dead_lettered"], r["dropped"], r["pending"] + r["retrying"])'; }
@@ -57,12 +56,12 @@ while true; do
   sleep 0.05
 done
 end=$(date +%s.%N)
-python3 - "$load" "$start" "$end" "$matched" "$delivered" "$dead" "$dropped" "$EVENTS" "$check" <<'PY'
+python3 - "$load" "$start" "$end" "$matched" "$delivered" "$dead" "$dropped" "$EVENTS" "$CHECK" <<'PY'
 import json, sys
 load = json.loads(sys.argv[1])
 start, end = float(sys.argv[2]), float(sys.argv[3])
 matched, delivered, dead, dropped, events = map(int, sys.argv[4:9])
-check = sys.argv[9] == "true"
+check = sys.argv[9] == "1"
 seconds = end - start
 rate = delivered / seconds
 lost = events - delivered

@@ -87,12 +87,14 @@ json_get() { python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))
 for k in sys.argv[2:]: v = v[int(k)] if isinstance(v, list) else v[k]
 print(v)' "$@"; }
 
-# start_runtime DIR [PATH]: starts a runtime for DIR on a free gateway port (optionally with PATH);
-# stop_runtimes stops every runtime started so (call it from the EXIT trap).
+# start_runtime DIR [PATH [FLAGS...]]: starts a runtime for DIR on a free gateway port (optionally
+# with PATH, and further `runtime start` flags); stop_runtimes stops every runtime started so
+# (call it from the EXIT trap).
 start_runtime() {
     local dir=$1 path=${2:-$PATH}
+    shift $(( $# < 2 ? $# : 2 ))
     RUNTIMES+=("$dir")
-    PATH=$path "$KUMO" runtime start -C "$dir" --gateway-port "$(free_port)" >&2
+    PATH=$path "$KUMO" runtime start -C "$dir" --gateway-port "$(free_port)" "$@" >&2
 }
 stop_runtimes() {
     local dir pid

@@ -20,15 +20,16 @@ ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-3000}
 WARMUP=${WARMUP:-300}
 
-kumo=$(release_binary kumo)
-kumo=$(cd "$(dirname "$kumo")" && pwd)/kumo
+parse_check_flag "$@"  # --help; no targets to check
+KUMO=$(release_binary kumo)
+KUMO=$(cd "$(dirname "$KUMO")" && pwd)/kumo
 bench=$(release_binary kumo-bench)
 work=$(mktemp -d /tmp/kumo-scaling-bench-XXXXXX)
-trap '"$kumo" runtime stop -C "$work" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'stop_runtimes; rm -rf "$work"' EXIT
 mkdir -p "$work/web" "$work/echo"
 cp Benchmarks/services/server.py "$work/web/"
 cp Benchmarks/runtime/app.py "$work/echo/"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 write_manifest() {
   cat > "$work/kumo.yaml" <<YAML
 version: 1
@@ -44,11 +45,11 @@ scaling:
   echo-load: { target: function.echo, minReplicas: 1, maxReplicas: 1, targetTracking: { metric: concurrency, target: 0.7 } }
 YAML
   fi
-  "$kumo" apply "$work" --auto-approve --no-color >/dev/null
+  apply "$work" >/dev/null
 }
-"$kumo" runtime start -C "$work" --gateway-port 0 --scaling-interval 1s >/dev/null
+start_runtime "$work" "$PATH" --scaling-interval 1s 2>/dev/null
 write_manifest without
-gateway=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway_port"])' "$work/.kumo/runtime.json")
+gateway=$(json_get "$work/.kumo/runtime.json" gateway_port)
 results="$work/results.jsonl"
 for round in $(seq "$ROUNDS"); do
   for setting in without with; do
