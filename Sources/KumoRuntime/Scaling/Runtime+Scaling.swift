@@ -9,10 +9,10 @@ extension Runtime {
         switch kind {
         case .service:
             guard let supervisor = service(named: name) else { return nil }
-            return ScalingController.Target(read: { await supervisor.reading() }, apply: { try await supervisor.setReplicas($0) })
+            return ScalingController.Target(read: { await supervisor.reading(cpu: $0) }, apply: { try await supervisor.setReplicas($0) })
         case .function:
             guard let pool = pool(named: name) else { return nil }
-            return ScalingController.Target(read: { await pool.reading() }, apply: { await pool.setWarmWorkers($0) })
+            return ScalingController.Target(read: { await pool.reading(cpu: $0) }, apply: { await pool.setWarmWorkers($0) })
         case .scaling, .rule:
             return nil
         }
@@ -20,12 +20,11 @@ extension Runtime {
 }
 
 extension ServiceSupervisor {
-    func reading() -> ScalingController.Reading {
+    func reading(cpu: Bool) -> ScalingController.Reading {
         let metrics = balancer.metrics
-        let pids = livePIDs
         return ScalingController.Reading(
             at: .now, requests: metrics.served, inFlight: metrics.inFlight, busy: metrics.inFlight,
-            cpuSeconds: pids.reduce(0) { $0 + ChildProcess.treeCPUSeconds(of: $1) }, cpuPerReplica: config.cpu, current: liveReplicas)
+            cpuSeconds: cpu ? livePIDs.reduce(0) { $0 + ChildProcess.treeCPUSeconds(of: $1) } : 0, cpuPerReplica: config.cpu, current: liveReplicas)
     }
 }
 
@@ -33,9 +32,9 @@ extension FunctionPool {
     /// Lambda gives a function one vCPU per 1,769 MB of memory: the `cpu` metric's denominator.
     static let megabytesPerCPU = 1769.0
 
-    func reading() async -> ScalingController.Reading? {
+    func reading(cpu: Bool) async -> ScalingController.Reading? {
         let status = await status()
-        let pids = await workerPIDs
+        let pids = cpu ? await workerPIDs : []
         return ScalingController.Reading(
             at: .now, requests: status.invocations, inFlight: status.busy + status.queued, busy: status.busy,
             cpuSeconds: pids.reduce(0) { $0 + ChildProcess.treeCPUSeconds(of: $1) },

@@ -18,7 +18,8 @@ actor ScalingController {
         var inFlight: Int
         /// Busy replicas' in-flight requests (service) or busy workers (function).
         var busy: Int
-        /// CPU seconds used so far by the target's processes.
+        /// CPU seconds used so far by the target's processes (0 when not asked for: reading it
+        /// walks /proc, and only the `cpu` metric needs it).
         var cpuSeconds: Double
         /// CPU one replica or worker may use, in cores (the denominator of `cpu`).
         var cpuPerReplica: Double
@@ -28,7 +29,8 @@ actor ScalingController {
 
     /// How the runtime reads and moves one target.
     struct Target: Sendable {
-        var read: @Sendable () async -> Reading?
+        /// `cpu`: whether to read the processes' CPU time too.
+        var read: @Sendable (_ cpu: Bool) async -> Reading?
         /// Runs that many replicas or warm workers; nil hands the count back to the manifest.
         var apply: @Sendable (Int?) async throws -> Void
     }
@@ -94,7 +96,7 @@ actor ScalingController {
 
     private func readAll() async {
         for (name, entry) in entries {
-            guard let reading = await resolve(entry.policy.target)?.read() else { continue }
+            guard let reading = await resolve(entry.policy.target)?.read(entry.policy.metric == .cpu) else { continue }
             guard var current = entries[name] else { continue }
             current.readings.append(reading)
             // Keep one interval of readings, and the one just before it (rates need two ends).
