@@ -8,7 +8,7 @@ public protocol StateReading: Sendable {
     /// The lineage, serial and every resource, read consistently.
     func snapshot() throws(StateError) -> StateSnapshot
     /// The coefficients `kumo calibrate` fitted, by kind (empty when never calibrated).
-    func calibration() throws(StateError) -> [ResourceKind: Estimates.Line]
+    func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line]
 }
 
 public protocol StateWriting: Sendable {
@@ -25,8 +25,9 @@ public protocol StateChanges: AnyObject {
     func put(_ record: ResourceRecord) throws
     func remove(_ address: String) throws
     /// Opens an apply journal entry; returns its id.
-    func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64
-    func endJournal(_ id: Int64, outcome: String) throws
+    func beginJournal(operation: String, planHash: String?, serialBefore: Int, estimate: JournalEntry.Estimate?) throws -> Int64
+    /// Ends the entry with the time the apply took.
+    func endJournal(_ id: Int64, outcome: String, actualMilliseconds: Double?) throws
     func record(_ timing: ActionTiming) throws
 }
 
