@@ -220,6 +220,24 @@ import Testing
         #expect(error > 0.07 && error < 0.15, "\(error)")
     }
 
+    /// The fit minimises relative error: a long wave that ran 30 % slow moves the short waves'
+    /// estimates little (least squares on seconds would let its residual dominate them).
+    @Test func shortWavesWeighAsMuchAsLongOnes() throws {
+        let truth = Estimates.Line(initial: .init(milliseconds: 10), each: .init(milliseconds: 150), register: .init(milliseconds: 5),
+                                   stop: .init(milliseconds: 20), parallelism: 2, source: .calibrated)
+        let samples = Self.samples(truth, kind: .functions).map { sample in
+            var slow = sample
+            if sample.load.starts >= 50 { slow.seconds *= 1.3 }
+            return slow
+        }
+        let fit = try #require(Calibration.fit(samples, kind: .functions, refining: Estimates.builtIn.functions))
+        for load in [Estimator.LineLoad(actions: 1, starts: 1, largestStarts: 1), Estimator.LineLoad(actions: 3, starts: 3, largestStarts: 1)] {
+            let expected = Estimator.seconds(truth, kind: .functions, load: load, parallelism: 10)
+            let estimated = Estimator.seconds(fit.line, kind: .functions, load: load, parallelism: 10)
+            #expect(abs(estimated - expected) / expected < 0.1, "\(load.starts) workers: \(estimated) s, truth \(expected) s, fit \(fit.line)")
+        }
+    }
+
     @Test func whatTheSamplesCannotTellKeepsTheRefinedValue() throws {
         // Only creates with warm workers: nothing was stopped, so `stop` stays the base line's.
         let truth = Estimates.Line(initial: .init(milliseconds: 10), each: .init(milliseconds: 150), register: .init(milliseconds: 5),
