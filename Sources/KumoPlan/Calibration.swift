@@ -5,7 +5,7 @@ import KumoManifest
 ///
 /// One sample per (apply, wave, line): the line's load in that wave (actions, processes started
 /// and stopped), the apply's parallelism, and the time from the wave's start until its last
-/// action of that line ended. For each q from 1 to the largest parallelism seen, a weighted
+/// action of that line ended. For each q from 1 to the largest parallelism seen (in tenths), a weighted
 /// least-squares fit with non-negative coefficients minimises the relative error (weights
 /// 1/seconds², so a 0.1 s wave counts as much as a 10 s one); the q with the smallest error
 /// wins (the smallest on a tie). A coefficient the samples cannot tell (no wave stopped
@@ -40,9 +40,10 @@ public enum Calibration {
     public static func fit(_ samples: [Sample], kind: Estimates.Kind, refining base: Estimates.Line) -> Fit? {
         let usable = samples.filter { $0.load.actions > 0 && $0.seconds.isFinite && $0.seconds >= 0 }
         guard usable.count >= 2 else { return nil }
-        let maxQ = min(64, usable.map(\.parallelism).max() ?? 1)
-        var best: (q: Int, coefficients: [Double?], ssr: Double, parameters: Int)?
-        for q in 1...max(1, maxQ) {
+        let maxQ = min(64, max(1, usable.map(\.parallelism).max() ?? 1))
+        var best: (q: Double, coefficients: [Double?], ssr: Double, parameters: Int)?
+        for tenths in 10...(maxQ * 10) {
+            let q = Double(tenths) / 10
             // Columns: intercept, register, remove, each, stop (rules: intercept, each).
             let rows = usable.map { sample -> [Double] in
                 let r = Estimator.rounds(kind: kind, load: sample.load, parallelism: sample.parallelism, sustained: q)

@@ -123,10 +123,10 @@ public struct Estimator: Sendable {
     /// of n starts takes n/q rounds of `each` but never less than one whole start; a service
     /// starts (and drains) its own replicas one at a time, so its line takes at least its
     /// largest service's count. `kumo calibrate` fits against the same terms.
-    public static func rounds(kind: Estimates.Kind, load: LineLoad, parallelism p: Int, sustained q: Int) -> (register: Double, remove: Double, each: Double, stop: Double) {
-        let p = max(1, p), q = max(1, min(p, q))
-        func rounds(_ count: Int, _ width: Int, atLeast largest: Int = 1) -> Double {
-            count == 0 ? 0 : max(Double(largest), Double(count) / Double(width))
+    public static func rounds(kind: Estimates.Kind, load: LineLoad, parallelism p: Int, sustained q: Double) -> (register: Double, remove: Double, each: Double, stop: Double) {
+        let p = Double(max(1, p)), q = max(1, min(p, q))
+        func rounds(_ count: Int, _ width: Double, atLeast largest: Int = 1) -> Double {
+            count == 0 ? 0 : max(Double(largest), Double(count) / width)
         }
         switch kind {
         case .rules:

@@ -139,7 +139,7 @@ extension Estimates.Line {
         var fields: [(String, ConfigValue)] = [
             ("init_ms", .int(Int(initial.milliseconds))), ("each_ms", .int(Int(each.milliseconds))),
             ("register_ms", .int(Int(register.milliseconds))), ("remove_ms", .int(Int(remove.milliseconds))), ("stop_ms", .int(Int(stop.milliseconds))),
-            ("parallelism", .int(parallelism)), ("source", .string(source.rawValue)),
+            ("parallelism", .double(parallelism)), ("source", .string(source.rawValue)),
         ]
         if let error { fields.append(("error", .double(error))) }
         if let samples { fields.append(("samples", .int(samples))) }
@@ -153,7 +153,7 @@ extension Estimates.Line {
                   register: Duration(milliseconds: Int64(try r.optional("register_ms").map { try $0.int() } ?? 0)),
                   remove: Duration(milliseconds: Int64(try r.optional("remove_ms").map { try $0.int() } ?? 0)),
                   stop: Duration(milliseconds: Int64(try r.optional("stop_ms").map { try $0.int() } ?? 0)),
-                  parallelism: try r.optional("parallelism").map { try $0.int() } ?? 1, source: source,
+                  parallelism: try r.optional("parallelism").map { try $0.double() } ?? 1, source: source,
                   error: try r.optional("error").map { try $0.double() }, samples: try r.optional("samples").map { try $0.int() })
     }
 }

@@ -133,7 +133,7 @@ public struct PlanRenderer: Sendable {
         func line(_ kind: Estimates.Kind, _ unit: String) -> String {
             let l = c[kind]
             var text = "\(kind.symbol) = \(l.initial) + \(l.each)·\(unit)"
-            if kind != .rules { text += " + \(l.register)·registrations/p + \(l.remove)·removals/p + \(l.stop)·stops/q, q = \(l.parallelism)" }
+            if kind != .rules { text += " + \(l.register)·registrations/p + \(l.remove)·removals/p + \(l.stop)·stops/q, q = \(PlanRenderer.number(l.parallelism))" }
             text += " (\(l.source.rawValue)"
             if let error = l.error, let samples = l.samples { text += String(format: ", ±%.0f%% from %d samples", error * 100, samples) }
             return text + ")"
@@ -222,6 +222,11 @@ public struct PlanRenderer: Sendable {
     func display(_ value: ConfigValue, sensitive: Bool) -> String {
         if sensitive { return paint("(sensitive)", .dim) }
         return value.compactJSON()
+    }
+
+    /// `2`, `1.7`: a count that may be fractional, without float noise.
+    public static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     public static func seconds(_ s: Double) -> String {

@@ -39,7 +39,7 @@ extension StateStore {
                 guard let kind = Estimates.Kind(rawValue: row["kind"]) else { continue }
                 func ms(_ column: String) -> Duration { Duration(milliseconds: Int64((row[column] as Double).rounded())) }
                 lines[kind] = Estimates.Line(initial: ms("init_ms"), each: ms("each_ms"), register: ms("register_ms"), remove: ms("remove_ms"), stop: ms("stop_ms"),
-                                             parallelism: max(1, row["parallelism"]), source: .calibrated, error: row["error"], samples: row["samples"])
+                                             parallelism: max(1, row["parallelism"] as Double), source: .calibrated, error: row["error"], samples: row["samples"])
             }
             return lines
         }

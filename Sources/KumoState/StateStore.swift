@@ -169,7 +169,7 @@ public final class StateStore: Sendable {
                 ALTER TABLE calibration ADD COLUMN register_ms REAL NOT NULL DEFAULT 0;
                 ALTER TABLE calibration ADD COLUMN remove_ms REAL NOT NULL DEFAULT 0;
                 ALTER TABLE calibration ADD COLUMN stop_ms REAL NOT NULL DEFAULT 0;
-                ALTER TABLE calibration ADD COLUMN parallelism INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE calibration ADD COLUMN parallelism REAL NOT NULL DEFAULT 1;
                 ALTER TABLE calibration ADD COLUMN error REAL;
                 DELETE FROM calibration;
                 """)

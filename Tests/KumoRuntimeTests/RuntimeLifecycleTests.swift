@@ -304,7 +304,7 @@ import Testing
         #expect(fit.status == 0, "\(fit.stderr)")
         let functions = try #require(try ConfigValue(json: fit.stdout)["functions"])
         #expect(functions["samples"]?.intValue == steps.count)
-        #expect((functions["each_ms"]?.doubleValue ?? 0) > 0 && (functions["parallelism"]?.intValue ?? 0) >= 1, "\(fit.stdout)")
+        #expect((functions["each_ms"]?.doubleValue ?? 0) > 0 && (functions["parallelism"]?.doubleValue ?? 0) >= 1, "\(fit.stdout)")
         #expect(functions["error"]?.doubleValue != nil)
         let plan = try Plan(jsonValue: try ConfigValue(json: try harness.kumo(["plan", "--json"]).stdout))
         #expect(plan.estimate?.coefficients.functions.source == .calibrated)

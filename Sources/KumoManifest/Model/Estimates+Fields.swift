@@ -12,7 +12,7 @@ extension Estimates {
 
 extension Estimates.Line {
     public static let range = Duration(milliseconds: 0)...Duration.hours(1)
-    public static let parallelismRange = 1...1024
+    public static let parallelismBounds = Field.Bounds(minimum: 1, maximum: 1024)
 
     public static let fields: Field.Table = [
         Field("init", .duration(range), "Fixed time of a wave with actions of this kind, e.g. `10ms`."),
@@ -20,7 +20,7 @@ extension Estimates.Line {
         Field("register", .duration(range), "Per resource created, updated or replaced: the runtime registering it, e.g. `5ms`."),
         Field("remove", .duration(range), "Per resource deleted or replaced: the runtime removing it, e.g. `8ms`."),
         Field("stop", .duration(range), "Per process stopped (a worker, a replica drained), e.g. `5ms`."),
-        Field("parallelism", .integer(parallelismRange), "Process starts the machine sustains at once; a wave uses min(--parallelism, this)."),
+        Field("parallelism", .number(parallelismBounds), "Process starts the machine sustains at once, e.g. `2` or `1.7`; a wave uses min(--parallelism, this)."),
     ]
 
     static let keys = fields.keys

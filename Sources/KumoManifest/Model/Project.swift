@@ -351,8 +351,9 @@ public struct Estimates: Sendable, Equatable {
         public var remove: Duration
         /// Per process stopped (a worker, or a replica drained and stopped).
         public var stop: Duration
-        /// Process starts the machine sustains at once.
-        public var parallelism: Int
+        /// Process starts the machine sustains at once (fitted: 1.7 is a machine whose second
+        /// core is partly busy).
+        public var parallelism: Double
         public var source: Source
         /// Calibrated lines only: the relative error of one wave's estimate, from the fit's
         /// residuals and sample count (0.12 = ±12 %), and the samples it was fitted on.
@@ -360,7 +361,7 @@ public struct Estimates: Sendable, Equatable {
         public var samples: Int?
 
         public init(initial: Duration, each: Duration, register: Duration = Duration(milliseconds: 0), remove: Duration = Duration(milliseconds: 0),
-                    stop: Duration = Duration(milliseconds: 0), parallelism: Int = 2, source: Source, error: Double? = nil, samples: Int? = nil) {
+                    stop: Duration = Duration(milliseconds: 0), parallelism: Double = 2, source: Source, error: Double? = nil, samples: Int? = nil) {
             self.initial = initial
             self.each = each
             self.register = register

@@ -190,6 +190,6 @@ extension JSON {
 extension Estimates.Line {
     var configValue: ConfigValue {
         .object([("init", .string(initial.description)), ("each", .string(each.description)), ("register", .string(register.description)),
-                 ("remove", .string(remove.description)), ("stop", .string(stop.description)), ("parallelism", .int(parallelism))])
+                 ("remove", .string(remove.description)), ("stop", .string(stop.description)), ("parallelism", .double(parallelism))])
     }
 }

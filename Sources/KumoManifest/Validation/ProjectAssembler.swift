@@ -674,7 +674,7 @@ struct ProjectAssembler {
             if let n = f["register"], let v = reader.duration(n, path / "register", ctx, in: bounds) { line.register = v }
             if let n = f["remove"], let v = reader.duration(n, path / "remove", ctx, in: bounds) { line.remove = v }
             if let n = f["stop"], let v = reader.duration(n, path / "stop", ctx, in: bounds) { line.stop = v }
-            if let n = f["parallelism"], let v = reader.int(n, path / "parallelism", ctx, in: Estimates.Line.parallelismRange) { line.parallelism = v }
+            if let n = f["parallelism"], let v = reader.number(n, path / "parallelism", ctx, in: Estimates.Line.parallelismBounds) { line.parallelism = v }
             switch key {
             case "functions": estimates.functions = line
             case "services": estimates.services = line

@@ -56,7 +56,7 @@ extension Kumo {
                 document.append((kind.rawValue, .object([
                     ("init_ms", .int(Int(line.initial.milliseconds))), ("each_ms", .int(Int(line.each.milliseconds))),
                     ("register_ms", .int(Int(line.register.milliseconds))), ("remove_ms", .int(Int(line.remove.milliseconds))), ("stop_ms", .int(Int(line.stop.milliseconds))),
-                    ("parallelism", .int(line.parallelism)), ("samples", .int(fit.samples)), ("error", .double(line.error ?? 0)),
+                    ("parallelism", .double(line.parallelism)), ("samples", .int(fit.samples)), ("error", .double(line.error ?? 0)),
                     ("rms_relative_error", .double(fit.relativeError)), ("rmse_ms", .double(fit.rmse * 1000)),
                     ("fitted", .array(fit.fitted.sorted().map { .string($0) })),
                 ])))
@@ -74,7 +74,7 @@ extension Kumo {
             switch kind {
             case .rules: "\(kind.symbol) = \(line.initial) + \(line.each)·k/p"
             case .functions, .services:
-                "\(kind.symbol) = \(line.initial) + \(line.each)·\(kind == .functions ? "n" : "m")/q + \(line.register)·registrations/p + \(line.remove)·removals/p + \(line.stop)·stops/q, q = \(line.parallelism)"
+                "\(kind.symbol) = \(line.initial) + \(line.each)·\(kind == .functions ? "n" : "m")/q + \(line.register)·registrations/p + \(line.remove)·removals/p + \(line.stop)·stops/q, q = \(PlanRenderer.number(line.parallelism))"
             }
         }
 
