@@ -34,8 +34,10 @@ struct Findings {
         let locator = SourceLocator(documents: sources.documents)
         var sink = DiagnosticSink(files: sources.files)
         for item in items {
-            let range = ([item.path] + item.alternates).lazy.compactMap { locator.range(of: $0) }.first ?? item.fallback
-            sink.emit(strict ? .error : item.severity, item.id, item.message, at: range, path: item.path)
+            // An empty path is the whole project: no field to point at.
+            let whole = item.path.components.isEmpty
+            let range = whole ? item.fallback : ([item.path] + item.alternates).lazy.compactMap { locator.range(of: $0) }.first ?? item.fallback
+            sink.emit(strict ? .error : item.severity, item.id, item.message, at: range, path: whole ? nil : item.path)
         }
         return Diagnostic.sorted(sink.diagnostics)
     }

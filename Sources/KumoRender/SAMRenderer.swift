@@ -27,6 +27,8 @@ struct SAMRenderer {
     static let loadBalancer = "LoadBalancer"
     static let executionRole = "TaskExecutionRole"
     static let deadLetterQueue = "DeadLetterQueue"
+    /// CloudFormation's quota of resources in one stack.
+    static let stackResourceLimit = 500
 
     init(project: Project, options: RenderOptions) {
         self.project = project
@@ -48,6 +50,9 @@ struct SAMRenderer {
             ("Description", .string("Project \(project.name) (stage \(project.stage)), rendered by kumo render --target sam")),
         ]
         if !project.services.isEmpty { top.append(("Parameters", networkParameters)) }
+        if resources.count > SAMRenderer.stackResourceLimit {
+            findings.warning(.stackLimit, "the template declares \(resources.count) resources (more after the SAM transform); CloudFormation deploys at most \(SAMRenderer.stackResourceLimit) per stack: split the project into several, or into nested stacks", at: KeyPath(), in: .synthetic)
+        }
         top.append(("Resources", .object(resources)))
         var outputs: [(String, ConfigValue)] = []
         if hasHTTPEvents {
@@ -541,4 +546,5 @@ extension String {
     static let approximated = "render-approximated"
     static let localAddress = "render-local-address"
     static let execBootstrap = "render-exec-bootstrap"
+    static let stackLimit = "render-stack-limit"
 }
