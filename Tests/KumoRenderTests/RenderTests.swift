@@ -364,6 +364,11 @@ import Testing
         let rule = template["Resources"]?["BigOrderRule"]?["Properties"]
         #expect(rule?["State"] == .string("DISABLED"))
         #expect(rule?["EventPattern"] == RenderSupport.verbatim(loaded.project.rules[0].pattern!.source))
+        // Keys stay in the order written (ConfigValue objects compare in order, but say it plainly).
+        func keys(_ value: ConfigValue?) -> [String] { if case .object(let pairs)? = value { pairs.map(\.0) } else { [] } }
+        #expect(keys(rule?["EventPattern"]) == ["source", "detail-type", "detail"])
+        #expect(keys(rule?["EventPattern"]?["detail"]) == ["total", "tag", "$or"])
+        #expect(keys(rule?["EventPattern"]?["detail"]?["tag"]?[0]) == ["anything-but"])
         #expect(rule?["EventPattern"]?["detail"]?["total"]?[0]?["numeric"] == .array([.string(">"), .int(100), .string("<="), .double(2500)]))
         #expect(rule?["EventPattern"]?["detail"]?["tag"]?[1] == .string("100"))
         let targets = rule?["Targets"]
