@@ -427,12 +427,12 @@ struct KubernetesRenderer {
             switch part {
             case .literal(let literal):
                 let segments = RenderSupport.segments(literal, services: ports)
-                if RenderSupport.holdsLocalAddress(segments), !ports.isEmpty {
+                if !ports.isEmpty, RenderSupport.holdsLocalAddress(segments) {
                     findings.warning(.localAddress, "'\(path)' holds the local address 127.0.0.1: only ${service:NAME.url} is rendered as the service's in-cluster address", at: path, in: range)
                 }
                 for segment in segments {
                     switch segment {
-                    case .text(let s): out += s.replacing("$(", with: "$$(")
+                    case .text(let s): out += s.utf8.contains(UInt8(ascii: "$")) ? s.replacing("$(", with: "$$(") : s
                     case .serviceURL(let name, let servicePort): out += "http://\(RenderSupport.kubernetesName(name) ?? name):\(servicePort)"
                     }
                 }

@@ -90,6 +90,11 @@ enum RenderSupport {
         segments.contains { if case .text(let s) = $0 { s.contains("127.0.0.1") } else { false } }
     }
 
+    /// Literal text inside `Fn::Sub`: `${` is written `${!`.
+    static func escapingSub(_ text: String) -> String {
+        text.utf8.contains(UInt8(ascii: "$")) ? text.replacing("${", with: "${!") : text
+    }
+
     /// Whole seconds of `duration` fitted to `range`, and why it changed (nil when it did not).
     static func seconds(_ duration: KumoManifest.Duration, in range: ClosedRange<Int>) -> (value: Int, change: String?) {
         let exact = duration.milliseconds % 1000 == 0

@@ -13,6 +13,9 @@ struct SAMRenderer {
     let options: RenderOptions
     private(set) var findings = Findings()
     private let services: [String: Service]
+    private let functions: [String: Function]
+    /// Addresses some scaling policy targets.
+    private let scaled: Set<String>
     private var resources: [(String, ConfigValue)] = []
     /// Logical ID → the address that claimed it.
     private var claimed: [String: String] = [:]
@@ -34,6 +37,9 @@ struct SAMRenderer {
         self.project = project
         self.options = options
         self.services = project.servicesByName
+        self.functions = Dictionary(project.functions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.scaled = Set(project.scaling.map(\.target))
+        resources.reserveCapacity(project.functions.count + 2 * project.rules.count + 5 * project.services.count + 2 * project.scaling.count + 8)
     }
 
     mutating func template() -> ConfigValue {
@@ -152,12 +158,12 @@ struct SAMRenderer {
     /// A function gets the `live` alias when it keeps warm instances or is scaled: provisioned
     /// concurrency is set on an alias.
     private func hasAlias(_ fn: Function) -> Bool {
-        fn.minInstances > 0 || project.policy(for: fn.address) != nil
+        fn.minInstances > 0 || scaled.contains(fn.address)
     }
 
     /// What invokes a function: its alias when it has one (so provisioned concurrency serves it).
     private func invocable(_ name: String) -> (arn: ConfigValue, name: ConfigValue)? {
-        guard let fn = project.functions.first(where: { $0.name == name }) else { return nil }
+        guard let fn = functions[name] else { return nil }
         let id = RenderSupport.pascalCase(fn.name) + "Function"
         if hasAlias(fn) { return (ref(id + ".Alias"), ref(id + ".Alias")) }
         return (getAtt(id, "Arn"), ref(id))
@@ -412,7 +418,7 @@ struct SAMRenderer {
                 predefined = nil
             }
         case .function:
-            guard project.functions.contains(where: { $0.name == name }) else { return }
+            guard functions[name] != nil else { return }
             let functionID = RenderSupport.pascalCase(name) + "Function"
             target += [("ResourceId", sub("function:${\(functionID)}:\(SAMRenderer.alias)")),
                        ("ScalableDimension", .string("lambda:function:ProvisionedConcurrency")), ("ServiceNamespace", .string("lambda"))]
@@ -487,14 +493,15 @@ struct SAMRenderer {
             switch part {
             case .literal(let literal):
                 let segments = RenderSupport.segments(literal, services: ports)
-                if RenderSupport.holdsLocalAddress(segments), !ports.isEmpty {
+                if !ports.isEmpty, RenderSupport.holdsLocalAddress(segments) {
                     findings.warning(.localAddress, "'\(path)' holds the local address 127.0.0.1: only ${service:NAME.url} is rendered as the service's address on AWS", at: path, in: range)
                 }
                 for segment in segments {
                     switch segment {
                     case .text(let s):
                         plain += s
-                        substituted += s.replacing("${", with: "${!")
+                        // Only a text holding a service URL becomes Fn::Sub; the others never read `substituted`.
+                        if !ports.isEmpty { substituted += RenderSupport.escapingSub(s) }
                     case .serviceURL(_, let servicePort):
                         usesSub = true
                         substituted += "http://${\(SAMRenderer.loadBalancer).DNSName}:\(servicePort)"

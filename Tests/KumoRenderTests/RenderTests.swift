@@ -491,11 +491,6 @@ import Testing
 }
 
 extension ConfigValue {
-    subscript(key: String) -> ConfigValue? {
-        guard case .object(let pairs) = self else { return nil }
-        return pairs.first { $0.0 == key }?.1
-    }
-
     subscript(index: Int) -> ConfigValue? {
         guard case .array(let items) = self, items.indices.contains(index) else { return nil }
         return items[index]
