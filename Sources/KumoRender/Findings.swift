@@ -24,6 +24,11 @@ struct Findings {
         items.append(Finding(severity: .warning, id: id, message: message, path: path, alternates: alternates, fallback: range))
     }
 
+    /// Appends another collector's findings after these.
+    mutating func append(_ other: Findings) {
+        items += other.items
+    }
+
     mutating func error(_ id: String, _ message: String, at path: KeyPath, alternates: [KeyPath] = [], in range: SourceRange) {
         items.append(Finding(severity: .error, id: id, message: message, path: path, alternates: alternates, fallback: range))
     }

@@ -43,7 +43,7 @@ struct SAMRenderer {
     }
 
     mutating func template() -> ConfigValue {
-        for fn in project.functions { function(fn) }
+        renderFunctions()
         for rule in project.rules { self.rule(rule) }
         if !project.services.isEmpty { sharedServiceResources() }
         for service in project.services { self.service(service) }
@@ -75,10 +75,36 @@ struct SAMRenderer {
 
     // MARK: Functions
 
-    private mutating func function(_ fn: Function) {
+    /// Renders every function, in ranges on all cores for a large project: logical IDs are
+    /// claimed first, in order, and each range's resources and findings are appended in order,
+    /// so the template is the same as one rendered serially.
+    private mutating func renderFunctions() {
+        var ids: [String?] = []
+        ids.reserveCapacity(project.functions.count)
+        for fn in project.functions {
+            let id = RenderSupport.pascalCase(fn.name) + "Function"
+            ids.append(claim(id, fn.address, KeyPath("functions", fn.name), fn.range) ? id : nil)
+        }
+        let base = self, claimedIDs = ids
+        let parts = Parallel.ranges(project.functions.count, minimum: 1024) { range in
+            var worker = base
+            worker.resources = []
+            worker.findings = Findings()
+            for i in range {
+                if let id = claimedIDs[i] { worker.function(base.project.functions[i], id: id) }
+            }
+            return (worker.resources, worker.findings, worker.needsDeadLetterQueue, worker.hasHTTPEvents)
+        }
+        for (resources, findings, deadLetters, http) in parts {
+            self.resources += resources
+            self.findings.append(findings)
+            needsDeadLetterQueue = needsDeadLetterQueue || deadLetters
+            hasHTTPEvents = hasHTTPEvents || http
+        }
+    }
+
+    private mutating func function(_ fn: Function, id: String) {
         let path = KeyPath("functions", fn.name)
-        let id = RenderSupport.pascalCase(fn.name) + "Function"
-        guard claim(id, fn.address, path, fn.range) else { return }
         let ports = RenderSupport.referencedPorts(of: fn.address, in: project, services: services)
         var props: [(String, ConfigValue)] = []
         if let description = fn.description { props.append(("Description", .string(description))) }

@@ -138,6 +138,21 @@ public indirect enum ConfigValue: Sendable, Equatable {
     /// Pairs at `indent`; without `padFirst` the first key continues a line already begun
     /// (an array item's `- `).
     private static func writeYAMLPairs(_ pairs: ArraySlice<(String, ConfigValue)>, into out: inout [UInt8], indent: Int, padFirst: Bool) {
+        // A large mapping (the resources of a big template) is written in ranges on all cores.
+        if padFirst, pairs.count >= 4096 {
+            let start = pairs.startIndex
+            let parts = Parallel.ranges(pairs.count, minimum: 2048) { range in
+                var part: [UInt8] = []
+                writeYAMLPairsSerially(pairs[(start + range.lowerBound)..<(start + range.upperBound)], into: &part, indent: indent, padFirst: true)
+                return part
+            }
+            for part in parts { out += part }
+            return
+        }
+        writeYAMLPairsSerially(pairs, into: &out, indent: indent, padFirst: padFirst)
+    }
+
+    private static func writeYAMLPairsSerially(_ pairs: ArraySlice<(String, ConfigValue)>, into out: inout [UInt8], indent: Int, padFirst: Bool) {
         var first = true
         for (key, value) in pairs {
             if padFirst || !first { pad(&out, indent) }
