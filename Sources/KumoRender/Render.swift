@@ -72,8 +72,16 @@ public struct Rendering: Sendable {
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     /// The documents as one YAML stream (`---` between documents).
-    public var text: String {
-        documents.map { $0.value.yaml() }.joined(separator: "---\n")
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// ``text`` as UTF-8, for writing without another copy.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        for (i, document) in documents.enumerated() {
+            if i > 0 { out += "---\n".utf8 }
+            out += document.value.yamlBytes()
+        }
+        return out
     }
 }
 

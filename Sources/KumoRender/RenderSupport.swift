@@ -11,14 +11,19 @@ enum RenderSupport {
 
     /// A CloudFormation logical ID part: `big-order` → `BigOrder`, `createOrder` → `CreateOrder`.
     static func pascalCase(_ name: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(name.utf8.count)
         var upperNext = true
-        for ch in name {
-            guard ch.isASCII, ch.isLetter || ch.isNumber else { upperNext = true; continue }
-            out += upperNext ? ch.uppercased() : String(ch)
+        for byte in name.utf8 {
+            let lower = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")
+            guard lower || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) else {
+                upperNext = true
+                continue
+            }
+            out.append(upperNext && lower ? byte - 32 : byte)
             upperNext = false
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A Kubernetes object name (DNS-1035 label): `createOrder` → `create-order`, `big_order` →

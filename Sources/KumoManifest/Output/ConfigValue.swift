@@ -253,17 +253,26 @@ public indirect enum ConfigValue: Sendable, Equatable {
             if digit { hasDigit = true }
             if numberish {
                 let hex = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "f")
-                numberish = digit || hex || "+-.:_xXoObB".utf8.contains(byte)
+                switch byte {
+                case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "_"),
+                     UInt8(ascii: "x"), UInt8(ascii: "X"), UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "b"), UInt8(ascii: "B"):
+                    break
+                default:
+                    numberish = digit || hex
+                }
             }
             last = byte
             count += 1
         }
         guard count > 0, last != UInt8(ascii: " "), last != UInt8(ascii: ":") else { return nil }
         if numberish && hasDigit { return true }
-        if count <= 5 {
-            let lower = s.lowercased()
-            return ["null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan"].contains(lower)
-        }
-        return false
+        guard count <= 5 else { return false }
+        // The special words, compared without case on the (ASCII) bytes.
+        var lower: [UInt8] = []
+        lower.reserveCapacity(count)
+        for byte in s.utf8 { lower.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) }
+        return specialWords.contains(lower)
     }
+
+    private static let specialWords: [[UInt8]] = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan"].map { Array($0.utf8) }
 }

@@ -63,12 +63,12 @@ extension Kumo {
 
         private func write(_ rendering: Rendering) throws {
             guard let destination, destination != "-" else {
-                if !json { Console.out(rendering.text) }
+                if !json { rendering.bytes.withUnsafeBytes { Console.out($0) } }
                 return
             }
             switch rendering.target {
             case .sam:
-                try writeAtomically(rendering.text, to: destination)
+                try writeAtomically(rendering.bytes, to: destination)
             case .kubernetes:
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), !isDirectory.boolValue {
