@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "KumoState", targets: ["KumoState"]),
         .library(name: "KumoApply", targets: ["KumoApply"]),
         .library(name: "KumoRuntime", targets: ["KumoRuntime"]),
+        .library(name: "KumoRender", targets: ["KumoRender"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -70,6 +71,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `kumo render`: the project as an AWS SAM template or Kubernetes objects, with findings
+        // at their source positions. Pure (no I/O).
+        .target(
+            name: "KumoRender",
+            dependencies: ["KumoManifest", "KumoEvents"]
+        ),
         .target(name: "CKumoSpawn"),
         // The first process of each isolated worker's and replica's pid namespace: a C program,
         // so that one per worker costs a few hundred kilobytes.
@@ -110,6 +117,7 @@ let package = Package(
                 "KumoState",
                 "KumoApply",
                 "KumoRuntime",
+                "KumoRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -139,6 +147,11 @@ let package = Package(
         .testTarget(
             name: "KumoEventsTests",
             dependencies: ["KumoEvents"]
+        ),
+        .testTarget(
+            name: "KumoRenderTests",
+            dependencies: ["KumoManifest", "KumoRender", "KumoTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "KumoScalingTests",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate one large, valid Kumo manifest for benchmarks.
 
-    generate.py N OUT.yaml [--edit-fraction F] [--seed S]
+    generate.py N OUT.yaml [--edit-fraction F] [--seed S] [--images]
 
 Writes OUT.yaml with N functions, N/5 rules and a few services, plus a shared
 code directory `code/` (with `app.py`) next to OUT.yaml, since `code:` paths
@@ -11,6 +11,8 @@ Sizes: N=10,000 -> about 2.5 MB, N=100,000 -> about 25 MB.
 --edit-fraction F (default 0) changes memory and one environment value of a
 deterministic fraction F of the functions, e.g. to benchmark re-validation or
 diffing of a slightly edited manifest; the result is still valid.
+
+--images gives every service an `image:` (what `kumo render` needs); nothing else changes.
 """
 
 import argparse
@@ -34,6 +36,7 @@ def parse_args(argv):
     p.add_argument("--edit-fraction", type=float, default=0.0,
                    help="fraction of functions to edit (default 0)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--images", action="store_true", help="give every service an image (for kumo render)")
     a = p.parse_args(argv)
     if a.n < 1:
         p.error("N must be at least 1")
@@ -113,6 +116,8 @@ def main(argv):
         w("  %s:\n" % sname)
         w("    command: [\"python3\", \"-m\", \"%s\", \"--port\", \"${port}\"]\n" % sname)
         w("    code: code\n")
+        if a.images:
+            w("    image: bench/%s:1.0\n" % sname)
         w("    port: %d\n" % (9000 + s))
         w("    replicas: %d\n" % (1 + s % 3))
         w("    environment: { SERVICE_NAME: %s }\n" % sname)

@@ -27,6 +27,17 @@ release_binary() {
     echo "$scratch/release/$1"
 }
 
+# generated_manifest FILE N [GENERATE_ARGS...]: writes FILE with Benchmarks/generate.py (N
+# functions) when it is missing or older than the generator.
+generated_manifest() {
+    local file=$1 n=$2; shift 2
+    mkdir -p "$(dirname "$file")"
+    if [[ ! -f "$file" || Benchmarks/generate.py -nt "$file" ]]; then
+        log "generating $file"
+        python3 Benchmarks/generate.py "$n" "$file" "$@"
+    fi
+}
+
 apt_install() {  # best effort; needs root and network
     command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] || return 1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \

@@ -27,15 +27,8 @@ RESULTS=Benchmarks/plan-results.json
 
 KUMO=${KUMO:-$(release_binary kumo)}
 
-mkdir -p "$DATA"
-if [[ ! -f "$BASE" || Benchmarks/generate.py -nt "$BASE" ]]; then
-    log "generating $BASE"
-    python3 Benchmarks/generate.py 10000 "$BASE" --seed 42
-fi
-if [[ ! -f "$EDITED" || Benchmarks/generate.py -nt "$EDITED" ]]; then
-    log "generating $EDITED"
-    python3 Benchmarks/generate.py 10000 "$EDITED" --seed 42 --edit-fraction 0.15
-fi
+generated_manifest "$BASE" 10000 --seed 42
+generated_manifest "$EDITED" 10000 --seed 42 --edit-fraction 0.15
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

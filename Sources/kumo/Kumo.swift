@@ -14,6 +14,6 @@ struct Kumo: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [Validate.self, Config.self, PlanCommand.self, Diff.self, Show.self, Apply.self, Destroy.self, Up.self, Down.self,
-                      RuntimeCommand.self, Invoke.self, Status.self, Logs.self, Simulate.self, Calibrate.self, StateCommand.self, EventsCommand.self, Schema.self]
+                      RuntimeCommand.self, Invoke.self, Status.self, Logs.self, Simulate.self, Calibrate.self, RenderCommand.self, StateCommand.self, EventsCommand.self, Schema.self]
     )
 }

@@ -121,7 +121,7 @@ import Testing
           "defaults": { "function": { "memory": 256 }, "service": { "restart": "always" } },
           "functions": {
             "f": {
-              "description": "a function", "runtime": "python3", "handler": "app.handler", "code": "src",
+              "description": "a function", "runtime": "python3", "handler": "app.handler", "code": "src", "image": "shop/f:1",
               "memory": "512Mi", "timeout": "30s", "environment": { "LEVEL": "${var:level}" },
               "concurrency": 10, "minInstances": 1, "idleTimeout": "60s",
               "events": [ { "http": { "method": "POST", "path": "/orders/{id}" } }, { "schedule": "rate(5 minutes)" } ],

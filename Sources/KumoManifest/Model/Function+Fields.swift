@@ -10,6 +10,7 @@ extension Function {
         Field("handler", .text, "Entry point as `module.function` (python3, node), e.g. `app.handler`."),
         Field("code", .text, "Directory with the function's code, relative to this file and inside the project; its content hash drives updates."),
         Field("command", .argv, "Program and arguments (runtime `exec`, or the bootstrap for `provided`)."),
+        Field("image", .text, "Container image serving the function over HTTP on `$PORT` (Knative's contract), used by `kumo render --target kubernetes`; the local runtime and `--target sam` run the handler."),
         Field("memory", .size(memoryRange), default: .integer(defaultMemory), "Memory in MB, or a size string such as `512Mi` or `1Gi`."),
         Field("timeout", .duration(timeoutRange), default: .duration(defaultTimeout), "Maximum run time of one invocation, e.g. `30s`."),
         Field("environment", .environment, "Environment variables of the function's process."),

@@ -116,6 +116,9 @@ public struct Function: Sendable, Equatable {
     /// Directory relative to the project directory.
     public var code: String?
     public var command: [Text]
+    /// A container that serves the function over HTTP on `$PORT` (Knative's contract), used by
+    /// `kumo render --target kubernetes`; the local runtime and the SAM rendering run the handler.
+    public var image: String?
     /// Memory limit in MB.
     public var memory: Int
     public var timeout: Duration

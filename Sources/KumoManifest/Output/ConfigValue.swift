@@ -102,74 +102,103 @@ public indirect enum ConfigValue: Sendable, Equatable {
 
     /// Block-style YAML; strings are quoted whenever a plain scalar could be read as anything else.
     public func yaml() -> String {
-        var out = ""
+        String(decoding: yamlBytes(), as: UTF8.self)
+    }
+
+    /// ``yaml()`` as UTF-8 bytes: written into one buffer, which large documents (a rendered
+    /// template of thousands of resources) need to be fast.
+    public func yamlBytes() -> [UInt8] {
+        var out: [UInt8] = []
         switch self {
-        case .object(let pairs) where !pairs.isEmpty: writeYAMLObject(pairs, into: &out, indent: 0)
-        case .array(let items) where !items.isEmpty: writeYAMLArray(items, into: &out, indent: 0)
-        default: out += inlineYAML() + "\n"
+        case .object(let pairs) where !pairs.isEmpty: ConfigValue.writeYAMLPairs(pairs[...], into: &out, indent: 0, padFirst: true)
+        case .array(let items) where !items.isEmpty: ConfigValue.writeYAMLArray(items, into: &out, indent: 0)
+        default:
+            writeInlineYAML(into: &out)
+            out.append(UInt8(ascii: "\n"))
         }
         return out
     }
 
-    private func inlineYAML() -> String {
+    private func writeInlineYAML(into out: inout [UInt8]) {
         switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d): return ConfigValue.formatDouble(d)
-        case .string(let s): return ConfigValue.yamlScalar(s)
-        case .array: return "[]"
-        case .object: return "{}"
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
+        case .double(let d): out += ConfigValue.formatDouble(d).utf8
+        case .string(let s): ConfigValue.writeYAMLScalar(s, into: &out)
+        case .array: out += "[]".utf8
+        case .object: out += "{}".utf8
         }
     }
 
-    private func writeYAMLObject(_ pairs: [(String, ConfigValue)], into out: inout String, indent: Int) {
-        let pad = String(repeating: " ", count: indent)
+    private static func pad(_ out: inout [UInt8], _ indent: Int) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
+    }
+
+    /// Pairs at `indent`; without `padFirst` the first key continues a line already begun
+    /// (an array item's `- `).
+    private static func writeYAMLPairs(_ pairs: ArraySlice<(String, ConfigValue)>, into out: inout [UInt8], indent: Int, padFirst: Bool) {
+        // A large mapping (the resources of a big template) is written in ranges on all cores.
+        if padFirst, pairs.count >= 4096 {
+            let start = pairs.startIndex
+            let parts = Parallel.ranges(pairs.count, minimum: 2048) { range in
+                var part: [UInt8] = []
+                writeYAMLPairsSerially(pairs[(start + range.lowerBound)..<(start + range.upperBound)], into: &part, indent: indent, padFirst: true)
+                return part
+            }
+            for part in parts { out += part }
+            return
+        }
+        writeYAMLPairsSerially(pairs, into: &out, indent: indent, padFirst: padFirst)
+    }
+
+    private static func writeYAMLPairsSerially(_ pairs: ArraySlice<(String, ConfigValue)>, into out: inout [UInt8], indent: Int, padFirst: Bool) {
+        var first = true
         for (key, value) in pairs {
-            out += pad + ConfigValue.yamlScalar(key) + ":"
+            if padFirst || !first { pad(&out, indent) }
+            first = false
+            writeYAMLScalar(key, into: &out)
+            out.append(UInt8(ascii: ":"))
             switch value {
             case .object(let p) where !p.isEmpty:
-                out += "\n"
-                writeYAMLObject(p, into: &out, indent: indent + 2)
+                out.append(UInt8(ascii: "\n"))
+                writeYAMLPairs(p[...], into: &out, indent: indent + 2, padFirst: true)
             case .array(let a) where !a.isEmpty:
-                out += "\n"
+                out.append(UInt8(ascii: "\n"))
                 writeYAMLArray(a, into: &out, indent: indent + 2)
             default:
-                out += " " + value.inlineYAML() + "\n"
+                out.append(UInt8(ascii: " "))
+                value.writeInlineYAML(into: &out)
+                out.append(UInt8(ascii: "\n"))
             }
         }
     }
 
-    private func writeYAMLArray(_ items: [ConfigValue], into out: inout String, indent: Int) {
-        let pad = String(repeating: " ", count: indent)
+    private static func writeYAMLArray(_ items: [ConfigValue], into out: inout [UInt8], indent: Int) {
         for item in items {
+            pad(&out, indent)
             switch item {
             case .object(let p) where !p.isEmpty:
                 // The first key shares the dash's line; the rest align under it.
-                var first = ""
-                ConfigValue.object([p[0]]).writeYAMLObject([p[0]], into: &first, indent: indent + 2)
-                out += pad + "- " + first.dropFirst(indent + 2)
-                if p.count > 1 { writeYAMLObject(Array(p.dropFirst()), into: &out, indent: indent + 2) }
+                out += "- ".utf8
+                writeYAMLPairs(p[...], into: &out, indent: indent + 2, padFirst: false)
             case .array(let a) where !a.isEmpty:
-                out += pad + "-\n"
+                out += "-\n".utf8
                 writeYAMLArray(a, into: &out, indent: indent + 2)
             default:
-                out += pad + "- " + item.inlineYAML() + "\n"
+                out += "- ".utf8
+                item.writeInlineYAML(into: &out)
+                out.append(UInt8(ascii: "\n"))
             }
         }
     }
 
-    /// A string as a YAML scalar: plain when unambiguous, else double-quoted.
-    static func yamlScalar(_ s: String) -> String {
-        if needsQuotes(s) {
-            var out = ""
-            writeJSONString(s, into: &out)
-            return out
-        }
-        return s
+    private static func writeYAMLScalar(_ s: String, into out: inout [UInt8]) {
+        if needsQuotes(s) { writeJSONBytes(s, into: &out) } else { out += s.utf8 }
     }
 
     static func needsQuotes(_ s: String) -> Bool {
+        if let plain = plainASCII(s) { return plain }
         guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last else { return true }
         if first == " " || last == " " { return true }
         if "-?:,[]{}#&*!|>'\"%@`~".unicodeScalars.contains(first) { return true }
@@ -189,4 +218,61 @@ public indirect enum ConfigValue: Sendable, Equatable {
         if s.unicodeScalars.allSatisfy({ "0123456789+-.:_eExXoObB".unicodeScalars.contains($0) || ($0.properties.isASCIIHexDigit) }) && s.unicodeScalars.contains(where: { $0.properties.numericType != nil }) { return true }
         return false
     }
+
+    /// The answer of ``needsQuotes(_:)`` for the common case, in one pass over the bytes: a
+    /// string that starts with a letter, digit, `/`, `_` or `.`, holds only letters, digits,
+    /// spaces and `_./():{}[],*=+~;@$-#` with no `": "` or `" #"`, and does not end in a space or
+    /// `:` can be read as something else only when it is a special word or looks like a number.
+    /// Nil for any other string.
+    private static func plainASCII(_ s: String) -> Bool? {
+        var count = 0
+        var hasDigit = false
+        var numberish = true
+        var last: UInt8 = 0
+        for byte in s.utf8 {
+            let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+            let digit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            if count == 0 {
+                guard letter || digit || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") else { return nil }
+            } else {
+                switch byte {
+                case UInt8(ascii: " "):
+                    // ": " starts a value.
+                    if last == UInt8(ascii: ":") { return nil }
+                case UInt8(ascii: "#"):
+                    // " #" starts a comment.
+                    if last == UInt8(ascii: " ") { return nil }
+                case UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ":"),
+                     UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","), UInt8(ascii: "*"),
+                     UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "~"), UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"), UInt8(ascii: "-"):
+                    break
+                default:
+                    guard letter || digit else { return nil }
+                }
+            }
+            if digit { hasDigit = true }
+            if numberish {
+                let hex = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "f")
+                switch byte {
+                case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "_"),
+                     UInt8(ascii: "x"), UInt8(ascii: "X"), UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "b"), UInt8(ascii: "B"):
+                    break
+                default:
+                    numberish = digit || hex
+                }
+            }
+            last = byte
+            count += 1
+        }
+        guard count > 0, last != UInt8(ascii: " "), last != UInt8(ascii: ":") else { return nil }
+        if numberish && hasDigit { return true }
+        guard count <= 5 else { return false }
+        // The special words, compared without case on the (ASCII) bytes.
+        var lower: [UInt8] = []
+        lower.reserveCapacity(count)
+        for byte in s.utf8 { lower.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) }
+        return specialWords.contains(lower)
+    }
+
+    private static let specialWords: [[UInt8]] = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan"].map { Array($0.utf8) }
 }

@@ -49,6 +49,7 @@ extension Function {
         if let handler { f.append(("handler", .text(handler))) }
         if let code { f.append(("code", .text(code))) }
         if !command.isEmpty { f.append(("command", .argv(command))) }
+        if let image { f.append(("image", .text(image))) }
         f.append(("memory", .int(memory)))
         f.append(("timeout", .string(timeout.description)))
         if !environment.isEmpty { f.append(("environment", .environment(environment))) }

@@ -69,6 +69,9 @@ extension Reader {
         if let n = f["command"] {
             if let c = command(n, path() / "command", ctx(), allow: [.secret]) { fn.command = c } else { ok = false }
         }
+        if let n = f["image"] {
+            if let v = string(n, path() / "image", ctx()) { fn.image = v } else { ok = false }
+        }
         if let n = f["memory"] {
             if let v = size(n, path() / "memory", ctx(), in: Function.memoryRange) { fn.memory = v } else { ok = false }
         }

@@ -73,6 +73,11 @@ func fail(_ message: String) -> ExitCode {
 
 /// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).
 func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+    try writeAtomically(Array(text.utf8), to: path, mode: mode)
+}
+
+/// Writes `bytes` to `path` atomically, as ``writeAtomically(_:to:mode:)`` writes text.
+func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
     // Created with its final mode: a plan file (0600) is never readable by others, not even
@@ -80,7 +85,7 @@ func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) thro
     unlink(temporary.path)
     let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard fd >= 0 else { throw ValidationError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
-    var bytes = Array(text.utf8)[...]
+    var bytes = bytes[...]
     while !bytes.isEmpty {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         if n < 0 && errno == EINTR { continue }
