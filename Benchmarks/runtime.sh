@@ -391,8 +391,8 @@ cold_ok = cold["errors"] == 0 and cold["coldStarts"] == len(cold["ms"]) and cold
 calibration = load("calibration")
 fit = calibration.get("functions", {})
 def executor_seconds(text):
-    took = re.search(r"Took ([\d.]+) s", text)
-    return float(took.group(1)) if took else None
+    took = re.search(r"Took ([\d.]+) (ms|s)\b", text)
+    return float(took.group(1)) / (1000 if took.group(2) == "ms" else 1) if took else None
 applies = [{"functions": int(n), "wallSeconds": load("cal-%s" % n)["seconds"],
             "executorSeconds": executor_seconds(open(os.path.join(tmp, "cal-%s.txt" % n)).read())} for n in sizes.split()]
 def verification(name):
