@@ -3,7 +3,7 @@ import GRDB
 import KumoManifest
 import KumoPlan
 
-extension StateStore {
+extension SQLiteStateStore {
     /// The samples of every recorded wave, per model line (scaling policies count with rules).
     public func calibrationSamples() throws(StateError) -> [ResourceKind: [Calibration.Sample]] {
         try read { db in
@@ -15,10 +15,7 @@ extension StateStore {
             var samples: [ResourceKind: [Calibration.Sample]] = [:]
             for row in rows {
                 guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
-                let line: ResourceKind = kind == .scaling ? .rule : kind
-                let size: Int = row["wave_size"], parallelism: Int = max(1, row["parallelism"])
-                let rounds = Double((size + parallelism - 1) / parallelism)
-                samples[line, default: []].append(Calibration.Sample(rounds: rounds, seconds: (row["span"] as Double) / 1000))
+                samples[kind.calibrationLine, default: []].append(Calibration.Sample(waveSize: row["wave_size"], parallelism: row["parallelism"], spanMilliseconds: row["span"]))
             }
             return samples
         }
@@ -30,8 +27,7 @@ extension StateStore {
             var lines: [ResourceKind: Estimates.Line] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, init_ms, each_ms FROM calibration") {
                 guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
-                lines[kind] = Estimates.Line(initial: Duration(milliseconds: Int64((row["init_ms"] as Double).rounded())),
-                                             each: Duration(milliseconds: Int64((row["each_ms"] as Double).rounded())), source: .calibrated)
+                lines[kind] = Estimates.Line(calibratedInitialMilliseconds: row["init_ms"], eachMilliseconds: row["each_ms"])
             }
             return lines
         }
@@ -44,5 +40,26 @@ extension StateStore {
                                       arguments: [kind.rawValue, max(0, fit.initial) * 1000, max(0, fit.each) * 1000, fit.samples, fit.rmse * 1000, writer.now])
             }
         }
+    }
+}
+
+extension ResourceKind {
+    /// The model line whose samples a kind's actions give (scaling policies count with rules).
+    var calibrationLine: ResourceKind { self == .scaling ? .rule : self }
+}
+
+extension Calibration.Sample {
+    /// One recorded wave: its actions of one kind took `spanMilliseconds` from the wave's start
+    /// to the last one's end, in rounds of `parallelism`.
+    init(waveSize: Int, parallelism: Int, spanMilliseconds: Double) {
+        let parallelism = max(1, parallelism)
+        self.init(rounds: Double((waveSize + parallelism - 1) / parallelism), seconds: spanMilliseconds / 1000)
+    }
+}
+
+extension Estimates.Line {
+    /// A line `kumo calibrate` fitted, as stored (milliseconds).
+    init(calibratedInitialMilliseconds initial: Double, eachMilliseconds each: Double) {
+        self.init(initial: Duration(milliseconds: Int64(initial.rounded())), each: Duration(milliseconds: Int64(each.rounded())), source: .calibrated)
     }
 }
