@@ -50,7 +50,8 @@ public struct Executor: Sendable {
         let before = try store.snapshot()
         var opened: Int64 = 0
         try store.transaction(under: lock) { writer in
-            opened = try writer.beginJournal(operation: operation, planHash: planHash, serialBefore: before.serial)
+            opened = try writer.beginJournal(operation: operation, planHash: planHash, serialBefore: before.serial,
+                                             estimate: plan.estimate.map(JournalEntry.Estimate.init))
         }
         let journal = opened
         let failures = Failures()
@@ -90,8 +91,9 @@ public struct Executor: Sendable {
             applied += results
         }
         let outcome = failures.any ? "failed" : "succeeded"
-        _ = try? store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: outcome) }
-        return Outcome(applied: applied, failures: failures.list, seconds: Executor.seconds(stopwatch.now() - started))
+        let seconds = Executor.seconds(stopwatch.now() - started)
+        _ = try? store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: outcome, actualMilliseconds: seconds * 1000) }
+        return Outcome(applied: applied, failures: failures.list, seconds: seconds)
     }
 
     /// One action against the runtime, then its state write. Returns whether it succeeded.
@@ -136,6 +138,8 @@ public struct Executor: Sendable {
         }
         let end = stopwatch.now()
         let seconds = Executor.seconds(end - begun)
+        // What the runtime did, in the units calibration fits: the same count the plan charged.
+        let work = Work(action: change.action, update: change.update, before: try? previous?.decodedSpec(), after: desired?.spec)
         do {
             try store.transaction(under: lock) { writer in
                 if change.action == .delete {
@@ -146,7 +150,7 @@ public struct Executor: Sendable {
                 try writer.record(ActionTiming(
                     journalID: journal, address: address, kind: change.kind, action: change.action.rawValue,
                     durationMilliseconds: seconds * 1000, startedMilliseconds: Executor.seconds(begun - waveStart) * 1000,
-                    wave: wave, waveSize: waveSize, parallelism: parallelism))
+                    wave: wave, waveSize: waveSize, parallelism: parallelism, work: work))
             }
         } catch {
             failures.add(address, "applied, but the state write failed: \(error)")

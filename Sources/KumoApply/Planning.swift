@@ -10,11 +10,14 @@ public struct Planning {
     public var options: Planner.Options
     /// A 0-byte state file is an empty state (`--force`) instead of an error.
     public var acceptEmptyStateFile: Bool
+    /// Whether the coefficients `kumo calibrate` saved replace the manifest's and built-in ones.
+    public var calibrated: Bool
 
-    public init(statePath: String, options: Planner.Options, acceptEmptyStateFile: Bool = false) {
+    public init(statePath: String, options: Planner.Options, acceptEmptyStateFile: Bool = false, calibrated: Bool = true) {
         self.statePath = statePath
         self.options = options
         self.acceptEmptyStateFile = acceptEmptyStateFile
+        self.calibrated = calibrated
     }
 
     public struct Result: Sendable {
@@ -46,7 +49,7 @@ public struct Planning {
         } ?? .empty
         phase("state")
         var options = self.options
-        if let calibrated = try store?.calibration(), !calibrated.isEmpty {
+        if self.calibrated, let calibrated = try store?.calibration(), !calibrated.isEmpty {
             options.calibrated = Calibration.merge(desired.estimates, calibrated: calibrated)
         }
         let plan = try Planner(options: options).plan(desired: desired, current: current)

@@ -4,10 +4,16 @@ import KumoManifest
 /// Rollout time from the seed's models and monthly cost from unit prices.
 ///
 /// Time: the executor performs one wave after another; inside a wave up to `parallelism`
-/// actions run at once and the kinds proceed side by side, so a wave with n functions, m
-/// services and k rules or scaling policies takes
-///     max(T_init + T_exec·⌈n/p⌉, S_init + S_deploy·⌈m/p⌉, E_init + E_trigger·⌈k/p⌉)
-/// (a line with no actions counts 0), and the rollout is the sum over waves.
+/// actions run at once and the kinds proceed side by side. What each action costs is its
+/// `Work` (registrations, processes started and stopped), so a wave takes the longest of its
+/// three lines, T(n) for functions (n = warm workers started), S(m) for services (m = replicas
+/// started) and E(k) for rules and scaling policies (k = registrations), each
+///     init + register·max(1, registrations/p) + remove·max(1, removals/p)
+///          + each·max(1, starts/q) + stop·max(1, stops/q)
+/// with q = min(p, the line's `parallelism`), the process starts the machine sustains (a term
+/// with nothing to count is 0); a service starts and drains its own replicas one at a time, so
+/// its line takes at least its largest service's count. The rollout is the sum over waves; with calibrated lines
+/// each wave carries the fit's error, and the total the waves' errors added in quadrature.
 ///
 /// Cost (monthly, USD): a function costs requests × memory (GB) × average duration (s) ×
 /// price per GB-second + requests / 10⁶ × price per million requests, from its `usage`;
@@ -32,36 +38,112 @@ public struct Estimator: Sendable {
 
     // MARK: Time
 
-    public func rollout(_ plan: Plan, parallelism: Int) -> RolloutEstimate {
-        var kinds: [String: ResourceKind] = [:]
-        kinds.reserveCapacity(plan.changes.count)
-        for i in plan.changes.indices where plan.changes[i].wave > 0 { kinds[plan.changes[i].address] = plan.changes[i].kind }
-        var waves: [RolloutEstimate.Wave] = []
-        for (i, addresses) in plan.waves.enumerated() {
-            var n = 0, m = 0, k = 0
-            for address in addresses {
-                switch kinds[address] {
-                case .function?: n += 1
-                case .service?: m += 1
-                case .rule?, .scaling?: k += 1
-                case nil: break
-                }
+    /// The plan's rollout time. The work of each action comes from the manifest's spec (after)
+    /// and the state's (before), decoded only for the actions that stop something.
+    public func rollout(_ plan: Plan, desired: DesiredState, current: StateSnapshot, parallelism: Int) -> RolloutEstimate {
+        var after: [String: Int] = [:]
+        for (i, resource) in desired.resources.enumerated() where resource.kind == .function || resource.kind == .service { after[resource.address] = i }
+        var work: [String: (kind: ResourceKind, work: Work)] = [:]
+        work.reserveCapacity(plan.changes.count)
+        for change in plan.changes where change.wave > 0 {
+            let wanted = after[change.address].map { desired.resources[$0].spec }
+            var previous: ResourceSpec?
+            if change.action != .create, change.kind == .function || change.kind == .service {
+                previous = try? current.resources[change.address]?.decodedSpec()
             }
-            let seconds = [
-                time(coefficients.functions, count: n, parallelism: parallelism),
-                time(coefficients.services, count: m, parallelism: parallelism),
-                time(coefficients.rules, count: k, parallelism: parallelism),
-            ].max() ?? 0
-            waves.append(RolloutEstimate.Wave(index: i + 1, functions: n, services: m, rules: k, seconds: seconds))
+            work[change.address] = (change.kind, Work(action: change.action, update: change.update, before: previous, after: wanted))
         }
-        return RolloutEstimate(parallelism: parallelism, coefficients: coefficients, waves: waves)
+        return rollout(waves: plan.waves.map { wave in wave.compactMap { work[$0] } }, parallelism: parallelism)
     }
 
-    /// `init + each × ⌈count / parallelism⌉` seconds, 0 for no actions.
-    public func time(_ line: Estimates.Line, count: Int, parallelism: Int) -> Double {
-        guard count > 0 else { return 0 }
-        let rounds = (count + parallelism - 1) / parallelism
-        return line.initial.seconds + line.each.seconds * Double(rounds)
+    /// The rollout of waves given as each action's kind and work.
+    public func rollout(waves: [[(kind: ResourceKind, work: Work)]], parallelism: Int) -> RolloutEstimate {
+        var result: [RolloutEstimate.Wave] = []
+        for (i, actions) in waves.enumerated() {
+            var loads: [Estimates.Kind: LineLoad] = [:]
+            for action in actions { loads[Estimates.Kind(action.kind), default: LineLoad()].add(action.work) }
+            var wave = RolloutEstimate.Wave(index: i + 1, functions: loads[.functions]?.actions ?? 0, services: loads[.services]?.actions ?? 0,
+                                            rules: loads[.rules]?.actions ?? 0, seconds: 0)
+            wave.workersStarted = loads[.functions]?.starts ?? 0
+            wave.workersStopped = loads[.functions]?.stops ?? 0
+            wave.replicasStarted = loads[.services]?.starts ?? 0
+            wave.replicasStopped = loads[.services]?.stops ?? 0
+            // The wave lasts as long as its slowest line; its error is that line's.
+            for kind in Estimates.Kind.allCases {
+                guard let load = loads[kind] else { continue }
+                let line = coefficients[kind]
+                let seconds = Estimator.seconds(line, kind: kind, load: load, parallelism: parallelism)
+                if seconds > wave.seconds || (seconds == wave.seconds && wave.error == nil) {
+                    wave.seconds = seconds
+                    wave.error = line.error.map { $0 * seconds }
+                }
+            }
+            result.append(wave)
+        }
+        return RolloutEstimate(parallelism: parallelism, coefficients: coefficients, waves: result)
+    }
+
+    /// One line's share of a wave: its actions and their processes.
+    public struct LineLoad: Sendable, Equatable {
+        public var actions = 0
+        public var registrations = 0
+        public var removals = 0
+        public var starts = 0
+        public var stops = 0
+        /// The most one action starts or stops (a service does them one at a time).
+        public var largestStarts = 0
+        public var largestStops = 0
+
+        /// Registrations default to every action (creates), removals to none.
+        public init(actions: Int = 0, registrations: Int? = nil, removals: Int = 0, starts: Int = 0, stops: Int = 0, largestStarts: Int = 0, largestStops: Int = 0) {
+            self.actions = actions
+            self.registrations = registrations ?? actions - removals
+            self.removals = removals
+            self.starts = starts
+            self.stops = stops
+            self.largestStarts = largestStarts
+            self.largestStops = largestStops
+        }
+
+        public mutating func add(_ work: Work) {
+            actions += 1
+            registrations += work.registrations
+            removals += work.removals
+            starts += work.starts
+            stops += work.stops
+            largestStarts = max(largestStarts, work.starts)
+            largestStops = max(largestStops, work.stops)
+        }
+    }
+
+    /// The multipliers of a line's register, each and stop coefficients for `load` at
+    /// parallelism `p` when the machine sustains `q` process starts at once: how many rounds the
+    /// executor and the machine need, where `count` things done `width` at a time take
+    /// max(1, count / width) rounds (none for none). Starting processes is CPU-bound, so a wave
+    /// of n starts takes n/q rounds of `each` but never less than one whole start; a service
+    /// starts (and drains) its own replicas one at a time, so its line takes at least its
+    /// largest service's count. `kumo calibrate` fits against the same terms.
+    public static func rounds(kind: Estimates.Kind, load: LineLoad, parallelism p: Int, sustained q: Int) -> (register: Double, remove: Double, each: Double, stop: Double) {
+        let p = max(1, p), q = max(1, min(p, q))
+        func rounds(_ count: Int, _ width: Int, atLeast largest: Int = 1) -> Double {
+            count == 0 ? 0 : max(Double(largest), Double(count) / Double(width))
+        }
+        switch kind {
+        case .rules:
+            return (0, 0, rounds(load.actions, p), 0)
+        case .functions:
+            return (rounds(load.registrations, p), rounds(load.removals, p), rounds(load.starts, q), rounds(load.stops, q))
+        case .services:
+            return (rounds(load.registrations, p), rounds(load.removals, p), rounds(load.starts, q, atLeast: load.largestStarts),
+                    rounds(load.stops, q, atLeast: load.largestStops))
+        }
+    }
+
+    /// Seconds of one line in one wave: 0 without actions.
+    public static func seconds(_ line: Estimates.Line, kind: Estimates.Kind, load: LineLoad, parallelism: Int) -> Double {
+        guard load.actions > 0 else { return 0 }
+        let r = rounds(kind: kind, load: load, parallelism: parallelism, sustained: line.parallelism)
+        return line.initial.seconds + line.register.seconds * r.register + line.remove.seconds * r.remove + line.each.seconds * r.each + line.stop.seconds * r.stop
     }
 
     // MARK: Cost

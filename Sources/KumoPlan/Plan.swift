@@ -85,7 +85,7 @@ public struct ResourceChange: Sendable, Equatable {
     public var replacementFields: [String] { fields.filter(\.forcesReplacement).map(\.path) }
 }
 
-/// Rollout time per wave from the seed's models and the parallelism.
+/// Rollout time per wave from the seed's models, the work they charge and the parallelism.
 public struct RolloutEstimate: Sendable, Equatable {
     public struct Wave: Sendable, Equatable {
         public var index: Int
@@ -93,13 +93,40 @@ public struct RolloutEstimate: Sendable, Equatable {
         public var functions: Int
         public var services: Int
         public var rules: Int
+        /// The n of T(n) and the m of S(m), and what the wave stops.
+        public var workersStarted = 0
+        public var workersStopped = 0
+        public var replicasStarted = 0
+        public var replicasStopped = 0
         public var seconds: Double
+        /// One standard error of `seconds`, from a calibrated line; nil otherwise.
+        public var error: Double? = nil
+
+        public init(index: Int, functions: Int, services: Int, rules: Int, seconds: Double) {
+            self.index = index
+            self.functions = functions
+            self.services = services
+            self.rules = rules
+            self.seconds = seconds
+        }
     }
 
     public var parallelism: Int
     public var coefficients: Estimates
     public var waves: [Wave]
     public var seconds: Double { waves.reduce(0) { $0 + $1.seconds } }
+
+    public init(parallelism: Int, coefficients: Estimates, waves: [Wave]) {
+        self.parallelism = parallelism
+        self.coefficients = coefficients
+        self.waves = waves
+    }
+
+    /// The waves' errors added in quadrature; nil when no wave's line is calibrated.
+    public var error: Double? {
+        let errors = waves.compactMap(\.error)
+        return errors.isEmpty ? nil : errors.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    }
 }
 
 /// Monthly cost totals, before and after; `unknown` counts resources whose cost depends on usage.

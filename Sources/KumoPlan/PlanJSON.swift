@@ -136,29 +136,52 @@ public func masked(_ value: ConfigValue) -> ConfigValue {
 
 extension Estimates.Line {
     var jsonValue: ConfigValue {
-        .object([("init_ms", .int(Int(initial.milliseconds))), ("each_ms", .int(Int(each.milliseconds))), ("source", .string(source.rawValue))])
+        var fields: [(String, ConfigValue)] = [
+            ("init_ms", .int(Int(initial.milliseconds))), ("each_ms", .int(Int(each.milliseconds))),
+            ("register_ms", .int(Int(register.milliseconds))), ("remove_ms", .int(Int(remove.milliseconds))), ("stop_ms", .int(Int(stop.milliseconds))),
+            ("parallelism", .int(parallelism)), ("source", .string(source.rawValue)),
+        ]
+        if let error { fields.append(("error", .double(error))) }
+        if let samples { fields.append(("samples", .int(samples))) }
+        return .object(fields)
     }
 
+    /// Plans saved before register, remove, stop and parallelism were modelled read with 0 and 1.
     init(json r: JSONReader) throws {
         guard let source = Estimates.Source(rawValue: try r.string("source")) else { throw r.failure("source", "built-in, manifest or calibrated") }
-        self.init(initial: Duration(milliseconds: Int64(try r.int("init_ms"))), each: Duration(milliseconds: Int64(try r.int("each_ms"))), source: source)
+        self.init(initial: Duration(milliseconds: Int64(try r.int("init_ms"))), each: Duration(milliseconds: Int64(try r.int("each_ms"))),
+                  register: Duration(milliseconds: Int64(try r.optional("register_ms").map { try $0.int() } ?? 0)),
+                  remove: Duration(milliseconds: Int64(try r.optional("remove_ms").map { try $0.int() } ?? 0)),
+                  stop: Duration(milliseconds: Int64(try r.optional("stop_ms").map { try $0.int() } ?? 0)),
+                  parallelism: try r.optional("parallelism").map { try $0.int() } ?? 1, source: source,
+                  error: try r.optional("error").map { try $0.double() }, samples: try r.optional("samples").map { try $0.int() })
     }
 }
 
 extension RolloutEstimate {
     var jsonValue: ConfigValue {
-        .object([
+        var top: [(String, ConfigValue)] = [
             ("parallelism", .int(parallelism)),
             ("seconds", .double(seconds)),
-            ("formula", .string("per wave: max(T_init + T_exec·⌈n/p⌉, S_init + S_deploy·⌈m/p⌉, E_init + E_trigger·⌈k/p⌉); total: sum over waves")),
+        ]
+        if let error { top.append(("error_seconds", .double(error))) }
+        top += [
+            ("formula", .string("per wave and line: init + register·max(1, registrations/p) + remove·max(1, removals/p) + each·max(1, starts/min(p, q)) + stop·max(1, stops/min(p, q)), a term with nothing to count 0; a service starts and stops its replicas one at a time (at least its largest count); a wave takes its slowest line; total: sum over waves")),
             ("coefficients", .object([
                 ("functions", coefficients.functions.jsonValue), ("services", coefficients.services.jsonValue), ("rules", coefficients.rules.jsonValue),
             ])),
             ("waves", .array(waves.map { wave in
-                .object([("index", .int(wave.index)), ("functions", .int(wave.functions)), ("services", .int(wave.services)),
-                         ("rules", .int(wave.rules)), ("seconds", .double(wave.seconds))])
+                var fields: [(String, ConfigValue)] = [
+                    ("index", .int(wave.index)), ("functions", .int(wave.functions)), ("services", .int(wave.services)), ("rules", .int(wave.rules)),
+                    ("workers_started", .int(wave.workersStarted)), ("workers_stopped", .int(wave.workersStopped)),
+                    ("replicas_started", .int(wave.replicasStarted)), ("replicas_stopped", .int(wave.replicasStopped)),
+                    ("seconds", .double(wave.seconds)),
+                ]
+                if let error = wave.error { fields.append(("error_seconds", .double(error))) }
+                return .object(fields)
             })),
-        ])
+        ]
+        return .object(top)
     }
 
     init(json r: JSONReader) throws {
@@ -167,7 +190,13 @@ extension RolloutEstimate {
             parallelism: try r.int("parallelism"),
             coefficients: Estimates(functions: try .init(json: try c.object("functions")), services: try .init(json: try c.object("services")), rules: try .init(json: try c.object("rules"))),
             waves: try r.array("waves").map { w in
-                Wave(index: try w.int("index"), functions: try w.int("functions"), services: try w.int("services"), rules: try w.int("rules"), seconds: try w.double("seconds"))
+                var wave = Wave(index: try w.int("index"), functions: try w.int("functions"), services: try w.int("services"), rules: try w.int("rules"), seconds: try w.double("seconds"))
+                wave.workersStarted = try w.optional("workers_started").map { try $0.int() } ?? 0
+                wave.workersStopped = try w.optional("workers_stopped").map { try $0.int() } ?? 0
+                wave.replicasStarted = try w.optional("replicas_started").map { try $0.int() } ?? 0
+                wave.replicasStopped = try w.optional("replicas_stopped").map { try $0.int() } ?? 0
+                wave.error = try w.optional("error_seconds").map { try $0.double() }
+                return wave
             })
     }
 }
@@ -252,6 +281,11 @@ public struct JSONReader: Sendable {
     public func string() throws(PlanFormatError) -> String {
         guard let s = value.stringValue else { throw PlanFormatError("'\(path)': expected a string") }
         return s
+    }
+
+    public func int() throws(PlanFormatError) -> Int {
+        guard let i = value.intValue else { throw PlanFormatError("'\(path)': expected an integer") }
+        return i
     }
 
     public func double() throws(PlanFormatError) -> Double {

@@ -109,17 +109,37 @@ public struct PlanRenderer: Sendable {
 
     public func rolloutText(_ estimate: RolloutEstimate) -> String {
         let c = estimate.coefficients
-        var out = "Rollout estimate: " + PlanRenderer.seconds(estimate.seconds) + " in \(estimate.waves.count) wave\(estimate.waves.count == 1 ? "" : "s") (parallelism \(estimate.parallelism))\n"
+        var out = "Rollout estimate: " + PlanRenderer.seconds(estimate.seconds)
+        if let error = estimate.error { out += " ± " + PlanRenderer.seconds(error) }
+        out += " in \(estimate.waves.count) wave\(estimate.waves.count == 1 ? "" : "s") (parallelism \(estimate.parallelism))\n"
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         for wave in estimate.waves {
             var parts: [String] = []
-            if wave.functions > 0 { parts.append("\(wave.functions) function\(wave.functions == 1 ? "" : "s")") }
-            if wave.services > 0 { parts.append("\(wave.services) service\(wave.services == 1 ? "" : "s")") }
-            if wave.rules > 0 { parts.append("\(wave.rules) rule\(wave.rules == 1 ? "" : "s")/polic\(wave.rules == 1 ? "y" : "ies")") }
-            out += "  wave \(wave.index): " + parts.joined(separator: ", ") + " — " + PlanRenderer.seconds(wave.seconds) + "\n"
+            if wave.functions > 0 {
+                var work = ["n = \(wave.workersStarted)"]
+                if wave.workersStopped > 0 { work.append(count(wave.workersStopped, "worker stopped", "workers stopped")) }
+                parts.append(count(wave.functions, "function", "functions") + " (" + work.joined(separator: ", ") + ")")
+            }
+            if wave.services > 0 {
+                var work = ["m = \(wave.replicasStarted)"]
+                if wave.replicasStopped > 0 { work.append(count(wave.replicasStopped, "replica stopped", "replicas stopped")) }
+                parts.append(count(wave.services, "service", "services") + " (" + work.joined(separator: ", ") + ")")
+            }
+            if wave.rules > 0 { parts.append(count(wave.rules, "rule/policy", "rules/policies") + " (k = \(wave.rules))") }
+            var time = PlanRenderer.seconds(wave.seconds)
+            if let error = wave.error { time += " ± " + PlanRenderer.seconds(error) }
+            out += "  wave \(wave.index): " + parts.joined(separator: ", ") + " — " + time + "\n"
         }
-        out += "  using T(n) = \(c.functions.initial) + \(c.functions.each)·n (\(c.functions.source.rawValue)), "
-        out += "S(m) = \(c.services.initial) + \(c.services.each)·m (\(c.services.source.rawValue)), "
-        out += "E(k) = \(c.rules.initial) + \(c.rules.each)·k (\(c.rules.source.rawValue)); n, m, k per wave ÷ parallelism, rounded up\n"
+        func line(_ kind: Estimates.Kind, _ unit: String) -> String {
+            let l = c[kind]
+            var text = "\(kind.symbol) = \(l.initial) + \(l.each)·\(unit)"
+            if kind != .rules { text += " + \(l.register)·registrations/p + \(l.remove)·removals/p + \(l.stop)·stops/q, q = \(l.parallelism)" }
+            text += " (\(l.source.rawValue)"
+            if let error = l.error, let samples = l.samples { text += String(format: ", ±%.0f%% from %d samples", error * 100, samples) }
+            return text + ")"
+        }
+        out += "  using " + line(.functions, "n/q") + "; " + line(.services, "m/q") + "; " + line(.rules, "k/p") + "\n"
+        out += "  n = warm workers started, m = replicas started (one at a time per service), k = registrations; p = parallelism, q = min(p, process starts the machine sustains); each ratio at least 1\n"
         return out
     }
 
@@ -204,7 +224,7 @@ public struct PlanRenderer: Sendable {
         return value.compactJSON()
     }
 
-    static func seconds(_ s: Double) -> String {
+    public static func seconds(_ s: Double) -> String {
         if s < 1 { return String(format: "%.0f ms", s * 1000) }
         if s < 60 { return String(format: "%.1f s", s) }
         let minutes = Int(s) / 60

@@ -104,7 +104,7 @@ public struct Planner: Sendable {
             estimate: nil, cost: nil, lineage: current.lineage, serial: current.serial,
             manifestHash: desired.manifestHash, targets: options.targets.sorted(), warnings: warnings)
         let estimator = Estimator(coefficients: options.calibrated ?? desired.estimates, pricing: desired.pricing, usage: desired.usage)
-        if options.rollout { plan.estimate = estimator.rollout(plan, parallelism: options.parallelism) }
+        if options.rollout { plan.estimate = estimator.rollout(plan, desired: desired, current: current, parallelism: options.parallelism) }
         if options.cost { plan.cost = estimator.cost(&plan, desired: desired, current: current) }
         return plan
     }

@@ -15,7 +15,7 @@ import PostgresNIO
 /// Safe to use from several threads: calls on the data connection are serialised; the lock
 /// lives on a connection of its own (see `PostgresStateStore+Lock.swift`).
 public final class PostgresStateStore: StateStore, @unchecked Sendable {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     /// How many times a transient failure is tried again, and the first back-off (doubling).
     static let retries = 4
     static let firstBackoff = 0.1
@@ -152,6 +152,24 @@ public final class PostgresStateStore: StateStore, @unchecked Sendable {
                 fitted_at TEXT NOT NULL
             )
             """,
+        ],
+        // The work each action did (processes started and stopped; counted = 0 for timings
+        // recorded before, which calibration leaves out), each apply's estimate and actual time,
+        // and the fitted register, remove, stop, parallelism and error. Calibration is now keyed
+        // by estimate line (functions, services, rules): the old per-kind rows go.
+        [
+            "ALTER TABLE timings ADD COLUMN starts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE timings ADD COLUMN stops INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE timings ADD COLUMN counted INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE journal ADD COLUMN estimate_ms DOUBLE PRECISION",
+            "ALTER TABLE journal ADD COLUMN estimate_error_ms DOUBLE PRECISION",
+            "ALTER TABLE journal ADD COLUMN actual_ms DOUBLE PRECISION",
+            "ALTER TABLE calibration ADD COLUMN register_ms DOUBLE PRECISION NOT NULL DEFAULT 0",
+            "ALTER TABLE calibration ADD COLUMN remove_ms DOUBLE PRECISION NOT NULL DEFAULT 0",
+            "ALTER TABLE calibration ADD COLUMN stop_ms DOUBLE PRECISION NOT NULL DEFAULT 0",
+            "ALTER TABLE calibration ADD COLUMN parallelism INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE calibration ADD COLUMN error DOUBLE PRECISION",
+            "DELETE FROM calibration",
         ],
     ]
 
@@ -291,23 +309,33 @@ public final class PostgresStateStore: StateStore, @unchecked Sendable {
     }
 
     static func journal(_ session: PostgresSession) throws(StateError) -> [JournalEntry] {
-        try session.query("SELECT id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after FROM journal ORDER BY id").map { row throws(StateError) in
-            let (id, operation, planHash, startedAt, endedAt, outcome, serialBefore, serialAfter) =
-                try decode(row, as: (Int64, String, String?, String, String?, String, Int, Int?).self)
+        try journal(session, PostgresQuery(unsafeSQL: "SELECT \(journalColumns) FROM journal ORDER BY id"))
+    }
+
+    static let journalColumns = "id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after, estimate_ms, estimate_error_ms, actual_ms"
+
+    /// The entries `query` selects (``journalColumns``, in that order).
+    static func journal(_ session: PostgresSession, _ query: PostgresQuery) throws(StateError) -> [JournalEntry] {
+        try session.query(query).map { row throws(StateError) in
+            let (id, operation, planHash, startedAt, endedAt, outcome, serialBefore, serialAfter, estimate, estimateError, actual) =
+                try decode(row, as: (Int64, String, String?, String, String?, String, Int, Int?, Double?, Double?, Double?).self)
             return JournalEntry(id: id, operation: operation, planHash: planHash, startedAt: startedAt, endedAt: endedAt, outcome: outcome,
-                                serialBefore: serialBefore, serialAfter: serialAfter)
+                                serialBefore: serialBefore, serialAfter: serialAfter,
+                                estimate: estimate.map { JournalEntry.Estimate(milliseconds: $0, errorMilliseconds: estimateError) }, actualMilliseconds: actual)
         }
     }
 
     static func timings(_ session: PostgresSession) throws(StateError) -> [ActionTiming] {
         try session.query("""
-            SELECT journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at FROM timings ORDER BY id
+            SELECT journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at, starts, stops, counted
+            FROM timings ORDER BY id
             """).map { row throws(StateError) in
-            let (journalID, address, kind, action, duration, started, wave, waveSize, parallelism, recordedAt) =
-                try decode(row, as: (Int64?, String, String, String, Double, Double, Int, Int, Int, String?).self)
+            let (journalID, address, kind, action, duration, started, wave, waveSize, parallelism, recordedAt, starts, stops, counted) =
+                try decode(row, as: (Int64?, String, String, String, Double, Double, Int, Int, Int, String?, Int, Int, Int).self)
             return ActionTiming(journalID: journalID, address: address, kind: ResourceKind(rawValue: kind) ?? .function, action: action,
                                 durationMilliseconds: duration, startedMilliseconds: started, wave: wave, waveSize: waveSize,
-                                parallelism: parallelism, recordedAt: recordedAt)
+                                parallelism: parallelism, recordedAt: recordedAt,
+                                work: counted == 1 ? Work(action: action, starts: starts, stops: stops) : nil)
         }
     }
 
@@ -388,44 +416,57 @@ public final class PostgresStateStore: StateStore, @unchecked Sendable {
 
     // MARK: Calibration
 
-    public func calibrationSamples() throws(StateError) -> [ResourceKind: [Calibration.Sample]] {
+    public func calibrationSamples() throws(StateError) -> [Estimates.Kind: [Calibration.Sample]] {
         try read { session throws(StateError) in
-            var samples: [ResourceKind: [Calibration.Sample]] = [:]
-            for row in try session.query("""
-                SELECT kind, MAX(wave_size), MAX(parallelism), MAX(started_ms + duration_ms) AS span
-                FROM timings WHERE action IN ('create', 'update', 'replace')
-                GROUP BY journal_id, wave, kind
-                """) {
-                let (name, size, parallelism, span) = try PostgresStateStore.decode(row, as: (String, Int, Int, Double).self)
-                guard let kind = ResourceKind(rawValue: name) else { continue }
-                samples[kind.calibrationLine, default: []].append(Calibration.Sample(waveSize: size, parallelism: parallelism, spanMilliseconds: span))
+            var samples: [Estimates.Kind: [Calibration.Sample]] = [:]
+            for row in try session.query(PostgresQuery(unsafeSQL: CalibrationSQL.samples)) {
+                let (line, actions, registrations, removals, starts, largestStarts, stops, largestStops, parallelism, span) =
+                    try PostgresStateStore.decode(row, as: (String, Int, Int, Int, Int, Int, Int, Int, Int, Double).self)
+                guard let kind = ResourceKind(rawValue: line) else { continue }
+                samples[Estimates.Kind(kind), default: []].append(Calibration.Sample(
+                    actions: actions, registrations: registrations, removals: removals, starts: starts, stops: stops,
+                    largestStarts: largestStarts, largestStops: largestStops, parallelism: parallelism, spanMilliseconds: span))
             }
             return samples
         }
     }
 
-    public func calibration() throws(StateError) -> [ResourceKind: Estimates.Line] {
+    public func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line] {
         try read { session throws(StateError) in
-            var lines: [ResourceKind: Estimates.Line] = [:]
-            for row in try session.query("SELECT kind, init_ms, each_ms FROM calibration") {
-                let (name, initial, each) = try PostgresStateStore.decode(row, as: (String, Double, Double).self)
-                guard let kind = ResourceKind(rawValue: name) else { continue }
-                lines[kind] = Estimates.Line(calibratedInitialMilliseconds: initial, eachMilliseconds: each)
+            var lines: [Estimates.Kind: Estimates.Line] = [:]
+            for row in try session.query(PostgresQuery(unsafeSQL: CalibrationSQL.lines)) {
+                let (name, initial, each, register, remove, stop, parallelism, error, samples) =
+                    try PostgresStateStore.decode(row, as: (String, Double, Double, Double, Double, Double, Int, Double?, Int).self)
+                guard let kind = Estimates.Kind(rawValue: name) else { continue }
+                lines[kind] = Estimates.Line(calibratedMilliseconds: initial, each: each, register: register, remove: remove, stop: stop,
+                                             parallelism: parallelism, error: error, samples: samples)
             }
             return lines
         }
     }
 
-    public func saveCalibration(_ fits: [ResourceKind: Calibration.Fit], under lock: LockInfo) throws(StateError) {
+    public func saveCalibration(_ fits: [Estimates.Kind: Calibration.Fit], under lock: LockInfo) throws(StateError) {
         try write(under: lock) { changes in
             for (kind, fit) in fits {
+                let line = fit.line
                 try changes.session.execute("""
-                    INSERT INTO calibration (kind, init_ms, each_ms, samples, rmse_ms, fitted_at)
-                    VALUES (\(kind.rawValue), \(max(0, fit.initial) * 1000), \(max(0, fit.each) * 1000), \(fit.samples), \(fit.rmse * 1000), \(changes.now))
-                    ON CONFLICT (kind) DO UPDATE SET init_ms = EXCLUDED.init_ms, each_ms = EXCLUDED.each_ms, samples = EXCLUDED.samples,
-                        rmse_ms = EXCLUDED.rmse_ms, fitted_at = EXCLUDED.fitted_at
+                    INSERT INTO calibration (kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, samples, rmse_ms, error, fitted_at)
+                    VALUES (\(kind.rawValue), \(Double(line.initial.milliseconds)), \(Double(line.each.milliseconds)), \(Double(line.register.milliseconds)),
+                            \(Double(line.remove.milliseconds)), \(Double(line.stop.milliseconds)), \(line.parallelism), \(fit.samples), \(fit.rmse * 1000),
+                            \(line.error), \(changes.now))
+                    ON CONFLICT (kind) DO UPDATE SET init_ms = EXCLUDED.init_ms, each_ms = EXCLUDED.each_ms, register_ms = EXCLUDED.register_ms,
+                        remove_ms = EXCLUDED.remove_ms, stop_ms = EXCLUDED.stop_ms, parallelism = EXCLUDED.parallelism, samples = EXCLUDED.samples,
+                        rmse_ms = EXCLUDED.rmse_ms, error = EXCLUDED.error, fitted_at = EXCLUDED.fitted_at
                     """)
             }
+        }
+    }
+
+    public func estimateHistory(limit: Int) throws(StateError) -> [JournalEntry] {
+        try read { session throws(StateError) in
+            // An integer, so it is safe to splice into the statement.
+            try PostgresStateStore.journal(session, PostgresQuery(
+                unsafeSQL: "SELECT \(PostgresStateStore.journalColumns) FROM journal WHERE \(CalibrationSQL.historyFilter) ORDER BY id DESC LIMIT \(max(0, limit))"))
         }
     }
 }
@@ -472,26 +513,28 @@ final class PostgresChanges: StateChanges {
         self.lineage = lineage
     }
 
-    func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64 {
+    func beginJournal(operation: String, planHash: String?, serialBefore: Int, estimate: JournalEntry.Estimate?) throws -> Int64 {
         try flush()
         let row = try session.query("""
-            INSERT INTO journal (operation, plan_hash, started_at, outcome, serial_before) VALUES (\(operation), \(planHash), \(now), 'running', \(serialBefore))
+            INSERT INTO journal (operation, plan_hash, started_at, outcome, serial_before, estimate_ms, estimate_error_ms)
+            VALUES (\(operation), \(planHash), \(now), 'running', \(serialBefore), \(estimate?.milliseconds), \(estimate?.errorMilliseconds))
             RETURNING id
             """).first
         guard let row else { throw StateError("the state did not return the new journal entry's id") }
         return try PostgresStateStore.decode(row, as: Int64.self)
     }
 
-    func endJournal(_ id: Int64, outcome: String) throws {
+    func endJournal(_ id: Int64, outcome: String, actualMilliseconds: Double?) throws {
         try flush()
-        try session.execute("UPDATE journal SET ended_at = \(now), outcome = \(outcome), serial_after = \(serial) WHERE id = \(id)")
+        try session.execute("UPDATE journal SET ended_at = \(now), outcome = \(outcome), serial_after = \(serial), actual_ms = \(actualMilliseconds) WHERE id = \(id)")
     }
 
     func insert(_ entry: JournalEntry) throws {
         try flush()
         try session.execute("""
-            INSERT INTO journal (id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after)
-            VALUES (\(entry.id), \(entry.operation), \(entry.planHash), \(entry.startedAt), \(entry.endedAt), \(entry.outcome), \(entry.serialBefore), \(entry.serialAfter))
+            INSERT INTO journal (id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after, estimate_ms, estimate_error_ms, actual_ms)
+            VALUES (\(entry.id), \(entry.operation), \(entry.planHash), \(entry.startedAt), \(entry.endedAt), \(entry.outcome), \(entry.serialBefore), \(entry.serialAfter),
+                    \(entry.estimate?.milliseconds), \(entry.estimate?.errorMilliseconds), \(entry.actualMilliseconds))
             """)
     }
 
@@ -523,12 +566,13 @@ final class PostgresChanges: StateChanges {
             let batch = timings
             timings = []
             try session.execute("""
-                INSERT INTO timings (journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at)
-                SELECT NULLIF(journal_id, 0), address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at
+                INSERT INTO timings (journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at, starts, stops, counted)
+                SELECT NULLIF(journal_id, 0), address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at, starts, stops, counted
                 FROM unnest(\(batch.map { $0.journalID ?? 0 }), \(batch.map(\.address)), \(batch.map(\.kind.rawValue)), \(batch.map(\.action)),
                             \(batch.map(\.durationMilliseconds)), \(batch.map(\.startedMilliseconds)), \(batch.map(\.wave)), \(batch.map(\.waveSize)),
-                            \(batch.map(\.parallelism)), \(batch.map { $0.recordedAt ?? now }))
-                    AS t(journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at)
+                            \(batch.map(\.parallelism)), \(batch.map { $0.recordedAt ?? now }), \(batch.map { Int32($0.work?.starts ?? 0) }),
+                            \(batch.map { Int32($0.work?.stops ?? 0) }), \(batch.map { Int32($0.work == nil ? 0 : 1) }))
+                    AS t(journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at, starts, stops, counted)
                 """)
         }
     }

@@ -43,6 +43,9 @@ public struct StateDocument: Sendable, Equatable {
                     ("started_at", .string(entry.startedAt)), ("ended_at", entry.endedAt.map { .string($0) } ?? .null),
                     ("outcome", .string(entry.outcome)), ("serial_before", .int(entry.serialBefore)),
                     ("serial_after", entry.serialAfter.map { .int($0) } ?? .null),
+                    ("estimate_ms", entry.estimate.map { .double($0.milliseconds) } ?? .null),
+                    ("estimate_error_ms", entry.estimate?.errorMilliseconds.map { .double($0) } ?? .null),
+                    ("actual_ms", entry.actualMilliseconds.map { .double($0) } ?? .null),
                 ])
             })),
             ("timings", .array(timings.map { t in
@@ -50,6 +53,7 @@ public struct StateDocument: Sendable, Equatable {
                     ("journal_id", t.journalID.map { .int(Int($0)) } ?? .null), ("address", .string(t.address)), ("kind", .string(t.kind.rawValue)),
                     ("action", .string(t.action)), ("duration_ms", .double(t.durationMilliseconds)), ("started_ms", .double(t.startedMilliseconds)), ("wave", .int(t.wave)),
                     ("wave_size", .int(t.waveSize)), ("parallelism", .int(t.parallelism)), ("recorded_at", t.recordedAt.map { .string($0) } ?? .null),
+                    ("starts", t.work.map { .int($0.starts) } ?? .null), ("stops", t.work.map { .int($0.stops) } ?? .null),
                 ])
             })),
         ])
@@ -112,14 +116,17 @@ public struct StateDocument: Sendable, Equatable {
                 JournalEntry(
                     id: Int64(try j.int("id")), operation: try j.string("operation"), planHash: try j.optional("plan_hash").map { try $0.string() },
                     startedAt: try j.string("started_at"), endedAt: try j.optional("ended_at").map { try $0.string() }, outcome: try j.string("outcome"),
-                    serialBefore: try j.int("serial_before"), serialAfter: try j.optional("serial_after").map { Int(try $0.double()) })
+                    serialBefore: try j.int("serial_before"), serialAfter: try j.optional("serial_after").map { Int(try $0.double()) },
+                    estimate: try j.optional("estimate_ms").map { JournalEntry.Estimate(milliseconds: try $0.double(), errorMilliseconds: try j.optional("estimate_error_ms").map { try $0.double() }) },
+                    actualMilliseconds: try j.optional("actual_ms").map { try $0.double() })
             }
             let timings = try (r.optional("timings").map { try $0.array() } ?? []).map { t in
                 guard let kind = ResourceKind(rawValue: try t.string("kind")) else { throw StateError("timing: unknown kind") }
                 return ActionTiming(
                     journalID: try t.optional("journal_id").map { Int64(try $0.double()) }, address: try t.string("address"), kind: kind,
                     action: try t.string("action"), durationMilliseconds: try t.double("duration_ms"), startedMilliseconds: (try? t.double("started_ms")) ?? 0, wave: try t.int("wave"),
-                    waveSize: try t.int("wave_size"), parallelism: try t.int("parallelism"), recordedAt: try t.optional("recorded_at").map { try $0.string() })
+                    waveSize: try t.int("wave_size"), parallelism: try t.int("parallelism"), recordedAt: try t.optional("recorded_at").map { try $0.string() },
+                    work: try t.optional("starts").map { Work(action: try t.string("action"), starts: Int(try $0.double()), stops: Int(try t.optional("stops")?.double() ?? 0)) })
             }
             self.init(snapshot: snapshot, journal: journal, timings: timings)
         } catch let error as StateError {

@@ -8,7 +8,7 @@ public protocol StateReading: Sendable {
     /// The lineage, serial and every resource, read consistently.
     func snapshot() throws(StateError) -> StateSnapshot
     /// The coefficients `kumo calibrate` fitted, by kind (empty when never calibrated).
-    func calibration() throws(StateError) -> [ResourceKind: Estimates.Line]
+    func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line]
 }
 
 public protocol StateWriting: Sendable {
@@ -25,8 +25,9 @@ public protocol StateChanges: AnyObject {
     func put(_ record: ResourceRecord) throws
     func remove(_ address: String) throws
     /// Opens an apply journal entry; returns its id.
-    func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64
-    func endJournal(_ id: Int64, outcome: String) throws
+    func beginJournal(operation: String, planHash: String?, serialBefore: Int, estimate: JournalEntry.Estimate?) throws -> Int64
+    /// Ends the entry with the time the apply took.
+    func endJournal(_ id: Int64, outcome: String, actualMilliseconds: Double?) throws
     func record(_ timing: ActionTiming) throws
 }
 
@@ -59,9 +60,13 @@ public protocol StateStore: StateReading, StateWriting, StateLocking, AnyObject 
     /// document's lineage and (when higher) its serial. Returns the new serial.
     func replace(with document: StateDocument, lineage: String, under lock: LockInfo) throws(StateError) -> Int
 
-    /// The samples of every recorded wave, per model line, for `kumo calibrate`.
-    func calibrationSamples() throws(StateError) -> [ResourceKind: [Calibration.Sample]]
-    func saveCalibration(_ fits: [ResourceKind: Calibration.Fit], under lock: LockInfo) throws(StateError)
+    /// One sample per recorded (apply, wave, line) whose actions counted their work, for
+    /// `kumo calibrate`.
+    func calibrationSamples() throws(StateError) -> [Estimates.Kind: [Calibration.Sample]]
+    func saveCalibration(_ fits: [Estimates.Kind: Calibration.Fit], under lock: LockInfo) throws(StateError)
+    /// The most recent succeeded applies and destroys that recorded an estimate and their
+    /// actual time, newest first (`kumo calibrate --report`).
+    func estimateHistory(limit: Int) throws(StateError) -> [JournalEntry]
 
     /// The current holder of the lock, if any.
     func currentLock() throws(StateError) -> LockInfo?

@@ -4,62 +4,92 @@ import KumoManifest
 import KumoPlan
 
 extension SQLiteStateStore {
-    /// The samples of every recorded wave, per model line (scaling policies count with rules).
-    public func calibrationSamples() throws(StateError) -> [ResourceKind: [Calibration.Sample]] {
+    /// One sample per recorded (apply, wave, line) whose actions counted their work: the line's
+    /// load in that wave, the apply's parallelism, and the time from the wave's start until its
+    /// last action of that line ended. Scaling policies count with rules.
+    public func calibrationSamples() throws(StateError) -> [Estimates.Kind: [Calibration.Sample]] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT kind, wave_size, parallelism, MAX(started_ms + duration_ms) AS span
-                FROM timings WHERE action IN ('create', 'update', 'replace')
-                GROUP BY journal_id, wave, kind
-                """)
-            var samples: [ResourceKind: [Calibration.Sample]] = [:]
-            for row in rows {
-                guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
-                samples[kind.calibrationLine, default: []].append(Calibration.Sample(waveSize: row["wave_size"], parallelism: row["parallelism"], spanMilliseconds: row["span"]))
+            var samples: [Estimates.Kind: [Calibration.Sample]] = [:]
+            for row in try Row.fetchAll(db, sql: CalibrationSQL.samples) {
+                guard let kind = ResourceKind(rawValue: row["line"]) else { continue }
+                samples[Estimates.Kind(kind), default: []].append(Calibration.Sample(
+                    actions: row["actions"], registrations: row["registrations"], removals: row["removals"], starts: row["starts"], stops: row["stops"],
+                    largestStarts: row["largest_starts"], largestStops: row["largest_stops"], parallelism: row["parallelism"], spanMilliseconds: row["span"]))
             }
             return samples
         }
     }
 
     /// The fitted lines saved by `kumo calibrate`.
-    public func calibration() throws(StateError) -> [ResourceKind: Estimates.Line] {
+    public func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line] {
         try read { db in
-            var lines: [ResourceKind: Estimates.Line] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, init_ms, each_ms FROM calibration") {
-                guard let kind = ResourceKind(rawValue: row["kind"]) else { continue }
-                lines[kind] = Estimates.Line(calibratedInitialMilliseconds: row["init_ms"], eachMilliseconds: row["each_ms"])
+            var lines: [Estimates.Kind: Estimates.Line] = [:]
+            for row in try Row.fetchAll(db, sql: CalibrationSQL.lines) {
+                guard let kind = Estimates.Kind(rawValue: row["kind"]) else { continue }
+                lines[kind] = Estimates.Line(calibratedMilliseconds: row["init_ms"], each: row["each_ms"], register: row["register_ms"], remove: row["remove_ms"],
+                                             stop: row["stop_ms"], parallelism: row["parallelism"], error: row["error"], samples: row["samples"])
             }
             return lines
         }
     }
 
-    public func saveCalibration(_ fits: [ResourceKind: Calibration.Fit], under lock: LockInfo) throws(StateError) {
+    public func saveCalibration(_ fits: [Estimates.Kind: Calibration.Fit], under lock: LockInfo) throws(StateError) {
         try write(under: lock) { writer in
             for (kind, fit) in fits {
-                try writer.db.execute(sql: "INSERT OR REPLACE INTO calibration (kind, init_ms, each_ms, samples, rmse_ms, fitted_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                      arguments: [kind.rawValue, max(0, fit.initial) * 1000, max(0, fit.each) * 1000, fit.samples, fit.rmse * 1000, writer.now])
+                let line = fit.line
+                try writer.db.execute(sql: """
+                    INSERT OR REPLACE INTO calibration (kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, samples, rmse_ms, error, fitted_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [kind.rawValue, Double(line.initial.milliseconds), Double(line.each.milliseconds), Double(line.register.milliseconds), Double(line.remove.milliseconds),
+                                     Double(line.stop.milliseconds), line.parallelism, fit.samples, fit.rmse * 1000, line.error, writer.now])
             }
+        }
+    }
+
+    /// The most recent applies and destroys that recorded an estimate and their actual time,
+    /// newest first.
+    public func estimateHistory(limit: Int) throws(StateError) -> [JournalEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM journal WHERE \(CalibrationSQL.historyFilter) ORDER BY id DESC LIMIT ?", arguments: [limit]).map(JournalEntry.init(row:))
         }
     }
 }
 
-extension ResourceKind {
-    /// The model line whose samples a kind's actions give (scaling policies count with rules).
-    var calibrationLine: ResourceKind { self == .scaling ? .rule : self }
+/// The calibration queries both stores run, in SQL that SQLite and PostgreSQL read alike, so
+/// that both fit the same samples from the same timings.
+enum CalibrationSQL {
+    /// One row per (apply, wave, line) of counted timings; scaling policies count with rules.
+    static let samples = """
+        SELECT CASE kind WHEN 'scaling' THEN 'rule' ELSE kind END AS line,
+               COUNT(*) AS actions,
+               SUM(CASE WHEN action <> 'delete' THEN 1 ELSE 0 END) AS registrations,
+               SUM(CASE WHEN action IN ('delete', 'replace') THEN 1 ELSE 0 END) AS removals,
+               SUM(starts) AS starts, MAX(starts) AS largest_starts,
+               SUM(stops) AS stops, MAX(stops) AS largest_stops,
+               MAX(parallelism) AS parallelism, MAX(started_ms + duration_ms) AS span
+        FROM timings WHERE counted = 1
+        GROUP BY journal_id, wave, line
+        ORDER BY journal_id, wave, line
+        """
+    static let lines = "SELECT kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, error, samples FROM calibration"
+    /// The journal entries `kumo calibrate --report` compares.
+    static let historyFilter = "estimate_ms IS NOT NULL AND actual_ms IS NOT NULL AND outcome = 'succeeded'"
 }
 
 extension Calibration.Sample {
-    /// One recorded wave: its actions of one kind took `spanMilliseconds` from the wave's start
-    /// to the last one's end, in rounds of `parallelism`.
-    init(waveSize: Int, parallelism: Int, spanMilliseconds: Double) {
-        let parallelism = max(1, parallelism)
-        self.init(rounds: Double((waveSize + parallelism - 1) / parallelism), seconds: spanMilliseconds / 1000)
+    /// One row of ``CalibrationSQL/samples``.
+    init(actions: Int, registrations: Int, removals: Int, starts: Int, stops: Int, largestStarts: Int, largestStops: Int, parallelism: Int, spanMilliseconds: Double) {
+        let load = Estimator.LineLoad(actions: actions, registrations: registrations, removals: removals, starts: starts, stops: stops,
+                                      largestStarts: largestStarts, largestStops: largestStops)
+        self.init(load: load, parallelism: max(1, parallelism), seconds: spanMilliseconds / 1000)
     }
 }
 
 extension Estimates.Line {
     /// A line `kumo calibrate` fitted, as stored (milliseconds).
-    init(calibratedInitialMilliseconds initial: Double, eachMilliseconds each: Double) {
-        self.init(initial: Duration(milliseconds: Int64(initial.rounded())), each: Duration(milliseconds: Int64(each.rounded())), source: .calibrated)
+    init(calibratedMilliseconds initial: Double, each: Double, register: Double, remove: Double, stop: Double, parallelism: Int, error: Double?, samples: Int) {
+        func ms(_ value: Double) -> Duration { Duration(milliseconds: Int64(value.rounded())) }
+        self.init(initial: ms(initial), each: ms(each), register: ms(register), remove: ms(remove), stop: ms(stop),
+                  parallelism: max(1, parallelism), source: .calibrated, error: error, samples: samples)
     }
 }

@@ -10,7 +10,7 @@ import KumoPlan
 /// and increases the serial, so a process killed in the middle of a write leaves the state
 /// as it was before that write, never half of it.
 public final class SQLiteStateStore: StateStore, Sendable {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     public let path: String
     let queue: DatabaseQueue
@@ -153,6 +153,27 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     rmse_ms REAL NOT NULL,
                     fitted_at TEXT NOT NULL
                 );
+                """)
+        }
+        migrator.registerMigration("v3") { db in
+            // The work each action did (processes started and stopped), so calibration fits the
+            // time per process instead of per resource; each apply's estimate and actual time,
+            // for `kumo calibrate --report`; the fitted register, stop, parallelism and error.
+            // Timings recorded before (counted = 0) lack the counts and are not fitted.
+            try db.execute(sql: """
+                INSERT INTO schema_info VALUES (3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+                ALTER TABLE timings ADD COLUMN starts INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE timings ADD COLUMN stops INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE timings ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE journal ADD COLUMN estimate_ms REAL;
+                ALTER TABLE journal ADD COLUMN estimate_error_ms REAL;
+                ALTER TABLE journal ADD COLUMN actual_ms REAL;
+                ALTER TABLE calibration ADD COLUMN register_ms REAL NOT NULL DEFAULT 0;
+                ALTER TABLE calibration ADD COLUMN remove_ms REAL NOT NULL DEFAULT 0;
+                ALTER TABLE calibration ADD COLUMN stop_ms REAL NOT NULL DEFAULT 0;
+                ALTER TABLE calibration ADD COLUMN parallelism INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE calibration ADD COLUMN error REAL;
+                DELETE FROM calibration;
                 """)
         }
         return migrator
@@ -350,28 +371,33 @@ public final class StateWriter: StateChanges {
     }
 
     /// Opens an apply journal entry; returns its id.
-    public func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO journal (operation, plan_hash, started_at, outcome, serial_before) VALUES (?, ?, ?, 'running', ?)",
-                       arguments: [operation, planHash, now, serialBefore])
+    public func beginJournal(operation: String, planHash: String?, serialBefore: Int, estimate: JournalEntry.Estimate?) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO journal (operation, plan_hash, started_at, outcome, serial_before, estimate_ms, estimate_error_ms) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                       arguments: [operation, planHash, now, serialBefore, estimate?.milliseconds, estimate?.errorMilliseconds])
         return db.lastInsertedRowID
     }
 
-    public func endJournal(_ id: Int64, outcome: String) throws {
-        try db.execute(sql: "UPDATE journal SET ended_at = ?, outcome = ?, serial_after = ? WHERE id = ?", arguments: [now, outcome, serial, id])
+    public func endJournal(_ id: Int64, outcome: String, actualMilliseconds: Double?) throws {
+        try db.execute(sql: "UPDATE journal SET ended_at = ?, outcome = ?, serial_after = ?, actual_ms = ? WHERE id = ?",
+                       arguments: [now, outcome, serial, actualMilliseconds, id])
     }
 
     public func insert(_ entry: JournalEntry) throws {
-        try db.execute(sql: "INSERT INTO journal (id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [entry.id, entry.operation, entry.planHash, entry.startedAt, entry.endedAt, entry.outcome, entry.serialBefore, entry.serialAfter])
+        try db.execute(sql: """
+            INSERT INTO journal (id, operation, plan_hash, started_at, ended_at, outcome, serial_before, serial_after, estimate_ms, estimate_error_ms, actual_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [entry.id, entry.operation, entry.planHash, entry.startedAt, entry.endedAt, entry.outcome, entry.serialBefore, entry.serialAfter,
+                             entry.estimate?.milliseconds, entry.estimate?.errorMilliseconds, entry.actualMilliseconds])
     }
 
     public func record(_ timing: ActionTiming) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO timings (journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO timings (journal_id, address, kind, action, duration_ms, started_ms, wave, wave_size, parallelism, recorded_at, starts, stops, counted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [timing.journalID, timing.address, timing.kind.rawValue, timing.action, timing.durationMilliseconds,
-                                          timing.startedMilliseconds, timing.wave, timing.waveSize, timing.parallelism, timing.recordedAt ?? now])
+                                          timing.startedMilliseconds, timing.wave, timing.waveSize, timing.parallelism, timing.recordedAt ?? now,
+                                          timing.work?.starts ?? 0, timing.work?.stops ?? 0, timing.work == nil ? 0 : 1])
     }
 }
 
@@ -385,8 +411,27 @@ public struct JournalEntry: Sendable, Equatable {
     public var outcome: String
     public var serialBefore: Int
     public var serialAfter: Int?
+    /// The plan's rollout estimate, and the time the apply took.
+    public var estimate: Estimate?
+    public var actualMilliseconds: Double?
 
-    public init(id: Int64, operation: String, planHash: String?, startedAt: String, endedAt: String?, outcome: String, serialBefore: Int, serialAfter: Int?) {
+    public struct Estimate: Sendable, Equatable {
+        public var milliseconds: Double
+        /// One standard error, when the plan used calibrated coefficients.
+        public var errorMilliseconds: Double?
+
+        public init(milliseconds: Double, errorMilliseconds: Double?) {
+            self.milliseconds = milliseconds
+            self.errorMilliseconds = errorMilliseconds
+        }
+
+        public init(_ rollout: RolloutEstimate) {
+            self.init(milliseconds: rollout.seconds * 1000, errorMilliseconds: rollout.error.map { $0 * 1000 })
+        }
+    }
+
+    public init(id: Int64, operation: String, planHash: String?, startedAt: String, endedAt: String?, outcome: String, serialBefore: Int, serialAfter: Int?,
+                estimate: Estimate? = nil, actualMilliseconds: Double? = nil) {
         self.id = id
         self.operation = operation
         self.planHash = planHash
@@ -395,11 +440,15 @@ public struct JournalEntry: Sendable, Equatable {
         self.outcome = outcome
         self.serialBefore = serialBefore
         self.serialAfter = serialAfter
+        self.estimate = estimate
+        self.actualMilliseconds = actualMilliseconds
     }
 
     init(row: Row) {
+        let estimate = (row["estimate_ms"] as Double?).map { Estimate(milliseconds: $0, errorMilliseconds: row["estimate_error_ms"]) }
         self.init(id: row["id"], operation: row["operation"], planHash: row["plan_hash"], startedAt: row["started_at"], endedAt: row["ended_at"],
-                  outcome: row["outcome"], serialBefore: row["serial_before"], serialAfter: row["serial_after"])
+                  outcome: row["outcome"], serialBefore: row["serial_before"], serialAfter: row["serial_after"],
+                  estimate: estimate, actualMilliseconds: row["actual_ms"])
     }
 }
 
@@ -417,8 +466,12 @@ public struct ActionTiming: Sendable, Equatable {
     public var waveSize: Int
     public var parallelism: Int
     public var recordedAt: String?
+    /// The processes the action started and stopped; nil for timings recorded before kumo
+    /// counted them (calibration leaves those out).
+    public var work: Work?
 
-    public init(journalID: Int64?, address: String, kind: ResourceKind, action: String, durationMilliseconds: Double, startedMilliseconds: Double = 0, wave: Int, waveSize: Int, parallelism: Int, recordedAt: String? = nil) {
+    public init(journalID: Int64?, address: String, kind: ResourceKind, action: String, durationMilliseconds: Double, startedMilliseconds: Double = 0, wave: Int, waveSize: Int, parallelism: Int,
+                recordedAt: String? = nil, work: Work? = nil) {
         self.journalID = journalID
         self.address = address
         self.kind = kind
@@ -429,12 +482,15 @@ public struct ActionTiming: Sendable, Equatable {
         self.waveSize = waveSize
         self.parallelism = parallelism
         self.recordedAt = recordedAt
+        self.work = work
     }
 
     init(row: Row) {
+        let counted: Bool = row["counted"]
         self.init(journalID: row["journal_id"], address: row["address"], kind: ResourceKind(rawValue: row["kind"]) ?? .function,
                   action: row["action"], durationMilliseconds: row["duration_ms"], startedMilliseconds: row["started_ms"], wave: row["wave"], waveSize: row["wave_size"],
-                  parallelism: row["parallelism"], recordedAt: row["recorded_at"])
+                  parallelism: row["parallelism"], recordedAt: row["recorded_at"],
+                  work: counted ? Work(action: row["action"], starts: row["starts"], stops: row["stops"]) : nil)
     }
 }
 

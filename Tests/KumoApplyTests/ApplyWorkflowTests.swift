@@ -83,6 +83,17 @@ import Testing
         #expect(store.timings.count == 6)
         #expect(store.timings.allSatisfy { $0.durationMilliseconds >= 250 })
         #expect(Set(store.timings.map(\.wave)) == Set(1...plan.waves.count))
+        // Each timing carries the work the plan charged for it: api started its 2 replicas, db
+        // 1, hello no warm worker (minInstances 0), the rest only registered.
+        let work = Dictionary(uniqueKeysWithValues: store.timings.map { ($0.address, $0.work) })
+        #expect(work["service.api"] == Work(registrations: 1, starts: 2, stops: 0))
+        #expect(work["service.db"] == Work(registrations: 1, starts: 1, stops: 0))
+        #expect(work["function.hello"] == Work(registrations: 1, starts: 0, stops: 0))
+        #expect(work["rule.ping"] == Work(registrations: 1, starts: 0, stops: 0))
+        // The journal keeps the plan's estimate and the time the apply took, for `calibrate --report`.
+        let entry = try #require(store.journal.first)
+        #expect(entry.estimate == plan.estimate.map { $0.seconds * 1000 } && entry.estimate != nil)
+        #expect(entry.actual == outcome.seconds * 1000 && outcome.seconds > 0)
         // Secrets: the function got exactly the ones it names; nothing else did.
         #expect(runtime.secretsSeen["function.hello"] == ["TOKEN": "t0k"])
         #expect(runtime.secretsSeen["service.api"] == [:])

@@ -10,7 +10,7 @@ final class MemoryState: ApplyStore, @unchecked Sendable {
     private let mutex = NSLock()
     private var state = StateSnapshot()
     private var holder: LockInfo?
-    private(set) var journal: [(id: Int64, operation: String, outcome: String)] = []
+    private(set) var journal: [(id: Int64, operation: String, outcome: String, estimate: Double?, actual: Double?)] = []
     private(set) var timings: [ActionTiming] = []
     private(set) var unlocked = 0
 
@@ -22,7 +22,7 @@ final class MemoryState: ApplyStore, @unchecked Sendable {
     var lockHolder: LockInfo? { mutex.withLock { holder } }
 
     func snapshot() throws(StateError) -> StateSnapshot { current }
-    func calibration() throws(StateError) -> [ResourceKind: Estimates.Line] { [:] }
+    func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line] { [:] }
 
     func lock(operation: String, timeout: Double) throws(StateLockFailure) -> LockInfo {
         mutex.lock()
@@ -56,11 +56,11 @@ final class MemoryState: ApplyStore, @unchecked Sendable {
 
     final class Changes: StateChanges {
         var state: StateSnapshot
-        var journal: [(id: Int64, operation: String, outcome: String)]
+        var journal: [(id: Int64, operation: String, outcome: String, estimate: Double?, actual: Double?)]
         var timings: [ActionTiming]
         let serial: Int
 
-        init(state: StateSnapshot, journal: [(id: Int64, operation: String, outcome: String)], timings: [ActionTiming]) {
+        init(state: StateSnapshot, journal: [(id: Int64, operation: String, outcome: String, estimate: Double?, actual: Double?)], timings: [ActionTiming]) {
             self.state = state
             self.journal = journal
             self.timings = timings
@@ -69,11 +69,14 @@ final class MemoryState: ApplyStore, @unchecked Sendable {
 
         func put(_ record: ResourceRecord) throws { state.resources[record.address] = record }
         func remove(_ address: String) throws { state.resources[address] = nil }
-        func beginJournal(operation: String, planHash: String?, serialBefore: Int) throws -> Int64 {
-            journal.append((Int64(journal.count + 1), operation, "running"))
+        func beginJournal(operation: String, planHash: String?, serialBefore: Int, estimate: JournalEntry.Estimate?) throws -> Int64 {
+            journal.append((Int64(journal.count + 1), operation, "running", estimate?.milliseconds, nil))
             return Int64(journal.count)
         }
-        func endJournal(_ id: Int64, outcome: String) throws { journal[Int(id) - 1].outcome = outcome }
+        func endJournal(_ id: Int64, outcome: String, actualMilliseconds: Double?) throws {
+            journal[Int(id) - 1].outcome = outcome
+            journal[Int(id) - 1].actual = actualMilliseconds
+        }
         func record(_ timing: ActionTiming) throws { timings.append(timing) }
     }
 }

@@ -163,8 +163,8 @@ import Testing
             }
           },
           "estimates": {
-            "functions": { "init": "400ms", "each": "150ms" },
-            "services": { "init": "300ms", "each": "900ms" },
+            "functions": { "init": "10ms", "each": "120ms", "register": "5ms", "remove": "8ms", "stop": "10ms", "parallelism": 2 },
+            "services": { "init": "15ms", "each": "350ms", "register": "10ms", "remove": "10ms", "stop": "15ms", "parallelism": 3 },
             "rules": { "init": "20ms", "each": "2ms" }
           },
           "pricing": {

@@ -277,16 +277,42 @@ import Testing
         _ = try harness.startRuntime()
         let none = try harness.kumo(["calibrate"])
         #expect(none.status == 1, "no state yet")
-        // Waves of 1 and of 5 (parallelism 1: 1 and 5 rounds).
-        #expect(try harness.kumo(["apply", "--auto-approve", "--parallelism", "1", "--target", "function.f0"]).status == 0)
-        #expect(try harness.kumo(["apply", "--auto-approve", "--parallelism", "1"]).status == 0)
+        // Waves of different sizes at parallelism 1 and 2, starting workers and stopping them.
+        let steps: [[String]] = [
+            ["apply", "--parallelism", "1", "--target", "function.f0"],
+            ["apply", "--parallelism", "1", "--target", "function.f1", "--target", "function.f2"],
+            ["apply", "--parallelism", "2"],
+            ["destroy", "--parallelism", "2"],
+            ["apply", "--parallelism", "2", "--target", "function.f0", "--target", "function.f1"],
+            ["apply", "--parallelism", "1"],
+            ["destroy", "--parallelism", "1"],
+        ]
+        for step in steps {
+            let run = try harness.kumo(step + ["--auto-approve", "--no-color"])
+            #expect(run.status == 0, "\(step): \(run.stderr)")
+            #expect(run.stdout.contains("; the plan estimated "), "\(run.stdout)")
+        }
+        // Each apply recorded its estimate and how long it took.
+        let history = try harness.kumo(["calibrate", "--report", "--json"])
+        #expect(history.status == 0, "\(history.stderr)")
+        let applies = try #require(try ConfigValue(json: history.stdout)["applies"]?.arrayValue)
+        #expect(applies.count == steps.count)
+        #expect(applies.allSatisfy { ($0["estimate_seconds"]?.doubleValue ?? 0) > 0 && ($0["actual_seconds"]?.doubleValue ?? 0) > 0 }, "\(history.stdout)")
+        #expect(applies.map { $0["operation"]?.stringValue } == ["destroy", "apply", "apply", "destroy", "apply", "apply", "apply"])
+
         let fit = try harness.kumo(["calibrate", "--json"])
         #expect(fit.status == 0, "\(fit.stderr)")
         let functions = try #require(try ConfigValue(json: fit.stdout)["functions"])
-        #expect(functions["samples"]?.intValue == 2)
-        #expect((functions["each_ms"]?.doubleValue ?? 0) > 0)
+        #expect(functions["samples"]?.intValue == steps.count)
+        #expect((functions["each_ms"]?.doubleValue ?? 0) > 0 && (functions["parallelism"]?.intValue ?? 0) >= 1, "\(fit.stdout)")
+        #expect(functions["error"]?.doubleValue != nil)
         let plan = try Plan(jsonValue: try ConfigValue(json: try harness.kumo(["plan", "--json"]).stdout))
         #expect(plan.estimate?.coefficients.functions.source == .calibrated)
+        #expect(plan.estimate?.error != nil)
+        #expect(try harness.kumo(["plan", "--no-color"]).stdout.contains(" ± "))
+        // --uncalibrated plans with the manifest's or built-in coefficients again.
+        let plain = try Plan(jsonValue: try ConfigValue(json: try harness.kumo(["plan", "--json", "--uncalibrated"]).stdout))
+        #expect(plain.estimate?.coefficients.functions.source == .builtIn && plain.estimate?.error == nil)
     }
 
     @Test func upRunsInTheForegroundAndCtrlCStopsEverything() async throws {

@@ -11,7 +11,7 @@ extension Project {
         top.append(("estimates", .object([
             ("functions", estimates.functions.configValue),
             ("services", estimates.services.configValue),
-            ("rules", estimates.rules.configValue),
+            ("rules", .object([("init", .string(estimates.rules.initial.description)), ("each", .string(estimates.rules.each.description))])),
         ])))
         top.append(("pricing", .object([
             ("region", .string(pricing.region)),
@@ -189,6 +189,7 @@ extension JSON {
 
 extension Estimates.Line {
     var configValue: ConfigValue {
-        .object([("init", .string(initial.description)), ("each", .string(each.description))])
+        .object([("init", .string(initial.description)), ("each", .string(each.description)), ("register", .string(register.description)),
+                 ("remove", .string(remove.description)), ("stop", .string(stop.description)), ("parallelism", .int(parallelism))])
     }
 }

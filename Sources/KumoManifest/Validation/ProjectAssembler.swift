@@ -664,12 +664,17 @@ struct ProjectAssembler {
         for (key, entry) in (settings["estimates"] ?? [:]).sorted(by: { $0.key < $1.key }) {
             let path = KeyPath("estimates", key)
             let ctx = "estimates.\(key)"
-            guard let f = reader.mapping(entry.value, path, ctx, keys: Estimates.Line.keys) else { continue }
+            guard let f = reader.mapping(entry.value, path, ctx, keys: key == "rules" ? Estimates.Line.ruleKeys : Estimates.Line.keys) else { continue }
             let base: Estimates.Line = key == "functions" ? estimates.functions : key == "services" ? estimates.services : estimates.rules
-            var line = Estimates.Line(initial: base.initial, each: base.each, source: .manifest)
+            var line = base
+            line.source = .manifest
             let bounds = Estimates.Line.range
             if let n = f["init"], let v = reader.duration(n, path / "init", ctx, in: bounds) { line.initial = v }
             if let n = f["each"], let v = reader.duration(n, path / "each", ctx, in: bounds) { line.each = v }
+            if let n = f["register"], let v = reader.duration(n, path / "register", ctx, in: bounds) { line.register = v }
+            if let n = f["remove"], let v = reader.duration(n, path / "remove", ctx, in: bounds) { line.remove = v }
+            if let n = f["stop"], let v = reader.duration(n, path / "stop", ctx, in: bounds) { line.stop = v }
+            if let n = f["parallelism"], let v = reader.int(n, path / "parallelism", ctx, in: Estimates.Line.parallelismRange) { line.parallelism = v }
             switch key {
             case "functions": estimates.functions = line
             case "services": estimates.services = line

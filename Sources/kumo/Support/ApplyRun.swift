@@ -108,7 +108,13 @@ struct ApplyRun {
         case .executed(let plan, let outcome):
             progress.finish()
             let counts = "\(plan.count(.create)) added, \(plan.count(.update)) changed, \(plan.count(.replace)) replaced, \(plan.count(.delete)) destroyed"
-            let estimate = plan.estimate.map { String(format: "; the plan estimated %.1f s", $0.seconds) } ?? ""
+            // Estimate against actual, as `kumo calibrate --report` lists them later.
+            let estimate = plan.estimate.map { e -> String in
+                var text = String(format: "; the plan estimated %.1f s", e.seconds)
+                if let error = e.error { text += String(format: " ± %.1f s", error) }
+                if outcome.seconds > 0 { text += String(format: " (%+.0f %%)", (e.seconds - outcome.seconds) / outcome.seconds * 100) }
+                return text
+            } ?? ""
             if outcome.succeeded {
                 Console.out("\n\(destroy ? "Destroy" : "Apply") complete! Resources: \(counts). Took \(String(format: "%.1f", outcome.seconds)) s\(estimate).\n")
                 return true

@@ -14,6 +14,9 @@ struct PlanningOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Actions the executor runs at once in a wave; the rollout estimate uses it.")
     var parallelism = 10
 
+    @Flag(help: "Estimate with the manifest's or built-in coefficients, ignoring what 'kumo calibrate' fitted.")
+    var uncalibrated = false
+
     /// One line and exit 1, like every other refusal (not usage text and exit 64).
     func validate() throws {
         guard parallelism >= 1 else { throw fail("--parallelism must be at least 1, got \(parallelism)") }
@@ -47,7 +50,7 @@ func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: S
         options.drift = await Refresh.drift(runtime: try? RuntimeClient.connect(projectDirectory: resolved.directory), state: current)
         Console.out(Refresh.describe(options.drift))
     }
-    let planning = Planning(statePath: statePath, options: options, acceptEmptyStateFile: stateOptions.force)
+    let planning = Planning(statePath: statePath, options: options, acceptEmptyStateFile: stateOptions.force, calibrated: !planning.uncalibrated)
     do {
         let result = try planning.plan(project: resolved, environment: ProcessInfo.processInfo.environment)
         return PlanRun(plan: result.plan, desired: result.desired, statePath: statePath, projectDirectory: resolved.directory)
