@@ -89,9 +89,13 @@ import Testing
         try StateDocument(snapshot: before).jsonValue(kumoVersion: "t").json().write(toFile: dir + "/old.json", atomically: true, encoding: .utf8)
 
         var tookOver = 0, sawNew = 0, sawOld = 0
-        for delay in [0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, nil] as [Double?] {
+        // Kills counted from the moment the lock row appears, not from the start: on a loaded
+        // machine the process may take seconds to get there.
+        for delay in [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, nil] as [Double?] {
             let process = try Support.start(["state", "push", dir + "/big.json", "--state", state, "--force"], stdout: Pipe(), stderr: Pipe())
             if let delay {
+                let deadline = Date().addingTimeInterval(60)
+                while process.isRunning, Date() < deadline, try store.currentLock() == nil { Thread.sleep(forTimeInterval: 0.01) }
                 Thread.sleep(forTimeInterval: delay)
                 kill(process.processIdentifier, SIGKILL)
             }
@@ -152,9 +156,11 @@ import Testing
         let store = try StateBackend.open(sqlite)
         let lock = try store.lock(operation: "apply", timeout: 0)
         try store.transaction(under: lock) { writer in
-            let id = try writer.beginJournal(operation: "apply", planHash: nil, serialBefore: 1)
-            try writer.record(ActionTiming(journalID: id, address: "service.api", kind: .service, action: "create", durationMilliseconds: 12.345, wave: 1, waveSize: 1, parallelism: 10))
-            try writer.endJournal(id, outcome: "succeeded")
+            let id = try writer.beginJournal(operation: "apply", planHash: nil, serialBefore: 1, estimate: JournalEntry.Estimate(milliseconds: 812.5, errorMilliseconds: 40.125))
+            try writer.record(ActionTiming(journalID: id, address: "service.api", kind: .service, action: "create", durationMilliseconds: 12.345, startedMilliseconds: 3.25,
+                                           wave: 1, waveSize: 2, parallelism: 10, work: Work(action: "create", starts: 2, stops: 0)))
+            try writer.record(ActionTiming(journalID: id, address: "rule.big-order", kind: .rule, action: "create", durationMilliseconds: 1.5, wave: 1, waveSize: 2, parallelism: 10))
+            try writer.endJournal(id, outcome: "succeeded", actualMilliseconds: 901.75)
         }
         try store.unlock(lock)
         let postgres = StateBackend.postgres.newLocation(in: dir)

@@ -79,35 +79,85 @@ import Testing
         #expect(try store.snapshot().resources["service.api"] != nil)
     }
 
-    /// The journal and timings an apply records, read back and through `document()`, and the
-    /// samples `kumo calibrate` fits from them.
+    /// The journal and timings an apply records (its estimate and actual time, each action's
+    /// start offset and work), read back and through `document()`; the samples `kumo
+    /// calibrate` fits from them (uncounted timings left out, scaling with rules); a fitted line
+    /// saved and read back whole; and `estimateHistory`.
     @Test(arguments: StateBackend.available) func journalTimingsAndCalibrationRoundTrip(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
         let store = try StateBackend.open(backend.newLocation(in: dir))
         let lock = try store.lock(operation: "apply", timeout: 0)
         defer { try? store.unlock(lock) }
         var journal: Int64 = 0
-        try store.transaction(under: lock) { writer in journal = try writer.beginJournal(operation: "apply", planHash: "abc", serialBefore: 0) }
-        for (wave, size) in [(1, 2), (2, 4)] {
-            for index in 0..<size {
-                try store.transaction(under: lock) { writer in
-                    try writer.record(ActionTiming(journalID: journal, address: "function.f\(wave)_\(index)", kind: .function, action: "create",
-                                                   durationMilliseconds: 100.25 * Double(size), startedMilliseconds: 1.5, wave: wave, waveSize: size, parallelism: 1))
-                }
-            }
+        let estimate = JournalEntry.Estimate(milliseconds: 1234.5, errorMilliseconds: 98.25)
+        try store.transaction(under: lock) { writer in journal = try writer.beginJournal(operation: "apply", planHash: "abc", serialBefore: 0, estimate: estimate) }
+        // Wave 1: two functions starting one worker each, and a scaling policy. Wave 2: three
+        // functions starting two workers, one delete stopping two, and one timing recorded
+        // without counts (as before schema 3), which calibration leaves out.
+        var recorded: [ActionTiming] = []
+        func timing(_ address: String, _ kind: ResourceKind, _ action: String, wave: Int, index: Int, work: Work?) -> ActionTiming {
+            ActionTiming(journalID: journal, address: address, kind: kind, action: action, durationMilliseconds: 100.25 * Double(wave) + Double(index),
+                         startedMilliseconds: 1.5 + 10 * Double(index), wave: wave, waveSize: wave == 1 ? 3 : 5, parallelism: 4, work: work)
         }
-        let serial = try store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: "succeeded") }
+        for index in 0..<2 { recorded.append(timing("function.a\(index)", .function, "create", wave: 1, index: index, work: Work(action: "create", starts: 1, stops: 0))) }
+        recorded.append(timing("scaling.s", .scaling, "create", wave: 1, index: 2, work: Work(action: "create", starts: 0, stops: 0)))
+        for index in 0..<3 { recorded.append(timing("function.b\(index)", .function, "create", wave: 2, index: index, work: Work(action: "create", starts: 2, stops: 0))) }
+        recorded.append(timing("function.old", .function, "delete", wave: 2, index: 3, work: Work(action: "delete", starts: 0, stops: 2)))
+        recorded.append(timing("function.uncounted", .function, "create", wave: 2, index: 40, work: nil))
+        for item in recorded { try store.transaction(under: lock) { writer in try writer.record(item) } }
+        let serial = try store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: "succeeded", actualMilliseconds: 1500.75) }
+
         let entries = try store.journal()
         #expect(entries.count == 1 && entries[0].id == journal && entries[0].outcome == "succeeded" && entries[0].serialAfter == serial && entries[0].planHash == "abc")
+        #expect(entries.first?.estimate == estimate && entries.first?.actualMilliseconds == 1500.75)
         let timings = try store.timings()
-        #expect(timings.count == 6 && timings.allSatisfy { $0.journalID == journal } && timings.first?.durationMilliseconds == 200.5)
+        #expect(timings.map(\.startedMilliseconds) == recorded.map(\.startedMilliseconds))
+        #expect(timings.map(\.work) == recorded.map(\.work))
+        #expect(timings.map { $0.work?.starts } == [1, 1, 0, 2, 2, 2, 0, nil] && timings.map { $0.work?.stops } == [0, 0, 0, 0, 0, 0, 2, nil])
+        #expect(timings.allSatisfy { $0.journalID == journal && $0.recordedAt != nil })
+        #expect(timings.map { var t = $0; t.recordedAt = nil; return t } == recorded)
         let document = try store.document()
         #expect(document.journal == entries && document.timings == timings && document.snapshot.serial == serial)
-        let samples = try store.calibrationSamples()[.function] ?? []
-        #expect(samples.map(\.rounds).sorted() == [2, 4])
-        let fit = try #require(Calibration.fit(samples))
-        try store.saveCalibration([.function: fit], under: lock)
-        #expect(try store.calibration()[.function]?.source == .calibrated)
+
+        let samples = try store.calibrationSamples()
+        #expect(samples.keys.sorted { $0.rawValue < $1.rawValue } == [.functions, .rules])
+        #expect(samples[.functions] == [
+            Calibration.Sample(load: Estimator.LineLoad(actions: 2, registrations: 2, removals: 0, starts: 2, stops: 0, largestStarts: 1, largestStops: 0),
+                               parallelism: 4, seconds: (1.5 + 10 + 100.25 + 1) / 1000),
+            Calibration.Sample(load: Estimator.LineLoad(actions: 4, registrations: 3, removals: 1, starts: 6, stops: 2, largestStarts: 2, largestStops: 2),
+                               parallelism: 4, seconds: (1.5 + 30 + 200.5 + 3) / 1000),
+        ])
+        #expect(samples[.rules] == [Calibration.Sample(load: Estimator.LineLoad(actions: 1, registrations: 1), parallelism: 4, seconds: (1.5 + 20 + 100.25 + 2) / 1000)])
+
+        // A fit saved and read back with every coefficient (synthetic waves: enough to fit).
+        let truth = Estimates.Line(initial: .init(milliseconds: 10), each: .init(milliseconds: 150), register: .init(milliseconds: 5), remove: .init(milliseconds: 3),
+                                   stop: .init(milliseconds: 20), parallelism: 2, source: .calibrated)
+        let waves = [(1, 0, 1, 0), (4, 0, 4, 0), (8, 2, 8, 2), (16, 4, 16, 8), (2, 2, 0, 4), (32, 0, 32, 0)].flatMap { (n, d, starts, stops) in
+            [1, 4].map { p in
+                let load = Estimator.LineLoad(actions: n + d, registrations: n, removals: d, starts: starts, stops: stops, largestStarts: starts > 0 ? 1 : 0, largestStops: stops > 0 ? 2 : 0)
+                return Calibration.Sample(load: load, parallelism: p, seconds: Estimator.seconds(truth, kind: .functions, load: load, parallelism: p))
+            }
+        }
+        let fit = try #require(Calibration.fit(waves, kind: .functions, refining: Estimates.builtIn.functions))
+        try store.saveCalibration([.functions: fit], under: lock)
+        var expected = fit.line
+        expected.source = .calibrated
+        expected.samples = fit.samples
+        #expect(try store.calibration() == [.functions: expected])
+        // Saving again replaces the line.
+        try store.saveCalibration([.functions: fit], under: lock)
+        #expect(try store.calibration().count == 1)
+
+        // History: succeeded entries with an estimate and an actual time, newest first.
+        try store.transaction(under: lock) { writer in
+            let failed = try writer.beginJournal(operation: "apply", planHash: nil, serialBefore: serial, estimate: estimate)
+            try writer.endJournal(failed, outcome: "failed", actualMilliseconds: 10)
+            let second = try writer.beginJournal(operation: "destroy", planHash: nil, serialBefore: serial, estimate: JournalEntry.Estimate(milliseconds: 50, errorMilliseconds: nil))
+            try writer.endJournal(second, outcome: "succeeded", actualMilliseconds: 60)
+        }
+        let history = try store.estimateHistory(limit: 5)
+        #expect(history.map(\.operation) == ["destroy", "apply"] && history.first?.estimate?.errorMilliseconds == nil && history.last?.estimate == estimate)
+        #expect(try store.estimateHistory(limit: 1).map(\.actualMilliseconds) == [60])
     }
 
     @Test(arguments: StateBackend.available) func pushAndPullRoundTripThroughTheCLI(backend: StateBackend) throws {
