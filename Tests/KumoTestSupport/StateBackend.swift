@@ -50,8 +50,39 @@ public enum StateBackend: String, Sendable, CaseIterable, CustomStringConvertibl
         let process = Process()
         process.executableURL = URL(fileURLWithPath: KumoTestSupport.packageRoot + "/scripts/postgres")
         process.arguments = [action, directory]
+        // Output to a file, and a wait of our own: the server it starts must hold none of the
+        // tests' descriptors, and Foundation's Process was seen never to notice the script end
+        // after a start (its isRunning stayed true); a zombie is reaped here.
+        let log = directory + "/script.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        defer { try? output.close() }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw SupportError("scripts/postgres \(action) failed") }
+        let pid = process.processIdentifier
+        let deadline = Date().addingTimeInterval(90)
+        var status: Int32 = 0
+        var ended = false
+        while !ended, Date() < deadline {
+            let waited = waitpid(pid, &status, WNOHANG)
+            if waited == pid {
+                ended = true
+            } else if waited == -1 {
+                // Foundation reaped it first: its status is there.
+                ended = true
+                status = process.isRunning ? 0 : process.terminationStatus << 8
+            } else {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        guard ended else {
+            kill(pid, SIGKILL)
+            throw SupportError("scripts/postgres \(action) did not end within 90 s")
+        }
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw SupportError("scripts/postgres \(action) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
     }
 }
