@@ -87,6 +87,50 @@ PY
     fi
 }
 
+# --- the plan benchmark's data (plan.sh, state.sh) ------------------------------------------------
+
+DATA=Benchmarks/data
+BASE=$DATA/m10k.yaml
+EDITED=$DATA/m10k-edited.yaml
+
+# plan_benchmark_state KUMO TMP: generates $BASE (10,000 functions, 2,000 rules) and an edited
+# copy, and writes TMP/state.json: the 11,010-resource state plan.sh and state.sh plan against
+# (9,000 of the functions, 1,000 of them edited, specs from saved plans so hashes are Kumo's own,
+# plus every rule and service).
+plan_benchmark_state() {
+    local kumo=$1 tmp=$2
+    generated_manifest "$BASE" 10000 --seed 42
+    generated_manifest "$EDITED" 10000 --seed 42 --edit-fraction 0.15
+
+    log "building the state (9,000 functions, 1,000 of them edited)"
+    "$kumo" plan "$BASE" --state "$tmp/none.db" --out "$tmp/base.plan" >/dev/null
+    "$kumo" plan "$EDITED" --state "$tmp/none.db" --out "$tmp/edited.plan" >/dev/null
+    python3 - "$tmp/base.plan" "$tmp/edited.plan" "$tmp/state.json" <<'PY'
+import json, sys
+base = {r["address"]: r for r in json.load(open(sys.argv[1]))["resources"]}
+edited = {r["address"]: r for r in json.load(open(sys.argv[2]))["resources"]}
+functions = sorted(a for a in base if a.startswith("function."))
+changed = [a for a in functions if edited[a]["spec_hash"] != base[a]["spec_hash"]]
+if len(changed) < 1000:
+    sys.exit("plan.sh: only %d edited functions; raise --edit-fraction" % len(changed))
+take_edited = set(changed[:1000])
+unchanged = [a for a in functions if a not in set(changed)]
+kept = set(changed[:1000]) | set(unchanged[:8000])
+resources = []
+for address in sorted(base):
+    if address.startswith("function.") and address not in kept:
+        continue
+    r = edited[address] if address in take_edited else base[address]
+    resources.append({"address": address, "kind": r["kind"], "name": r["name"], "status": "applied",
+                      "applied_serial": 1, "spec_hash": r["spec_hash"], "code_hash": r["code_hash"],
+                      "dependencies": r["dependencies"], "secrets": {}, "spec": r["spec"]})
+doc = {"format_version": 1, "kind": "kumo-state", "lineage": "00000000-0000-4000-8000-00000000b0b0",
+       "serial": 1, "resources": resources}
+json.dump(doc, open(sys.argv[3], "w"))
+print("state: %d resources (%d functions, %d edited)" % (len(resources), len(kept), len(take_edited)), file=sys.stderr)
+PY
+}
+
 # --- runtimes (for runtime.sh and services.sh; they set KUMO) -----------------------------------
 
 RUNTIMES=()

@@ -20,47 +20,14 @@ cd "$(dirname "$0")/.."
 source Benchmarks/lib.sh
 parse_check_flag "$@"
 
-DATA=Benchmarks/data
-BASE=$DATA/m10k.yaml
-EDITED=$DATA/m10k-edited.yaml
 RESULTS=Benchmarks/plan-results.json
 
 KUMO=${KUMO:-$(release_binary kumo)}
 
-generated_manifest "$BASE" 10000 --seed 42
-generated_manifest "$EDITED" 10000 --seed 42 --edit-fraction 0.15
-
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 ensure_hyperfine
-
-log "building the state (9,000 functions, 1,000 of them edited)"
-"$KUMO" plan "$BASE" --state "$TMP/none.db" --out "$TMP/base.plan" >/dev/null
-"$KUMO" plan "$EDITED" --state "$TMP/none.db" --out "$TMP/edited.plan" >/dev/null
-python3 - "$TMP/base.plan" "$TMP/edited.plan" "$TMP/state.json" <<'PY'
-import json, sys
-base = {r["address"]: r for r in json.load(open(sys.argv[1]))["resources"]}
-edited = {r["address"]: r for r in json.load(open(sys.argv[2]))["resources"]}
-functions = sorted(a for a in base if a.startswith("function."))
-changed = [a for a in functions if edited[a]["spec_hash"] != base[a]["spec_hash"]]
-if len(changed) < 1000:
-    sys.exit("plan.sh: only %d edited functions; raise --edit-fraction" % len(changed))
-take_edited = set(changed[:1000])
-unchanged = [a for a in functions if a not in set(changed)]
-kept = set(changed[:1000]) | set(unchanged[:8000])
-resources = []
-for address in sorted(base):
-    if address.startswith("function.") and address not in kept:
-        continue
-    r = edited[address] if address in take_edited else base[address]
-    resources.append({"address": address, "kind": r["kind"], "name": r["name"], "status": "applied",
-                      "applied_serial": 1, "spec_hash": r["spec_hash"], "code_hash": r["code_hash"],
-                      "dependencies": r["dependencies"], "secrets": {}, "spec": r["spec"]})
-doc = {"format_version": 1, "kind": "kumo-state", "lineage": "00000000-0000-4000-8000-00000000b0b0",
-       "serial": 1, "resources": resources}
-json.dump(doc, open(sys.argv[3], "w"))
-print("state: %d resources (%d functions, %d edited)" % (len(resources), len(kept), len(take_edited)), file=sys.stderr)
-PY
+plan_benchmark_state "$KUMO" "$TMP"
 
 log "timing kumo state push (fresh state file each run)"
 time_cmd "$TMP" push --prepare "rm -f $TMP/bench.db $TMP/bench.db-wal $TMP/bench.db-shm" \

@@ -66,6 +66,8 @@ public struct ApplyWorkflow: Sendable {
     public enum Shown: Sendable {
         case drift([String: String])
         case plan(Plan)
+        /// The lock was taken over from a holder that had died: its description.
+        case lockTakenOver(String)
     }
 
     public enum Result: Sendable {
@@ -96,6 +98,7 @@ public struct ApplyWorkflow: Sendable {
         let lock: LockInfo
         do { lock = try store.lock(operation: operation, timeout: options.lockTimeout) } catch { throw Failure(error.description) }
         defer { try? store.unlock(lock) }
+        if let previous = lock.tookOver { interaction.show(.lockTakenOver(previous)) }
 
         // Plan under the lock, against the state as it is now.
         let current: StateSnapshot

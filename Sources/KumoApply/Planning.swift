@@ -37,7 +37,7 @@ public struct Planning {
         let hasher = CodeHasher()
         let desired = try DesiredState(project: project, environment: environment) { path in try hasher.hash(directory: path) }
         phase("desired")
-        let store = try StateStore.open(path: statePath, create: false, acceptEmptyFile: acceptEmptyStateFile)
+        let store = try StateLocation(statePath).open(create: false, acceptEmptyFile: acceptEmptyStateFile)
         // A stored spec with the desired spec's hash is that spec: no need to decode it.
         var known: [String: DesiredResource] = [:]
         known.reserveCapacity(desired.resources.count)

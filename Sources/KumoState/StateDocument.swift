@@ -137,22 +137,12 @@ public struct StateDocument: Sendable, Equatable {
     }
 }
 
+public enum PushOutcome: Sendable, Equatable {
+    case written(serial: Int)
+    case unchanged
+}
+
 extension StateStore {
-    /// Everything in the state, for `kumo state pull`.
-    public func document() throws(StateError) -> StateDocument {
-        try read { db in
-            StateDocument(
-                snapshot: try StateStore.snapshot(db),
-                journal: try Row.fetchAll(db, sql: "SELECT * FROM journal ORDER BY id").map(JournalEntry.init(row:)),
-                timings: try Row.fetchAll(db, sql: "SELECT * FROM timings ORDER BY id").map(ActionTiming.init(row:)))
-        }
-    }
-
-    public enum PushOutcome: Sendable, Equatable {
-        case written(serial: Int)
-        case unchanged
-    }
-
     /// Replaces the whole state with `document` in one transaction. Refuses a document of
     /// another lineage or an older serial, and one with the same serial but other contents,
     /// unless `force`.
@@ -172,19 +162,6 @@ extension StateStore {
             }
         }
         let lineage = incoming.lineage ?? current.lineage ?? UUID().uuidString.lowercased()
-        let serial = try write(under: lock) { writer in
-            try writer.removeAll()
-            for address in incoming.resources.keys.sorted() { try writer.put(incoming.resources[address]!) }
-            for entry in document.journal { try writer.insert(entry) }
-            for timing in document.timings { try writer.record(timing) }
-            writer.set(serial: incoming.serial, lineage: lineage)
-        }
-        // A whole state went through the write-ahead log: fold it into the database now, so
-        // readers do not search a large log on every lookup.
-        try? queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        return .written(serial: serial)
+        return .written(serial: try replace(with: document, lineage: lineage, under: lock))
     }
 }
-
-import Foundation
-import GRDB

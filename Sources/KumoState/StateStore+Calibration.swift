@@ -3,29 +3,18 @@ import GRDB
 import KumoManifest
 import KumoPlan
 
-extension StateStore {
+extension SQLiteStateStore {
     /// One sample per recorded (apply, wave, line) whose actions counted their work: the line's
     /// load in that wave, the apply's parallelism, and the time from the wave's start until its
     /// last action of that line ended. Scaling policies count with rules.
     public func calibrationSamples() throws(StateError) -> [Estimates.Kind: [Calibration.Sample]] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT CASE kind WHEN 'scaling' THEN 'rule' ELSE kind END AS line,
-                       COUNT(*) AS actions, SUM(action <> 'delete') AS registrations, SUM(action IN ('delete', 'replace')) AS removals,
-                       SUM(starts) AS starts, MAX(starts) AS largest_starts,
-                       SUM(stops) AS stops, MAX(stops) AS largest_stops,
-                       MAX(parallelism) AS parallelism, MAX(started_ms + duration_ms) AS span
-                FROM timings WHERE counted = 1
-                GROUP BY journal_id, wave, line
-                ORDER BY journal_id, wave, line
-                """)
             var samples: [Estimates.Kind: [Calibration.Sample]] = [:]
-            for row in rows {
+            for row in try Row.fetchAll(db, sql: CalibrationSQL.samples) {
                 guard let kind = ResourceKind(rawValue: row["line"]) else { continue }
-                let load = Estimator.LineLoad(actions: row["actions"], registrations: row["registrations"], removals: row["removals"], starts: row["starts"], stops: row["stops"],
-                                              largestStarts: row["largest_starts"], largestStops: row["largest_stops"])
-                samples[Estimates.Kind(kind), default: []].append(
-                    Calibration.Sample(load: load, parallelism: max(1, row["parallelism"]), seconds: (row["span"] as Double) / 1000))
+                samples[Estimates.Kind(kind), default: []].append(Calibration.Sample(
+                    actions: row["actions"], registrations: row["registrations"], removals: row["removals"], starts: row["starts"], stops: row["stops"],
+                    largestStarts: row["largest_starts"], largestStops: row["largest_stops"], parallelism: row["parallelism"], spanMilliseconds: row["span"]))
             }
             return samples
         }
@@ -35,11 +24,10 @@ extension StateStore {
     public func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line] {
         try read { db in
             var lines: [Estimates.Kind: Estimates.Line] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM calibration") {
+            for row in try Row.fetchAll(db, sql: CalibrationSQL.lines) {
                 guard let kind = Estimates.Kind(rawValue: row["kind"]) else { continue }
-                func ms(_ column: String) -> Duration { Duration(milliseconds: Int64((row[column] as Double).rounded())) }
-                lines[kind] = Estimates.Line(initial: ms("init_ms"), each: ms("each_ms"), register: ms("register_ms"), remove: ms("remove_ms"), stop: ms("stop_ms"),
-                                             parallelism: max(1, row["parallelism"] as Double), source: .calibrated, error: row["error"], samples: row["samples"])
+                lines[kind] = Estimates.Line(calibratedMilliseconds: row["init_ms"], each: row["each_ms"], register: row["register_ms"], remove: row["remove_ms"],
+                                             stop: row["stop_ms"], parallelism: row["parallelism"], error: row["error"], samples: row["samples"])
             }
             return lines
         }
@@ -62,10 +50,46 @@ extension StateStore {
     /// newest first.
     public func estimateHistory(limit: Int) throws(StateError) -> [JournalEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM journal WHERE estimate_ms IS NOT NULL AND actual_ms IS NOT NULL AND outcome = 'succeeded'
-                ORDER BY id DESC LIMIT ?
-                """, arguments: [limit]).map(JournalEntry.init(row:))
+            try Row.fetchAll(db, sql: "SELECT * FROM journal WHERE \(CalibrationSQL.historyFilter) ORDER BY id DESC LIMIT ?", arguments: [limit]).map(JournalEntry.init(row:))
         }
+    }
+}
+
+/// The calibration queries both stores run, in SQL that SQLite and PostgreSQL read alike, so
+/// that both fit the same samples from the same timings.
+enum CalibrationSQL {
+    /// One row per (apply, wave, line) of counted timings; scaling policies count with rules.
+    static let samples = """
+        SELECT CASE kind WHEN 'scaling' THEN 'rule' ELSE kind END AS line,
+               COUNT(*) AS actions,
+               SUM(CASE WHEN action <> 'delete' THEN 1 ELSE 0 END) AS registrations,
+               SUM(CASE WHEN action IN ('delete', 'replace') THEN 1 ELSE 0 END) AS removals,
+               SUM(starts) AS starts, MAX(starts) AS largest_starts,
+               SUM(stops) AS stops, MAX(stops) AS largest_stops,
+               MAX(parallelism) AS parallelism, MAX(started_ms + duration_ms) AS span
+        FROM timings WHERE counted = 1
+        GROUP BY journal_id, wave, line
+        ORDER BY journal_id, wave, line
+        """
+    static let lines = "SELECT kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, error, samples FROM calibration"
+    /// The journal entries `kumo calibrate --report` compares.
+    static let historyFilter = "estimate_ms IS NOT NULL AND actual_ms IS NOT NULL AND outcome = 'succeeded'"
+}
+
+extension Calibration.Sample {
+    /// One row of ``CalibrationSQL/samples``.
+    init(actions: Int, registrations: Int, removals: Int, starts: Int, stops: Int, largestStarts: Int, largestStops: Int, parallelism: Int, spanMilliseconds: Double) {
+        let load = Estimator.LineLoad(actions: actions, registrations: registrations, removals: removals, starts: starts, stops: stops,
+                                      largestStarts: largestStarts, largestStops: largestStops)
+        self.init(load: load, parallelism: max(1, parallelism), seconds: spanMilliseconds / 1000)
+    }
+}
+
+extension Estimates.Line {
+    /// A line `kumo calibrate` fitted, as stored (milliseconds).
+    init(calibratedMilliseconds initial: Double, each: Double, register: Double, remove: Double, stop: Double, parallelism: Double, error: Double?, samples: Int) {
+        func ms(_ value: Double) -> Duration { Duration(milliseconds: Int64(value.rounded())) }
+        self.init(initial: ms(initial), each: ms(each), register: ms(register), remove: ms(remove), stop: ms(stop),
+                  parallelism: max(1, parallelism), source: .calibrated, error: error, samples: samples)
     }
 }

@@ -3,17 +3,19 @@ import GRDB
 import KumoManifest
 import KumoPlan
 
-/// The state store: one SQLite file (WAL) holding the lineage and serial, the applied
+/// The SQLite state store: one file (WAL) holding the lineage and serial, the applied
 /// resources, the lock, the apply journal and per-action timings.
 ///
 /// Reads see one consistent snapshot. Every write happens in one transaction, under the lock,
 /// and increases the serial, so a process killed in the middle of a write leaves the state
 /// as it was before that write, never half of it.
-public final class StateStore: Sendable {
+public final class SQLiteStateStore: StateStore, Sendable {
     public static let schemaVersion = 3
 
     public let path: String
     let queue: DatabaseQueue
+
+    public var location: String { path }
 
     /// Opens the state at `path`. Without `create`, a missing file is nil (an empty state),
     /// so commands that only read never create one.
@@ -22,13 +24,13 @@ public final class StateStore: Sendable {
     /// unless `acceptEmptyFile` (`--force`): SQLite would read it as an empty database, so the
     /// lost state would silently become an empty one. Accepted, it is an empty state: nil
     /// without `create` (nothing written), initialised as a new state with it.
-    public static func open(path: String, create: Bool, acceptEmptyFile: Bool = false) throws(StateError) -> StateStore? {
+    public static func open(path: String, create: Bool, acceptEmptyFile: Bool = false) throws(StateError) -> SQLiteStateStore? {
         if isEmptyFile(path) {
             guard acceptEmptyFile else { throw emptyFileError(path) }
             if !create { return nil }
         }
         if !create && !FileManager.default.fileExists(atPath: path) { return nil }
-        return try StateStore(path: path)
+        return try SQLiteStateStore(path: path)
     }
 
     /// Throws the refusal of ``open(path:create:acceptEmptyFile:)`` for a 0-byte file, for
@@ -61,7 +63,7 @@ public final class StateStore: Sendable {
         config.foreignKeysEnabled = true
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
-            try StateStore.migrator.migrate(queue)
+            try SQLiteStateStore.migrator.migrate(queue)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw StateError("'\(path)' is not a Kumo state file (not an SQLite database)")
         } catch {
@@ -70,8 +72,8 @@ public final class StateStore: Sendable {
         chmod(path, 0o600)
         do {
             let newer = try queue.read { db in try Int.fetchOne(db, sql: "SELECT MAX(version) FROM schema_info") ?? 0 }
-            if newer > StateStore.schemaVersion {
-                throw StateError("the state at '\(path)' has schema version \(newer), newer than this kumo understands (\(StateStore.schemaVersion)); upgrade kumo")
+            if newer > SQLiteStateStore.schemaVersion {
+                throw StateError("the state at '\(path)' has schema version \(newer), newer than this kumo understands (\(SQLiteStateStore.schemaVersion)); upgrade kumo")
             }
         } catch let error as StateError { throw error } catch {
             throw StateError("cannot read the state at '\(path)': \(error)")
@@ -179,15 +181,8 @@ public final class StateStore: Sendable {
 
     // MARK: Reading
 
-    /// The lineage, serial and every resource, read in one transaction.
-    public func snapshot() throws(StateError) -> StateSnapshot {
-        try read { db in try StateStore.snapshot(db) }
-    }
-
-    /// The snapshot, taking a stored spec from `known` instead of decoding it whenever `known`
-    /// has a spec with the same hash (the planner passes the desired specs: most are unchanged).
     public func snapshot(reusing known: @escaping @Sendable (String, String) -> ConfigValue?) throws(StateError) -> StateSnapshot {
-        try read { db in try StateStore.snapshot(db, reusing: known) }
+        try read { db in try SQLiteStateStore.snapshot(db, reusing: known) }
     }
 
     static func snapshot(_ db: Database, reusing known: @escaping @Sendable (String, String) -> ConfigValue? = { _, _ in nil }) throws -> StateSnapshot {
@@ -256,6 +251,29 @@ public final class StateStore: Sendable {
         }
     }
 
+    public func document() throws(StateError) -> StateDocument {
+        try read { db in
+            StateDocument(
+                snapshot: try SQLiteStateStore.snapshot(db),
+                journal: try Row.fetchAll(db, sql: "SELECT * FROM journal ORDER BY id").map(JournalEntry.init(row:)),
+                timings: try Row.fetchAll(db, sql: "SELECT * FROM timings ORDER BY id").map(ActionTiming.init(row:)))
+        }
+    }
+
+    public func replace(with document: StateDocument, lineage: String, under lock: LockInfo) throws(StateError) -> Int {
+        let serial = try write(under: lock) { writer in
+            try writer.removeAll()
+            for address in document.snapshot.resources.keys.sorted() { try writer.put(document.snapshot.resources[address]!) }
+            for entry in document.journal { try writer.insert(entry) }
+            for timing in document.timings { try writer.record(timing) }
+            writer.set(serial: document.snapshot.serial, lineage: lineage)
+        }
+        // A whole state went through the write-ahead log: fold it into the database now, so
+        // readers do not search a large log on every lookup.
+        try? queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        return serial
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws(StateError) -> T {
         do { return try queue.read(body) } catch let error as StateError { throw error } catch {
             throw StateError("cannot read the state at '\(path)': \(error)")
@@ -263,6 +281,11 @@ public final class StateStore: Sendable {
     }
 
     // MARK: Writing
+
+    @discardableResult
+    public func transaction(under lock: LockInfo, _ body: (any StateChanges) throws -> Void) throws(StateError) -> Int {
+        try write(under: lock) { writer in try body(writer) }
+    }
 
     /// Runs `body` in one immediate transaction after checking that `lock` is still held, then
     /// increases the serial (creating the lineage on the first write). Returns the new serial.
@@ -276,7 +299,7 @@ public final class StateStore: Sendable {
                     guard holder == lock.id else {
                         throw StateError("the state lock \(lock.id) is no longer held (it was removed with 'kumo state unlock'); nothing was written")
                     }
-                    let now = StateStore.timestamp()
+                    let now = stateTimestamp()
                     let current = try Row.fetchOne(db, sql: "SELECT serial FROM meta WHERE id = 1")
                     let writer = StateWriter(db: db, serial: (current?["serial"] as Int? ?? 0) + 1, now: now)
                     try body(writer)
@@ -297,15 +320,17 @@ public final class StateStore: Sendable {
         return serial
     }
 
-    static func timestamp(_ date: Date = Date()) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+}
+
+/// The time as the state records it: ISO 8601 with milliseconds, UTC.
+func stateTimestamp(_ date: Date = Date()) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
 }
 
 /// What one write transaction may do; the store bumps the serial when it commits.
-public final class StateWriter {
+public final class StateWriter: StateChanges {
     let db: Database
     let now: String
     /// The serial this write will commit with.
@@ -471,5 +496,8 @@ public struct ActionTiming: Sendable, Equatable {
 
 public struct StateError: Error, CustomStringConvertible, Equatable {
     public var description: String
+    /// A failure that trying again may cure (a PostgreSQL connection reset, a serialization
+    /// failure); the store retries these a few times before reporting them.
+    public var isTransient = false
     public init(_ description: String) { self.description = description }
 }

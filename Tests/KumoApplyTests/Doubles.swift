@@ -24,7 +24,7 @@ final class MemoryState: ApplyStore, @unchecked Sendable {
     func snapshot() throws(StateError) -> StateSnapshot { current }
     func calibration() throws(StateError) -> [Estimates.Kind: Estimates.Line] { [:] }
 
-    func lock(operation: String, timeout: Double) throws(StateStore.LockFailure) -> LockInfo {
+    func lock(operation: String, timeout: Double) throws(StateLockFailure) -> LockInfo {
         mutex.lock()
         defer { mutex.unlock() }
         if let holder { throw .held(holder) }

@@ -61,7 +61,7 @@ import Testing
             try Support.apply(project: Support.examples + "/shop", to: shop)
             try Support.apply(project: Support.examples + "/hello", to: hello)
             // A few more writes, so the shop's serial is ahead of the hello document's.
-            for _ in 0..<3 { try Support.write(try #require(try StateStore.open(path: shop, create: false)).snapshot(), to: shop) }
+            for _ in 0..<3 { try Support.write(try #require(try SQLiteStateStore.open(path: shop, create: false)).snapshot(), to: shop) }
             let before = try kumo(["state", "pull", "--state", shop]).stdout
             let incoming = try kumo(["state", "pull", "--state", hello]).stdout
             try incoming.write(toFile: dir + "/hello.json", atomically: true, encoding: .utf8)

@@ -120,7 +120,7 @@ import Testing
         let second = dir + "/second.plan"
         #expect(try Support.kumo(["plan", project, "--state", state, "--out", second]).status == 0)
         #expect(try Support.kumo(["show", second, "--state", state]).status == 0)
-        var edited = try StateStore.open(path: state, create: false)!.snapshot()
+        var edited = try SQLiteStateStore.open(path: state, create: false)!.snapshot()
         edited.resources["function.hello"]!.status = .tainted
         try Support.write(edited, to: state)
         let moved = try Support.kumo(["show", second, "--state", state, "--json"])

@@ -152,7 +152,7 @@ import Testing
         let took = Date().timeIntervalSince(started)
         #expect(destroy.status == 0, "destroy: \(destroy.stdout) \(destroy.stderr)")
         #expect(took < 30, "destroy took \(took) s")
-        let state = try #require(try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)).snapshot()
+        let state = try #require(try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)).snapshot()
         #expect(state.resources["function.escape"] == nil, "destroyed functions leave the state")
         #expect(try await RuntimeHarness.waitUntil(timeout: 5) { FunctionRuntimeTests.sleepers(marker).isEmpty },
                 "the grandchild outlived kumo destroy: \(FunctionRuntimeTests.sleepers(marker))")

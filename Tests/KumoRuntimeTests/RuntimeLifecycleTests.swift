@@ -12,7 +12,7 @@ import Testing
 /// each with the state and the process table checked afterwards.
 @Suite(.serialized) struct RuntimeLifecycleTests {
     func snapshot(_ harness: RuntimeHarness) throws -> StateSnapshot {
-        try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)?.snapshot() ?? .empty
+        try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)?.snapshot() ?? .empty
     }
 
     func pids(_ harness: RuntimeHarness) async throws -> [Int] {
@@ -122,9 +122,9 @@ import Testing
         var state = try snapshot(harness)
         #expect(state.resources.count == 11)
         #expect(state.resources.values.allSatisfy { $0.status == .applied })
-        let journal = try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.journal()
+        let journal = try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.journal()
         #expect(journal.last?.outcome == "succeeded")
-        let timings = try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.timings()
+        let timings = try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.timings()
         #expect(timings.count == 11)
         // Services really run: both api replicas answer their health check.
         let running = try await pids(harness)
@@ -201,7 +201,7 @@ import Testing
         process.waitUntilExit()
         let state = try snapshot(harness)
         #expect(state.resources.count < 24, "killed before the end")
-        let store = try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!
+        let store = try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!
         // The killed apply left its lock: stale, named, and removable.
         let holder = try #require(try store.currentLock())
         let blocked = try harness.kumo(["plan", "--out", "p.plan"])

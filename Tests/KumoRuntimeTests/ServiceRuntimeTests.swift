@@ -57,7 +57,7 @@ import Testing
         #expect(worker["replicas_ready"]?.intValue == 1)
         let log = try String(contentsOfFile: harness.directory + "/.kumo/logs/service.worker.log", encoding: .utf8)
         #expect(log.contains("replica 1 ready"))
-        let state = try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.snapshot()
+        let state = try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.snapshot()
         #expect(state.resources["service.worker"]?.dependencies == ["service.web"])
     }
 
@@ -279,7 +279,7 @@ import Testing
         for _ in 0..<10 { #expect(try await who(harness, port)?["version"]?.stringValue == "v1") }
         #expect(try await harness.detail("service.web")?["replicas_ready"]?.intValue == 3)
         // The state says the update did not land: the next plan tries again.
-        let state = try StateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.snapshot()
+        let state = try SQLiteStateStore.open(path: harness.directory + "/.kumo/state.db", create: false)!.snapshot()
         #expect(state.resources["service.web"]?.spec["environment"]?["VERSION"]?.stringValue == "v1")
         #expect(try harness.kumo(["plan", "--detailed-exitcode"]).status == 2)
         // Destroy stops everything gracefully.

@@ -101,7 +101,7 @@ import Testing
         #expect(started.status == 0, "\(started.stdout)\n\(started.stderr)")
         let apply = try Support.kumo(["apply", project, "--auto-approve", "--force"])
         #expect(apply.status == 0 && apply.stdout.contains("1 added"), "\(apply.stdout)\n\(apply.stderr)")
-        let store = try #require(try StateStore.open(path: state, create: false))
+        let store = try #require(try SQLiteStateStore.open(path: state, create: false))
         let snapshot = try store.snapshot()
         #expect(Array(snapshot.resources.keys) == ["function.hello"])
         #expect(snapshot.serial >= 1 && snapshot.lineage != nil)

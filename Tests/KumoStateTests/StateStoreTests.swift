@@ -5,6 +5,8 @@ import KumoState
 import KumoTestSupport
 import Testing
 
+/// The state store's semantics, one suite run against both backends: SQLite, and PostgreSQL
+/// when `scripts/test` started a server (see ``StateBackend``).
 @Suite(.serialized) struct StateStoreTests {
     func shopState(lineage: String = "11111111-2222-3333-4444-555555555555") throws -> StateSnapshot {
         let desired = try Support.desired("shop", environment: [:])
@@ -12,10 +14,15 @@ import Testing
         return StateSnapshot.empty.applying(plan, resources: desired.resources, secrets: [:], lineage: lineage)
     }
 
-    @Test func readingAMissingStateCreatesNothing() throws {
+    @Test(arguments: StateBackend.available) func readingAMissingStateCreatesNothing(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        #expect(try StateStore.open(path: dir + "/.kumo/state.db", create: false) == nil)
+        let location = backend.newLocation(in: dir + "/.kumo")
+        #expect(try StateLocation(location).open(create: false) == nil)
         #expect(!FileManager.default.fileExists(atPath: dir + "/.kumo"))
+        // Nor does a command that only reads.
+        let listed = try Support.kumo(["state", "list", "--state", location])
+        #expect(listed.status == 0 && listed.stdout.isEmpty, "\(listed.stderr)")
+        #expect(try StateLocation(location).open(create: false) == nil)
     }
 
     /// A file that exists but holds 0 bytes is not an empty state (issue 15.9): it is refused
@@ -25,65 +32,156 @@ import Testing
         let path = dir + "/state.db"
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         for create in [false, true] {
-            let error = #expect(throws: StateError.self) { try StateStore.open(path: path, create: create) }
+            let error = #expect(throws: StateError.self) { try SQLiteStateStore.open(path: path, create: create) }
             #expect(error?.description.contains("'\(path)' is empty (0 bytes)") == true)
         }
         // Accepted for reading: an empty state, and the file stays as it is.
-        #expect(try StateStore.open(path: path, create: false, acceptEmptyFile: true) == nil)
+        #expect(try SQLiteStateStore.open(path: path, create: false, acceptEmptyFile: true) == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["state.db"])
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
         // Accepted for writing: a new state.
-        let store = try #require(try StateStore.open(path: path, create: true, acceptEmptyFile: true))
+        let store = try #require(try SQLiteStateStore.open(path: path, create: true, acceptEmptyFile: true))
         let lock = try store.lock(operation: "test")
         try store.write(under: lock) { _ in }
         #expect(try store.snapshot().serial == 1)
         // A missing file is still an empty state, and a real one opens as before.
-        #expect(try StateStore.open(path: dir + "/missing.db", create: false) == nil)
-        #expect(try StateStore.open(path: path, create: false) != nil)
+        #expect(try SQLiteStateStore.open(path: dir + "/missing.db", create: false) == nil)
+        #expect(try SQLiteStateStore.open(path: path, create: false) != nil)
     }
 
-    @Test func writesBumpTheSerialAndRoundTrip() throws {
+    @Test(arguments: StateBackend.available) func writesBumpTheSerialAndRoundTrip(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        let store = try #require(try StateStore.open(path: dir + "/state.db", create: true))
+        let store = try StateBackend.open(backend.newLocation(in: dir))
         let snapshot = try shopState()
-        let lock = try store.lock(operation: "test")
-        let serial = try store.write(under: lock) { writer in
+        let lock = try store.lock(operation: "test", timeout: 0)
+        let serial = try store.transaction(under: lock) { writer in
             for record in snapshot.resources.values { try writer.put(record) }
         }
         #expect(serial == 1)
         let read = try store.snapshot()
         #expect(read.resources == snapshot.resources)
         #expect(read.lineage != nil)
-        let second = try store.write(under: lock) { try $0.remove("rule.big-order") }
+        let second = try store.transaction(under: lock) { try $0.remove("rule.big-order") }
         #expect(second == 2)
         #expect(try store.snapshot().resources.count == snapshot.resources.count - 1)
         #expect(try store.snapshot().lineage == read.lineage)
         try store.unlock(lock)
         // A write without the lock is refused and changes nothing.
-        #expect(throws: StateError.self) { try store.write(under: lock) { try $0.removeAll() } }
+        #expect(throws: StateError.self) { try store.transaction(under: lock) { try $0.remove("service.api") } }
         #expect(try store.snapshot().serial == 2)
+        #expect(try store.snapshot().resources["service.api"] != nil)
+        // A failing body commits nothing.
+        let again = try store.lock(operation: "test", timeout: 0)
+        defer { try? store.unlock(again) }
+        struct Boom: Error {}
+        #expect(throws: (any Error).self) { try store.transaction(under: again) { try $0.remove("service.api"); throw Boom() } }
+        #expect(try store.snapshot().serial == 2)
+        #expect(try store.snapshot().resources["service.api"] != nil)
     }
 
-    @Test func pushAndPullRoundTripThroughTheCLI() throws {
+    /// The journal and timings an apply records (its estimate and actual time, each action's
+    /// start offset and work), read back and through `document()`; the samples `kumo
+    /// calibrate` fits from them (uncounted timings left out, scaling with rules); a fitted line
+    /// saved and read back whole; and `estimateHistory`.
+    @Test(arguments: StateBackend.available) func journalTimingsAndCalibrationRoundTrip(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        let state = dir + "/state.db"
+        let store = try StateBackend.open(backend.newLocation(in: dir))
+        let lock = try store.lock(operation: "apply", timeout: 0)
+        defer { try? store.unlock(lock) }
+        var journal: Int64 = 0
+        let estimate = JournalEntry.Estimate(milliseconds: 1234.5, errorMilliseconds: 98.25)
+        try store.transaction(under: lock) { writer in journal = try writer.beginJournal(operation: "apply", planHash: "abc", serialBefore: 0, estimate: estimate) }
+        // Wave 1: two functions starting one worker each, and a scaling policy. Wave 2: three
+        // functions starting two workers, one delete stopping two, and one timing recorded
+        // without counts (as before schema 3), which calibration leaves out.
+        var recorded: [ActionTiming] = []
+        func timing(_ address: String, _ kind: ResourceKind, _ action: String, wave: Int, index: Int, work: Work?) -> ActionTiming {
+            ActionTiming(journalID: journal, address: address, kind: kind, action: action, durationMilliseconds: 100.25 * Double(wave) + Double(index),
+                         startedMilliseconds: 1.5 + 10 * Double(index), wave: wave, waveSize: wave == 1 ? 3 : 5, parallelism: 4, work: work)
+        }
+        for index in 0..<2 { recorded.append(timing("function.a\(index)", .function, "create", wave: 1, index: index, work: Work(action: "create", starts: 1, stops: 0))) }
+        recorded.append(timing("scaling.s", .scaling, "create", wave: 1, index: 2, work: Work(action: "create", starts: 0, stops: 0)))
+        for index in 0..<3 { recorded.append(timing("function.b\(index)", .function, "create", wave: 2, index: index, work: Work(action: "create", starts: 2, stops: 0))) }
+        recorded.append(timing("function.old", .function, "delete", wave: 2, index: 3, work: Work(action: "delete", starts: 0, stops: 2)))
+        recorded.append(timing("function.uncounted", .function, "create", wave: 2, index: 40, work: nil))
+        for item in recorded { try store.transaction(under: lock) { writer in try writer.record(item) } }
+        let serial = try store.transaction(under: lock) { writer in try writer.endJournal(journal, outcome: "succeeded", actualMilliseconds: 1500.75) }
+
+        let entries = try store.journal()
+        #expect(entries.count == 1 && entries[0].id == journal && entries[0].outcome == "succeeded" && entries[0].serialAfter == serial && entries[0].planHash == "abc")
+        #expect(entries.first?.estimate == estimate && entries.first?.actualMilliseconds == 1500.75)
+        let timings = try store.timings()
+        #expect(timings.map(\.startedMilliseconds) == recorded.map(\.startedMilliseconds))
+        #expect(timings.map(\.work) == recorded.map(\.work))
+        #expect(timings.map { $0.work?.starts } == [1, 1, 0, 2, 2, 2, 0, nil] && timings.map { $0.work?.stops } == [0, 0, 0, 0, 0, 0, 2, nil])
+        #expect(timings.allSatisfy { $0.journalID == journal && $0.recordedAt != nil })
+        #expect(timings.map { var t = $0; t.recordedAt = nil; return t } == recorded)
+        let document = try store.document()
+        #expect(document.journal == entries && document.timings == timings && document.snapshot.serial == serial)
+
+        let samples = try store.calibrationSamples()
+        #expect(samples.keys.sorted { $0.rawValue < $1.rawValue } == [.functions, .rules])
+        #expect(samples[.functions] == [
+            Calibration.Sample(load: Estimator.LineLoad(actions: 2, registrations: 2, removals: 0, starts: 2, stops: 0, largestStarts: 1, largestStops: 0),
+                               parallelism: 4, seconds: (1.5 + 10 + 100.25 + 1) / 1000),
+            Calibration.Sample(load: Estimator.LineLoad(actions: 4, registrations: 3, removals: 1, starts: 6, stops: 2, largestStarts: 2, largestStops: 2),
+                               parallelism: 4, seconds: (1.5 + 30 + 200.5 + 3) / 1000),
+        ])
+        #expect(samples[.rules] == [Calibration.Sample(load: Estimator.LineLoad(actions: 1, registrations: 1), parallelism: 4, seconds: (1.5 + 20 + 100.25 + 2) / 1000)])
+
+        // A fit saved and read back with every coefficient (synthetic waves: enough to fit).
+        let truth = Estimates.Line(initial: .init(milliseconds: 10), each: .init(milliseconds: 150), register: .init(milliseconds: 5), remove: .init(milliseconds: 3),
+                                   stop: .init(milliseconds: 20), parallelism: 2, source: .calibrated)
+        let waves = [(1, 0, 1, 0), (4, 0, 4, 0), (8, 2, 8, 2), (16, 4, 16, 8), (2, 2, 0, 4), (32, 0, 32, 0)].flatMap { (n, d, starts, stops) in
+            [1, 4].map { p in
+                let load = Estimator.LineLoad(actions: n + d, registrations: n, removals: d, starts: starts, stops: stops, largestStarts: starts > 0 ? 1 : 0, largestStops: stops > 0 ? 2 : 0)
+                return Calibration.Sample(load: load, parallelism: p, seconds: Estimator.seconds(truth, kind: .functions, load: load, parallelism: p))
+            }
+        }
+        let fit = try #require(Calibration.fit(waves, kind: .functions, refining: Estimates.builtIn.functions))
+        try store.saveCalibration([.functions: fit], under: lock)
+        var expected = fit.line
+        expected.source = .calibrated
+        expected.samples = fit.samples
+        #expect(try store.calibration() == [.functions: expected])
+        // Saving again replaces the line.
+        try store.saveCalibration([.functions: fit], under: lock)
+        #expect(try store.calibration().count == 1)
+
+        // History: succeeded entries with an estimate and an actual time, newest first.
+        try store.transaction(under: lock) { writer in
+            let failed = try writer.beginJournal(operation: "apply", planHash: nil, serialBefore: serial, estimate: estimate)
+            try writer.endJournal(failed, outcome: "failed", actualMilliseconds: 10)
+            let second = try writer.beginJournal(operation: "destroy", planHash: nil, serialBefore: serial, estimate: JournalEntry.Estimate(milliseconds: 50, errorMilliseconds: nil))
+            try writer.endJournal(second, outcome: "succeeded", actualMilliseconds: 60)
+        }
+        let history = try store.estimateHistory(limit: 5)
+        #expect(history.map(\.operation) == ["destroy", "apply"] && history.first?.estimate?.errorMilliseconds == nil && history.last?.estimate == estimate)
+        #expect(try store.estimateHistory(limit: 1).map(\.actualMilliseconds) == [60])
+    }
+
+    @Test(arguments: StateBackend.available) func pushAndPullRoundTripThroughTheCLI(backend: StateBackend) throws {
+        let dir = try Support.temporaryDirectory()
+        let state = backend.newLocation(in: dir)
         try Support.write(try shopState(), to: state)
         let pulled = try Support.kumo(["state", "pull", "--state", state])
         #expect(pulled.status == 0, "\(pulled.stderr)")
         let document = try StateDocument(json: pulled.stdout)
-        #expect(document.snapshot == (try StateStore.open(path: state, create: false)!.snapshot()))
+        #expect(document.snapshot == (try StateLocation(state).open(create: false)!.snapshot()))
 
         // Into a new, empty state: same resources, lineage adopted.
         try pulled.stdout.write(toFile: dir + "/pulled.json", atomically: true, encoding: .utf8)
-        let other = dir + "/other.db"
+        let other = backend.sibling(of: state, in: dir, named: "other")
         let pushed = try Support.kumo(["state", "push", dir + "/pulled.json", "--state", other])
         #expect(pushed.status == 0, "\(pushed.stderr)")
-        let copy = try StateStore.open(path: other, create: false)!.snapshot()
+        let copy = try StateLocation(other).open(create: false)!.snapshot()
         #expect(copy.resources == document.snapshot.resources)
         #expect(copy.lineage == document.snapshot.lineage)
         #expect(copy.serial == document.snapshot.serial)
         let again = try Support.kumo(["state", "pull", "--state", other])
         #expect(try StateDocument(json: again.stdout).snapshot == document.snapshot)
+        // The pulled documents differ in nothing but where they came from: not even the journal.
+        #expect(again.stdout == pulled.stdout)
 
         // list and show read the same state.
         let list = try Support.kumo(["state", "list", "--state", other])
@@ -96,14 +194,19 @@ import Testing
         // Pushing the same document again changes nothing.
         let same = try Support.kumo(["state", "push", dir + "/pulled.json", "--state", other])
         #expect(same.status == 0 && same.stdout.contains("nothing written"))
+        if let password = StateBackend.postgresPassword {
+            for output in [pulled, pushed, again, list, show, typo, same] {
+                #expect(!output.stdout.contains(password) && !output.stderr.contains(password), "the password was printed")
+            }
+        }
     }
 
-    @Test func pushRefusesOtherLineagesOlderSerialsAndDamagedDocuments() throws {
+    @Test(arguments: StateBackend.available) func pushRefusesOtherLineagesOlderSerialsAndDamagedDocuments(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        let state = dir + "/state.db"
+        let state = backend.newLocation(in: dir)
         try Support.write(try shopState(), to: state)
-        let store = try StateStore.open(path: state, create: false)!
-        let lock = try store.lock(operation: "test")
+        let store = try StateLocation(state).open(create: false)!
+        let lock = try store.lock(operation: "test", timeout: 0)
         defer { try? store.unlock(lock) }
         var document = try store.document()
 
@@ -136,22 +239,29 @@ import Testing
         #expect(throws: StateError.self) { try StateDocument(json: leaky.jsonValue(kumoVersion: "t").json()) }
     }
 
-    @Test func onlyOneWriterGetsTheLock() throws {
+    @Test(arguments: StateBackend.available) func onlyOneWriterGetsTheLock(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        let path = dir + "/state.db"
-        _ = try StateStore.open(path: path, create: true)
-        // Eight connections race for the lock: exactly one wins.
+        let path = backend.newLocation(in: dir)
+        _ = try StateBackend.open(path)
+        // Eight connections race for the lock: exactly one wins, and a second try through the
+        // winner's own store fails too.
         let winners = Mutex(0)
+        let stores = Mutex<[any StateStore]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            guard let store = try? StateStore.open(path: path, create: true) else { return }
-            if (try? store.lock(operation: "race")) != nil { winners.withLock { $0 += 1 } }
+            guard let store = try? StateLocation(path).open(create: true) else { return }
+            stores.withLock { $0.append(store) }
+            if (try? store.lock(operation: "race", timeout: 0)) != nil {
+                winners.withLock { $0 += 1 }
+                #expect(throws: StateLockFailure.self) { try store.lock(operation: "again", timeout: 0) }
+            }
         }
         #expect(winners.withLock { $0 } == 1)
+        #expect(stores.withLock { $0.count } == 8)
     }
 
-    @Test func contentionAcrossProcessesFailsAtOnceOrWaits() throws {
+    @Test(arguments: StateBackend.available) func contentionAcrossProcessesFailsAtOnceOrWaits(backend: StateBackend) throws {
         let dir = try Support.temporaryDirectory()
-        let state = dir + "/state.db"
+        let state = backend.newLocation(in: dir)
         try Support.write(try shopState(), to: state)
         let pulled = try Support.kumo(["state", "pull", "--state", state])
         var document = try StateDocument(json: pulled.stdout)
@@ -159,8 +269,8 @@ import Testing
         try document.jsonValue(kumoVersion: "t").json().write(toFile: dir + "/next.json", atomically: true, encoding: .utf8)
 
         // This process holds the lock; another process (the kumo binary) wants it.
-        let store = try StateStore.open(path: state, create: false)!
-        let lock = try store.lock(operation: "apply")
+        let store = try StateLocation(state).open(create: false)!
+        let lock = try store.lock(operation: "apply", timeout: 0)
         let started = Date()
         let refused = try Support.kumo(["state", "push", dir + "/next.json", "--state", state])
         #expect(Date().timeIntervalSince(started) < 5, "fails at once, no waiting")
@@ -191,7 +301,7 @@ import Testing
         try process.run()
         process.waitUntilExit()
         try insertLock(state, pid: process.processIdentifier, id: "dead-lock-id")
-        let store = try StateStore.open(path: state, create: false)!
+        let store = try SQLiteStateStore.open(path: state, create: false)!
         #expect(try store.currentLock()?.isStale == true)
 
         let document = try Support.kumo(["state", "pull", "--state", state]).stdout
@@ -233,7 +343,7 @@ import Testing
         let dir = try Support.temporaryDirectory()
         let state = dir + "/state.db"
         try Support.write(try shopState(), to: state)
-        let before = try StateStore.open(path: state, create: false)!.snapshot()
+        let before = try SQLiteStateStore.open(path: state, create: false)!.snapshot()
 
         var big = StateDocument(snapshot: StateSnapshot(lineage: before.lineage, serial: before.serial + 1))
         for i in 0..<12_000 {
@@ -250,14 +360,14 @@ import Testing
         /// intact file; then the old state again for the next push.
         func readersAfter(_ moment: String) throws -> Seen? {
             // Clear the lock the killed process may have left, as a user would.
-            if let store = try StateStore.open(path: state, create: false), let holder = try store.currentLock() {
+            if let store = try SQLiteStateStore.open(path: state, create: false), let holder = try store.currentLock() {
                 #expect(holder.isStale, "\(moment)")
                 _ = try store.forceUnlock(id: holder.id)
             }
             let listed = try Support.kumo(["state", "list", "--json", "--state", state])
             #expect(listed.status == 0, "\(moment): \(listed.stderr)")
             #expect(try sqlite3(state, "PRAGMA integrity_check") == "ok\n", "\(moment)")
-            let now = try StateStore.open(path: state, create: false)!.snapshot()
+            let now = try SQLiteStateStore.open(path: state, create: false)!.snapshot()
             if now.resources.count == before.resources.count {
                 let whole = now.resources == before.resources
                 #expect(whole, "\(moment): the old state changed")

@@ -73,7 +73,7 @@ import Testing
         let directory = try Support.temporaryDirectory()
         let state = directory + "/state.db"
         try FileManager.default.copyItem(atPath: Support.packageRoot + "/Tests/KumoStateTests/Fixtures/state/shop-kumo-0.1.0.db", toPath: state)
-        let snapshot = try #require(try StateStore.open(path: state, create: false)).snapshot()
+        let snapshot = try #require(try SQLiteStateStore.open(path: state, create: false)).snapshot()
         #expect(snapshot.resources.count == 11)
         for record in snapshot.resources.values {
             let spec = try record.decodedSpec()

@@ -53,6 +53,12 @@ public enum KumoTestSupport {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Starts `kumo` with `environment` (by default only PATH and HOME), optionally in `directory`,

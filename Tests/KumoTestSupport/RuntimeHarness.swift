@@ -69,7 +69,7 @@ public final class RuntimeHarness: @unchecked Sendable {
 
     /// The project's state as the store reads it (empty when there is none).
     public func state(_ relative: String = ".kumo/state.db") throws -> StateSnapshot {
-        try StateStore.open(path: path(relative), create: false)?.snapshot() ?? .empty
+        try SQLiteStateStore.open(path: path(relative), create: false)?.snapshot() ?? .empty
     }
 
     /// A socket bound to a free port on 127.0.0.1 (listening when `listen` is true), and the port.

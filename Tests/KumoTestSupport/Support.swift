@@ -64,7 +64,7 @@ public enum Support {
     @discardableResult
     public static func apply(project path: String, to state: String, environment: [String: String] = [:]) throws -> StateSnapshot {
         let desired = try desired(at: path, environment: environment)
-        let current = try StateStore.open(path: state, create: false)?.snapshot() ?? .empty
+        let current = try StateLocation(state).open(create: false)?.snapshot() ?? .empty
         let plan = try Planner().plan(desired: desired, current: current)
         let next = current.applying(plan, resources: desired.resources, secrets: desired.secretValues, lineage: UUID().uuidString.lowercased())
         try write(next, to: state)
@@ -89,10 +89,10 @@ public enum Support {
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Writes `snapshot` into a state file through the store's own push path.
+    /// Writes `snapshot` into a state (a file, or a PostgreSQL URL) through the store's own push path.
     public static func write(_ snapshot: StateSnapshot, to path: String) throws {
-        let store = try StateStore.open(path: path, create: true)!
-        let lock = try store.lock(operation: "test")
+        let store = try StateLocation(path).open(create: true)!
+        let lock = try store.lock(operation: "test", timeout: 0)
         defer { try? store.unlock(lock) }
         _ = try store.push(StateDocument(snapshot: snapshot), under: lock, force: true)
     }

@@ -83,7 +83,7 @@ public actor Runtime {
     @discardableResult
     public func start() async throws -> RuntimeInfo {
         // A truncated state would restore nothing and leave the runtime empty: refuse it first.
-        if !options.acceptEmptyStateFile { try StateStore.refuseEmptyFile(options.statePath) }
+        if !options.acceptEmptyStateFile { try SQLiteStateStore.refuseEmptyFile(options.statePath) }
         let kumo = options.projectDirectory + "/.kumo"
         try FileManager.default.createDirectory(atPath: kumo + "/runtime", withIntermediateDirectories: true)
         let pidTable = kumo + "/runtime/pids.json"
@@ -161,7 +161,14 @@ public actor Runtime {
 
     /// Brings up every resource the state records, tainted ones included (after a restart).
     func reconcile() async {
-        guard let store = try? StateStore.open(path: options.statePath, create: false, acceptEmptyFile: options.acceptEmptyStateFile), let snapshot = try? store.snapshot() else { return }
+        let snapshot: StateSnapshot
+        do {
+            guard let store = try StateLocation(options.statePath).open(create: false, acceptEmptyFile: options.acceptEmptyStateFile) else { return }
+            snapshot = try store.snapshot()
+        } catch {
+            logs.write("runtime", tag: "runtime", "cannot restore from the state at \(options.statePath): \(error)")
+            return
+        }
         let environment = ProcessInfo.processInfo.environment
         // A tainted resource is restored too, with the spec the state keeps for it: the one that
         // served before the change that did not finish. The next plan replaces it.

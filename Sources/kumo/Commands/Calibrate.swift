@@ -32,7 +32,7 @@ extension Kumo {
         }
 
         func run() async throws {
-            let path = stateOptions.path(projectDirectory: location.absolute)
+            let path = try stateOptions.path(projectDirectory: location.absolute)
             guard let store = try stateOptions.open(path, create: false) else { throw fail("there is no state at \(path); apply something first") }
             if report { return try showReport(store) }
             let samples: [Estimates.Kind: [Calibration.Sample]]
@@ -63,7 +63,10 @@ extension Kumo {
             }
             if !fits.isEmpty {
                 do {
-                    try store.withLock(operation: "calibrate", timeout: try lockOptions.seconds) { lock in try store.saveCalibration(fits, under: lock) }
+                    try store.withLock(operation: "calibrate", timeout: try lockOptions.seconds) { lock in
+                        if let previous = lock.tookOver { noteTakeover(previous) }
+                        try store.saveCalibration(fits, under: lock)
+                    }
                 } catch let error as CustomStringConvertible & Error { throw fail(error.description) }
             }
             Console.out(json ? ConfigValue.object(document).json() + "\n" : text + (fits.isEmpty ? "" : "Saved: later plans use these coefficients (source: calibrated).\n"))

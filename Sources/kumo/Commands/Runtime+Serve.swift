@@ -16,7 +16,7 @@ extension Kumo.RuntimeCommand {
 
         func run() async throws {
             let directory = location.absolute
-            let statePath = stateOptions.path(projectDirectory: directory)
+            let statePath = try stateOptions.path(projectDirectory: directory)
             try stateOptions.refuseEmptyFile(statePath)
             var options = Runtime.Options(projectDirectory: directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version,
                                           acceptEmptyStateFile: stateOptions.force)

@@ -20,7 +20,7 @@ extension Kumo.RuntimeCommand {
                 Console.out("The runtime is already running (pid \(info.pid), gateway 127.0.0.1:\(info.gatewayPort)).\n")
                 return
             }
-            let statePath = stateOptions.path(projectDirectory: directory)
+            let statePath = try stateOptions.path(projectDirectory: directory)
             try stateOptions.refuseEmptyFile(statePath)
             let info: RuntimeInfo
             do {

@@ -26,8 +26,8 @@ extension Kumo {
             let text = try readTextFile(file)
             let saved: SavedPlan
             do { saved = try SavedPlan(json: text) } catch { throw fail("\(file): \(error)") }
-            let statePath = stateOptions.state.map { StateLocation.resolve(explicit: $0, environment: [:], projectDirectory: ".") }
-                ?? saved.statePath ?? StateLocation.resolve(explicit: nil, environment: ProcessInfo.processInfo.environment, projectDirectory: ".")
+            let directory = saved.projectDirectory ?? "."
+            let statePath = try stateOptions.file.explicit(projectDirectory: directory) ?? saved.statePath ?? stateOptions.path(projectDirectory: directory)
             try stateOptions.refuseEmptyFile(statePath)
             if json {
                 Console.out(saved.plan.jsonValue(kumoVersion: Kumo.version).json() + "\n")
@@ -35,7 +35,7 @@ extension Kumo {
                 Console.out(PlanRenderer(color: output.color(for: 1)).text(saved.plan))
             }
             let current: StateSnapshot
-            do { current = try StateStore.open(path: statePath, create: false, acceptEmptyFile: stateOptions.force)?.snapshot() ?? .empty } catch {
+            do { current = try StateLocation(statePath).open(create: false, acceptEmptyFile: stateOptions.force)?.snapshot() ?? .empty } catch {
                 throw fail(error.description)
             }
             if let reason = saved.staleness(against: current) {

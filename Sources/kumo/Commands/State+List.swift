@@ -30,7 +30,7 @@ extension Kumo.StateCommand {
                 let status = snapshot.resources[address]!.status
                 out += status == .applied ? address + "\n" : "\(address) (\(status.rawValue))\n"
             }
-            if addresses.isEmpty { Console.err("The state at \(file.path) is empty.\n") }
+            if addresses.isEmpty { Console.err("The state at \(try file.path) is empty.\n") }
             Console.out(out)
         }
     }

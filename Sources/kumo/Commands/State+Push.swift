@@ -30,10 +30,11 @@ extension Kumo.StateCommand {
             guard let store = try file.open(create: true, acceptEmptyFile: force) else { return }
             do {
                 let outcome = try store.withLock(operation: "state push", timeout: try lockOptions.seconds) { lock in
-                    try store.push(document, under: lock, force: force)
+                    if let previous = lock.tookOver { noteTakeover(previous) }
+                    return try store.push(document, under: lock, force: force)
                 }
                 switch outcome {
-                case .written(let serial): Console.out("Pushed \(document.snapshot.resources.count) resources to \(file.path) (serial \(serial)).\n")
+                case .written(let serial): Console.out("Pushed \(document.snapshot.resources.count) resources to \(store.location) (serial \(serial)).\n")
                 case .unchanged: Console.out("The state already holds this document (serial \(document.snapshot.serial)); nothing written.\n")
                 }
             } catch let error as CustomStringConvertible & Error {

@@ -20,7 +20,7 @@ extension Kumo.StateCommand {
             let snapshot = try file.snapshot(acceptEmptyFile: emptyFile.force)
             guard let record = snapshot.resources[address] else {
                 let suggestion = Suggestion.closest(to: address, in: snapshot.resources.keys.sorted())
-                throw fail("no resource '\(address)' in the state at \(file.path)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""))
+                throw fail("no resource '\(address)' in the state at \(try file.path)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""))
             }
             let secrets: ConfigValue = .array(record.secrets.keys.sorted().map { .string($0) })
             let value: ConfigValue = .object([

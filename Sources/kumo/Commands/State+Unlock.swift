@@ -14,7 +14,7 @@ extension Kumo.StateCommand {
         @OptionGroup var emptyFile: EmptyStateOption
 
         func run() async throws {
-            guard let store = try file.open(create: false, acceptEmptyFile: emptyFile.force) else { throw fail("there is no state at \(file.path)") }
+            guard let store = try file.open(create: false, acceptEmptyFile: emptyFile.force) else { throw fail("there is no state at \(try file.path)") }
             do {
                 let removed = try store.forceUnlock(id: id)
                 Console.out("Removed \(removed)\(removed.isStale ? " (its process was no longer running)" : "").\n")

@@ -18,9 +18,9 @@ extension Kumo {
 
         func run() async throws {
             let directory = location.absolute
-            let statePath = stateOptions.path(projectDirectory: directory)
+            let statePath = try stateOptions.path(projectDirectory: directory)
             try stateOptions.refuseEmptyFile(statePath)
-            let state = (try? StateStore.open(path: statePath, create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
+            let state = (try? StateLocation(statePath).open(create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
             var status: ControlAPI.Status?
             if let info = RuntimeInfo.load(projectDirectory: directory) { status = try await RuntimeClient(info: info).status() }
             let report = StatusReport(state: state, runtime: status)

@@ -29,7 +29,7 @@ extension Kumo {
             if let running = RuntimeInfo.load(projectDirectory: resolved.directory) {
                 throw fail("a runtime is already running for \(resolved.directory) (pid \(running.pid)); use 'kumo apply', or stop it with 'kumo runtime stop'")
             }
-            let statePath = stateOptions.path(projectDirectory: resolved.directory)
+            let statePath = try stateOptions.path(projectDirectory: resolved.directory, project: resolved)
             try stateOptions.refuseEmptyFile(statePath)
             let echo: @Sendable (String, String) -> Void = { address, line in Console.out(address + " | " + line) }
             var options = Runtime.Options(projectDirectory: resolved.directory, statePath: statePath, gatewayPort: gatewayPort, version: Kumo.version, echo: echo,

@@ -37,6 +37,7 @@ struct ApplyRun {
         let input: ApplyWorkflow.Input
         let directory: String
         var savedStatePath: String?
+        var loadedProject: Project?
         if let planFile {
             let saved: SavedPlan
             let text = try readTextFile(planFile)
@@ -55,13 +56,14 @@ struct ApplyRun {
             }
             if self.loaded == nil && !loaded.warnings.isEmpty { loaded.report(color: output.color(for: 2)) }
             directory = resolved.directory
+            loadedProject = resolved
             do {
                 let hasher = CodeHasher()
                 input = .desired(try DesiredState(project: resolved, environment: environment) { try hasher.hash(directory: $0) })
             } catch { throw fail("\(error)") }
         }
-        let statePath = stateOptions.state.map { StateLocation.resolve(explicit: $0, environment: [:], projectDirectory: ".") }
-            ?? savedStatePath ?? stateOptions.path(projectDirectory: directory)
+        let statePath = try stateOptions.file.explicit(projectDirectory: directory, project: loadedProject)
+            ?? savedStatePath ?? stateOptions.path(projectDirectory: directory, project: loadedProject)
         try stateOptions.refuseEmptyFile(statePath)
         let client: RuntimeClient
         do { client = try RuntimeClient.connect(projectDirectory: directory) } catch { throw fail("\(error)") }
@@ -76,6 +78,7 @@ struct ApplyRun {
                 switch shown {
                 case .drift(let drift): Console.out(Refresh.describe(drift))
                 case .plan(let plan): Console.out(PlanRenderer(color: color).text(plan))
+                case .lockTakenOver(let previous): noteTakeover(previous)
                 }
             },
             confirm: { _ in

@@ -42,11 +42,11 @@ func runPlan(project: ProjectOptions, planning: PlanningOptions, stateOptions: S
         throw ExitCode.failure
     }
     if !loaded.warnings.isEmpty { loaded.report(color: output.color(for: 2)) }
-    let statePath = stateOptions.path(projectDirectory: resolved.directory)
+    let statePath = try stateOptions.path(projectDirectory: resolved.directory, project: resolved)
     try stateOptions.refuseEmptyFile(statePath)
     var options = Planner.Options(targets: planning.targets, parallelism: planning.parallelism, rollout: rollout, cost: true)
     if refresh {
-        let current = (try? StateStore.open(path: statePath, create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
+        let current = (try? StateLocation(statePath).open(create: false, acceptEmptyFile: stateOptions.force)?.snapshot()) ?? .empty
         options.drift = await Refresh.drift(runtime: try? RuntimeClient.connect(projectDirectory: resolved.directory), state: current)
         Console.out(Refresh.describe(options.drift))
     }

@@ -4,14 +4,53 @@ import KumoManifest
 import KumoPlan
 import KumoState
 
-/// Which state file to use.
+/// Which state to use: a file, or a PostgreSQL URL.
 struct StatePathOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The state file (also: KUMO_STATE; default: .kumo/state.db in the project directory).", valueName: "PATH"))
+    @Option(help: ArgumentHelp(
+        "The state: a file, or postgres://USER@HOST:PORT/DB?schema=NAME&sslmode=disable|require|verify-full (also: KUMO_STATE; default: .kumo/state.db in the project directory). The password comes from the URL, PGPASSWORD or ~/.pgpass; the schema defaults to kumo_<project>_<stage>.",
+        valueName: "PATH|URL"))
     var state: String?
 
-    func path(projectDirectory: String) -> String {
-        StateLocation.resolve(explicit: state, environment: ProcessInfo.processInfo.environment, projectDirectory: projectDirectory)
+    /// The state for a project in `projectDirectory` (see ``resolveState(_:projectDirectory:project:)``).
+    func path(projectDirectory: String, project: Project? = nil) throws -> String {
+        try resolveState(StateLocation.resolve(explicit: state, environment: ProcessInfo.processInfo.environment, projectDirectory: projectDirectory),
+                         projectDirectory: projectDirectory, project: project)
     }
+
+    /// `--state` alone, made absolute or resolved as a URL (nil without it).
+    func explicit(projectDirectory: String, project: Project? = nil) throws -> String? {
+        guard let state else { return nil }
+        return try resolveState(StateLocation.resolve(explicit: state, environment: [:], projectDirectory: "."), projectDirectory: projectDirectory, project: project)
+    }
+}
+
+/// A state location as every command passes it on, prints it and saves it in plan files and
+/// runtime.json: a path as it is; a PostgreSQL URL with its schema filled in (after the project
+/// and stage, from `project` or else the manifest in `projectDirectory`) and without its
+/// password. A password in the URL moves to this process's PGPASSWORD, where the store and a
+/// runtime this command starts find it, so it is never printed nor seen in a process list.
+func resolveState(_ text: String, projectDirectory: String, project: Project? = nil) throws -> String {
+    guard StateLocation.isURL(text) else { return text }
+    var location: PostgresLocation
+    do { location = try PostgresLocation(url: text) } catch { throw fail(error.description) }
+    if let password = location.password {
+        setenv("PGPASSWORD", password, 1)
+        location.password = nil
+    }
+    if location.schema == nil {
+        let named = project ?? ProjectLoader.load(paths: [projectDirectory], options: LoadOptions()).project
+        guard let named else {
+            throw fail("the state URL \(location) names no schema, and there is no valid project in \(projectDirectory) to name it after: add ?schema=NAME")
+        }
+        location.schema = PostgresLocation.defaultSchema(project: named.name, stage: named.stage)
+    }
+    return location.description
+}
+
+/// Opens the state at a resolved location (nil when there is none and `create` is false);
+/// errors are one line, exit 1.
+func openState(_ location: String, create: Bool, acceptEmptyFile: Bool) throws -> (any StateStore)? {
+    do { return try StateLocation(location).open(create: create, acceptEmptyFile: acceptEmptyFile) } catch { throw fail(error.description) }
 }
 
 /// `--force`: a state file of 0 bytes (a crash or a bad copy truncated it) is refused, naming
@@ -30,19 +69,19 @@ struct StateOptions: ParsableArguments {
     var state: String? { file.state }
     var force: Bool { emptyFile.force }
 
-    func path(projectDirectory: String) -> String { file.path(projectDirectory: projectDirectory) }
+    func path(projectDirectory: String, project: Project? = nil) throws -> String { try file.path(projectDirectory: projectDirectory, project: project) }
 
     /// Refuses a 0-byte state file (one line, exit 1) unless `--force`, before the command
     /// does anything else.
     func refuseEmptyFile(_ path: String) throws {
         guard !force else { return }
-        do { try StateStore.refuseEmptyFile(path) } catch { throw fail(error.description) }
+        do { try SQLiteStateStore.refuseEmptyFile(path) } catch { throw fail(error.description) }
     }
 
     /// The store at `path` (nil when there is none and `create` is false); a 0-byte file is
     /// refused unless `--force`. Errors are one line, exit 1.
-    func open(_ path: String, create: Bool) throws -> StateStore? {
-        do { return try StateStore.open(path: path, create: create, acceptEmptyFile: force) } catch { throw fail(error.description) }
+    func open(_ path: String, create: Bool) throws -> (any StateStore)? {
+        try openState(path, create: create, acceptEmptyFile: force)
     }
 }
 
@@ -63,6 +102,12 @@ struct LockOptions: ParsableArguments {
     func validate() throws {
         _ = try seconds
     }
+}
+
+/// Says that the state lock was taken over from a holder that died (its session with the
+/// PostgreSQL server ended), naming it: on standard error, so output stays clean.
+func noteTakeover(_ previous: String) {
+    Console.err("Took over the state lock from a kumo command that is gone (its connection to the state ended): \(previous)\n")
 }
 
 /// Prints an error the way every command does, and fails.
@@ -107,23 +152,22 @@ func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) th
     }
 }
 
-/// The state file of a project directory, for commands that read no manifest.
+/// The state of a project directory, for commands that read no manifest.
 struct StateFileOptions: ParsableArguments {
-    @Option(name: [.customShort("C"), .customLong("dir")], help: ArgumentHelp("The project directory whose .kumo/state.db to use.", valueName: "DIR"))
+    @Option(name: [.customShort("C"), .customLong("dir")], help: ArgumentHelp("The project directory whose state to use.", valueName: "DIR"))
     var directory = "."
 
     @OptionGroup var stateOptions: StatePathOption
 
-    var path: String { stateOptions.path(projectDirectory: directory) }
+    /// The resolved state location (a URL without its password).
+    var path: String { get throws { try stateOptions.path(projectDirectory: directory) } }
 
     func validate() throws { try requireDirectory(directory) }
 
     /// The store (nil when there is none and `create` is false); a 0-byte file is refused
     /// unless `acceptEmptyFile` (the command's `--force`).
-    func open(create: Bool, acceptEmptyFile: Bool) throws -> StateStore? {
-        do { return try StateStore.open(path: path, create: create, acceptEmptyFile: acceptEmptyFile) } catch {
-            throw fail(error.description)
-        }
+    func open(create: Bool, acceptEmptyFile: Bool) throws -> (any StateStore)? {
+        try openState(try path, create: create, acceptEmptyFile: acceptEmptyFile)
     }
 
     func snapshot(acceptEmptyFile: Bool) throws -> StateSnapshot {
