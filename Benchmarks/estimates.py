@@ -91,7 +91,7 @@ def training():
     q (many starts at once) and each (one start's latency) are told apart."""
     for n, warm in ((3, 0), (30, 0), (300, 0), (1, 1), (2, 1), (3, 1), (20, 1), (50, 1), (150, 1), (1, 2), (1, 3), (5, 2), (40, 2)):
         yield "train: %d functions × %d warm" % (n, warm), manifest(functions=n, warm=warm, prefix="t"), []
-    for m, r in ((1, 1), (2, 1), (4, 1), (7, 1), (1, 2), (2, 2), (4, 2)):
+    for m, r in ((1, 1), (2, 1), (4, 1), (7, 1), (1, 2), (2, 2), (4, 2), (6, 2), (8, 3)):
         yield "train: %d services × %d replicas" % (m, r), manifest(services=m, replicas=r, prefix="t"), []
     yield "train: rolling update of 2", manifest(services=1, replicas=2, prefix="t"), [manifest(services=1, replicas=2, prefix="t", env="2")]
     yield "train: rolling update of 4", manifest(services=2, replicas=4, prefix="t"), [manifest(services=2, replicas=4, prefix="t", env="2")]

@@ -6,7 +6,7 @@
 # In a fresh project with its own runtime (release build; python3 functions and replicas of
 # Benchmarks/services/server.py with a tcp health check):
 # 1. a training set: functions 3/30/300 with minInstances 0, 1/2/3/20/50/150 with 1, 1/5/40 with 2, 1 with 3;
-#    services 1/2/4/7 with 1 replica and 1/2/4 with 2; rolling updates of 2 and 4 replicas; each
+#    services 1/2/4/7 with 1 replica, 1/2/4/6 with 2 and 8 with 3; rolling updates of 2 and 4 replicas; each
 #    applied and destroyed at --parallelism 10 and 4; then `kumo calibrate`;
 # 2. the matrix: functions 1/10/100/1,000 with minInstances 0 and 1, services 1/5/10 with 1
 #    and 3 replicas, a rolling update of 3 replicas, and a destroy of each, at the default

@@ -71,15 +71,14 @@ public enum Calibration {
         // The error of one new wave's estimate: the residual spread (with the degrees of
         // freedom the fit used up) and the uncertainty of the fit itself.
         let error = (best.ssr / (n - Double(parameters))).squareRoot() * (1 + 1 / n).squareRoot()
-        func ms(_ seconds: Double?, _ fallback: Duration) -> Duration {
-            seconds.map { Duration(milliseconds: Int64((max(0, $0) * 1000).rounded())) } ?? fallback
-        }
         let c = best.coefficients
         var fitted: Set<String> = []
         for (i, name) in ["init", "register", "remove", "each", "stop"].enumerated() where c[i] != nil { fitted.insert(name) }
         if startsVary { fitted.insert("parallelism") }
         let line = Estimates.Line(
-            initial: ms(c[0], base.initial), each: ms(c[3], base.each), register: ms(c[1], base.register), remove: ms(c[2], base.remove), stop: ms(c[4], base.stop),
+            initialSeconds: c[0].map { max(0, $0) } ?? base.initialSeconds, eachSeconds: c[3].map { max(0, $0) } ?? base.eachSeconds,
+            registerSeconds: c[1].map { max(0, $0) } ?? base.registerSeconds, removeSeconds: c[2].map { max(0, $0) } ?? base.removeSeconds,
+            stopSeconds: c[4].map { max(0, $0) } ?? base.stopSeconds,
             parallelism: startsVary ? best.q : base.parallelism, source: .calibrated, error: error, samples: usable.count)
         let squared = usable.reduce(0.0) { total, sample in
             total + pow2(sample.seconds - Estimator.seconds(line, kind: kind, load: sample.load, parallelism: sample.parallelism))

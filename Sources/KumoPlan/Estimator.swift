@@ -8,11 +8,11 @@ import KumoManifest
 /// `Work` (registrations, processes started and stopped), so a wave takes the longest of its
 /// three lines, T(n) for functions (n = warm workers started), S(m) for services (m = replicas
 /// started) and E(k) for rules and scaling policies (k = registrations), each
-///     init + register·max(1, registrations/p) + remove·max(1, removals/p)
-///          + each·max(1, starts/q) + stop·max(1, stops/q)
+///     init + register·registrations + remove·removals + each·max(1, starts/q) + stop·max(1, stops/q)
 /// with q = min(p, the line's `parallelism`), the process starts the machine sustains (a term
-/// with nothing to count is 0); a service starts and drains its own replicas one at a time, so
-/// its line takes at least its largest service's count. The rollout is the sum over waves; with calibrated lines
+/// with nothing to count is 0): registrations go one at a time through the runtime and the
+/// state's writer, process starts share the CPU; a service starts and drains its own replicas
+/// one at a time, so its line takes at least its largest service's count. The rollout is the sum over waves; with calibrated lines
 /// each wave carries the fit's error, and the total the waves' errors added in quadrature.
 ///
 /// Cost (monthly, USD): a function costs requests × memory (GB) × average duration (s) ×
@@ -116,13 +116,14 @@ public struct Estimator: Sendable {
         }
     }
 
-    /// The multipliers of a line's register, each and stop coefficients for `load` at
-    /// parallelism `p` when the machine sustains `q` process starts at once: how many rounds the
-    /// executor and the machine need, where `count` things done `width` at a time take
-    /// max(1, count / width) rounds (none for none). Starting processes is CPU-bound, so a wave
-    /// of n starts takes n/q rounds of `each` but never less than one whole start; a service
-    /// starts (and drains) its own replicas one at a time, so its line takes at least its
-    /// largest service's count. `kumo calibrate` fits against the same terms.
+    /// The multipliers of a line's register, remove, each and stop coefficients for `load` at
+    /// parallelism `p` when the machine sustains `q` process starts at once. Registrations and
+    /// removals go one at a time through the runtime and the state's single writer, so they
+    /// count whole (as the seed's E(k) = init + each·k does). Starting processes is CPU-bound:
+    /// `count` starts done `width` at a time take max(1, count / width) rounds (none for none),
+    /// never less than one whole start; a service starts (and drains) its own replicas one at
+    /// a time, so its line takes at least its largest service's count. `kumo calibrate` fits
+    /// against the same terms.
     public static func rounds(kind: Estimates.Kind, load: LineLoad, parallelism p: Int, sustained q: Double) -> (register: Double, remove: Double, each: Double, stop: Double) {
         let p = Double(max(1, p)), q = max(1, min(p, q))
         func rounds(_ count: Int, _ width: Double, atLeast largest: Int = 1) -> Double {
@@ -130,11 +131,11 @@ public struct Estimator: Sendable {
         }
         switch kind {
         case .rules:
-            return (0, 0, rounds(load.actions, p), 0)
+            return (0, 0, Double(load.actions), 0)
         case .functions:
-            return (rounds(load.registrations, p), rounds(load.removals, p), rounds(load.starts, q), rounds(load.stops, q))
+            return (Double(load.registrations), Double(load.removals), rounds(load.starts, q), rounds(load.stops, q))
         case .services:
-            return (rounds(load.registrations, p), rounds(load.removals, p), rounds(load.starts, q, atLeast: load.largestStarts),
+            return (Double(load.registrations), Double(load.removals), rounds(load.starts, q, atLeast: load.largestStarts),
                     rounds(load.stops, q, atLeast: load.largestStops))
         }
     }
@@ -143,7 +144,7 @@ public struct Estimator: Sendable {
     public static func seconds(_ line: Estimates.Line, kind: Estimates.Kind, load: LineLoad, parallelism: Int) -> Double {
         guard load.actions > 0 else { return 0 }
         let r = rounds(kind: kind, load: load, parallelism: parallelism, sustained: line.parallelism)
-        return line.initial.seconds + line.register.seconds * r.register + line.remove.seconds * r.remove + line.each.seconds * r.each + line.stop.seconds * r.stop
+        return line.initialSeconds + line.registerSeconds * r.register + line.removeSeconds * r.remove + line.eachSeconds * r.each + line.stopSeconds * r.stop
     }
 
     // MARK: Cost

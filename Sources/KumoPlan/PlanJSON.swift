@@ -137,8 +137,8 @@ public func masked(_ value: ConfigValue) -> ConfigValue {
 extension Estimates.Line {
     var jsonValue: ConfigValue {
         var fields: [(String, ConfigValue)] = [
-            ("init_ms", .int(Int(initial.milliseconds))), ("each_ms", .int(Int(each.milliseconds))),
-            ("register_ms", .int(Int(register.milliseconds))), ("remove_ms", .int(Int(remove.milliseconds))), ("stop_ms", .int(Int(stop.milliseconds))),
+            ("init_ms", .double(initialSeconds * 1000)), ("each_ms", .double(eachSeconds * 1000)),
+            ("register_ms", .double(registerSeconds * 1000)), ("remove_ms", .double(removeSeconds * 1000)), ("stop_ms", .double(stopSeconds * 1000)),
             ("parallelism", .double(parallelism)), ("source", .string(source.rawValue)),
         ]
         if let error { fields.append(("error", .double(error))) }
@@ -149,10 +149,9 @@ extension Estimates.Line {
     /// Plans saved before register, remove, stop and parallelism were modelled read with 0 and 1.
     init(json r: JSONReader) throws {
         guard let source = Estimates.Source(rawValue: try r.string("source")) else { throw r.failure("source", "built-in, manifest or calibrated") }
-        self.init(initial: Duration(milliseconds: Int64(try r.int("init_ms"))), each: Duration(milliseconds: Int64(try r.int("each_ms"))),
-                  register: Duration(milliseconds: Int64(try r.optional("register_ms").map { try $0.int() } ?? 0)),
-                  remove: Duration(milliseconds: Int64(try r.optional("remove_ms").map { try $0.int() } ?? 0)),
-                  stop: Duration(milliseconds: Int64(try r.optional("stop_ms").map { try $0.int() } ?? 0)),
+        func ms(_ key: String) throws -> Double { try r.optional(key).map { try $0.double() / 1000 } ?? 0 }
+        self.init(initialSeconds: try r.double("init_ms") / 1000, eachSeconds: try r.double("each_ms") / 1000, registerSeconds: try ms("register_ms"),
+                  removeSeconds: try ms("remove_ms"), stopSeconds: try ms("stop_ms"),
                   parallelism: try r.optional("parallelism").map { try $0.double() } ?? 1, source: source,
                   error: try r.optional("error").map { try $0.double() }, samples: try r.optional("samples").map { try $0.int() })
     }
@@ -166,7 +165,7 @@ extension RolloutEstimate {
         ]
         if let error { top.append(("error_seconds", .double(error))) }
         top += [
-            ("formula", .string("per wave and line: init + register·max(1, registrations/p) + remove·max(1, removals/p) + each·max(1, starts/min(p, q)) + stop·max(1, stops/min(p, q)), a term with nothing to count 0; a service starts and stops its replicas one at a time (at least its largest count); a wave takes its slowest line; total: sum over waves")),
+            ("formula", .string("per wave and line: init + register·registrations + remove·removals + each·max(1, starts/min(p, q)) + stop·max(1, stops/min(p, q)), a term with nothing to count 0; a service starts and stops its replicas one at a time (at least its largest count); a wave takes its slowest line; total: sum over waves")),
             ("coefficients", .object([
                 ("functions", coefficients.functions.jsonValue), ("services", coefficients.services.jsonValue), ("rules", coefficients.rules.jsonValue),
             ])),

@@ -132,14 +132,17 @@ public struct PlanRenderer: Sendable {
         }
         func line(_ kind: Estimates.Kind, _ unit: String) -> String {
             let l = c[kind]
-            var text = "\(kind.symbol) = \(l.initial) + \(l.each)·\(unit)"
-            if kind != .rules { text += " + \(l.register)·registrations/p + \(l.remove)·removals/p + \(l.stop)·stops/q, q = \(PlanRenderer.number(l.parallelism))" }
+            typealias L = Estimates.Line
+            var text = "\(kind.symbol) = \(L.text(l.initialSeconds)) + \(L.text(l.eachSeconds))·\(unit)"
+            if kind != .rules {
+                text += " + \(L.text(l.registerSeconds))·registrations + \(L.text(l.removeSeconds))·removals + \(L.text(l.stopSeconds))·stops/q, q = \(PlanRenderer.number(l.parallelism))"
+            }
             text += " (\(l.source.rawValue)"
             if let error = l.error, let samples = l.samples { text += String(format: ", ±%.0f%% from %d samples", error * 100, samples) }
             return text + ")"
         }
-        out += "  using " + line(.functions, "n/q") + "; " + line(.services, "m/q") + "; " + line(.rules, "k/p") + "\n"
-        out += "  n = warm workers started, m = replicas started (one at a time per service), k = registrations; p = parallelism, q = min(p, process starts the machine sustains); each ratio at least 1\n"
+        out += "  using " + line(.functions, "n/q") + "; " + line(.services, "m/q") + "; " + line(.rules, "k") + "\n"
+        out += "  n = warm workers started, m = replicas started (one at a time per service), k = registrations; q = min(parallelism, process starts the machine sustains); n/q and m/q at least 1\n"
         return out
     }
 

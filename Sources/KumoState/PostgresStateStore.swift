@@ -451,8 +451,8 @@ public final class PostgresStateStore: StateStore, @unchecked Sendable {
                 let line = fit.line
                 try changes.session.execute("""
                     INSERT INTO calibration (kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, samples, rmse_ms, error, fitted_at)
-                    VALUES (\(kind.rawValue), \(Double(line.initial.milliseconds)), \(Double(line.each.milliseconds)), \(Double(line.register.milliseconds)),
-                            \(Double(line.remove.milliseconds)), \(Double(line.stop.milliseconds)), \(line.parallelism), \(fit.samples), \(fit.rmse * 1000),
+                    VALUES (\(kind.rawValue), \(line.initialSeconds * 1000), \(line.eachSeconds * 1000), \(line.registerSeconds * 1000),
+                            \(line.removeSeconds * 1000), \(line.stopSeconds * 1000), \(line.parallelism), \(fit.samples), \(fit.rmse * 1000),
                             \(line.error), \(changes.now))
                     ON CONFLICT (kind) DO UPDATE SET init_ms = EXCLUDED.init_ms, each_ms = EXCLUDED.each_ms, register_ms = EXCLUDED.register_ms,
                         remove_ms = EXCLUDED.remove_ms, stop_ms = EXCLUDED.stop_ms, parallelism = EXCLUDED.parallelism, samples = EXCLUDED.samples,

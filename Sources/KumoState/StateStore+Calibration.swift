@@ -40,8 +40,8 @@ extension SQLiteStateStore {
                 try writer.db.execute(sql: """
                     INSERT OR REPLACE INTO calibration (kind, init_ms, each_ms, register_ms, remove_ms, stop_ms, parallelism, samples, rmse_ms, error, fitted_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [kind.rawValue, Double(line.initial.milliseconds), Double(line.each.milliseconds), Double(line.register.milliseconds), Double(line.remove.milliseconds),
-                                     Double(line.stop.milliseconds), line.parallelism, fit.samples, fit.rmse * 1000, line.error, writer.now])
+                    """, arguments: [kind.rawValue, line.initialSeconds * 1000, line.eachSeconds * 1000, line.registerSeconds * 1000, line.removeSeconds * 1000,
+                                     line.stopSeconds * 1000, line.parallelism, fit.samples, fit.rmse * 1000, line.error, writer.now])
             }
         }
     }
@@ -88,8 +88,7 @@ extension Calibration.Sample {
 extension Estimates.Line {
     /// A line `kumo calibrate` fitted, as stored (milliseconds).
     init(calibratedMilliseconds initial: Double, each: Double, register: Double, remove: Double, stop: Double, parallelism: Double, error: Double?, samples: Int) {
-        func ms(_ value: Double) -> Duration { Duration(milliseconds: Int64(value.rounded())) }
-        self.init(initial: ms(initial), each: ms(each), register: ms(register), remove: ms(remove), stop: ms(stop),
+        self.init(initialSeconds: initial / 1000, eachSeconds: each / 1000, registerSeconds: register / 1000, removeSeconds: remove / 1000, stopSeconds: stop / 1000,
                   parallelism: max(1, parallelism), source: .calibrated, error: error, samples: samples)
     }
 }

@@ -56,8 +56,9 @@ import Testing
         let estimate = try #require(try Self.plan(try Self.desired(Self.functions(1000, warm: 0))).estimate)
         let wave = try #require(estimate.waves.first)
         #expect(wave.functions == 1000 && wave.workersStarted == 0)
-        // 10 ms + 4 ms · 1000/10; no worker starts (the built-in model charged 1000 of them).
-        let registrations: Double = 0.010 + 0.004 * 100
+        // 10 ms + 4 ms · 1000 registrations, one at a time; no worker starts (the old model
+        // charged 1000 of them).
+        let registrations: Double = 0.010 + 0.004 * 1000
         #expect(Self.near(wave.seconds, registrations), "\(wave.seconds)")
     }
 
@@ -65,8 +66,8 @@ import Testing
         let estimate = try #require(try Self.plan(try Self.desired(Self.functions(10, warm: 3))).estimate)
         let wave = try #require(estimate.waves.first)
         #expect(wave.workersStarted == 30)
-        // 10 ms + 4 ms · max(1, 10/10) + 100 ms · 30 / min(p 10, q 2)
-        let starts: Double = 0.010 + 0.004 + 0.100 * 15
+        // 10 ms + 4 ms · 10 + 100 ms · 30 / min(p 10, q 2)
+        let starts: Double = 0.010 + 0.004 * 10 + 0.100 * 15
         #expect(Self.near(wave.seconds, starts), "\(wave.seconds)")
         // One worker is a whole start however wide the machine; an exec function keeps none.
         let one = try #require(try Self.plan(try Self.desired(Self.functions(1, warm: 1))).estimate)
@@ -88,11 +89,11 @@ import Testing
         #expect(Self.near(one.seconds, inARow), "\(one.seconds)")
         // Three services with 1 replica: side by side, q = 4 of them at once.
         let three = try #require(try Self.plan(try Self.desired(Self.services(3, replicas: 1))).estimate)
-        let sideBySide: Double = 0.030 + 0.008 + 0.300
+        let sideBySide: Double = 0.030 + 0.008 * 3 + 0.300
         #expect(Self.near(three.seconds, sideBySide), "\(three.seconds)")
         // Eight services with 2: max(largest 2, 16/4) = 4 rounds.
         let eight = try #require(try Self.plan(try Self.desired(Self.services(8, replicas: 2))).estimate)
-        let four: Double = 0.030 + 0.008 + 0.300 * 4
+        let four: Double = 0.030 + 0.008 * 8 + 0.300 * 4
         #expect(Self.near(eight.seconds, four), "\(eight.seconds)")
     }
 
@@ -135,10 +136,10 @@ import Testing
         #expect(estimate.waves.map(\.workersStarted).reduce(0, +) == 0 && estimate.waves.map(\.replicasStarted).reduce(0, +) == 0)
         #expect(estimate.waves.map(\.workersStopped).reduce(0, +) == 8 && estimate.waves.map(\.replicasStopped).reduce(0, +) == 6)
         // Functions and services go in one wave here (nothing depends on anything):
-        // T = 10 + 15 (remove) + 20·8/2 = 105 ms; S = 30 + 12 (remove) + 50·max(3, 6/4) = 192 ms;
+        // T = 10 + 15·4 (removals) + 20·8/2 = 150 ms; S = 30 + 12·2 + 50·max(3, 6/4) = 204 ms;
         // the wave is the slower. Nothing registers.
         #expect(estimate.waves.count == 1)
-        #expect(Self.near(estimate.seconds, 0.192), "\(estimate.seconds)")
+        #expect(Self.near(estimate.seconds, 0.204), "\(estimate.seconds)")
         // A no-op plan takes no time.
         let noop = try #require(try Self.plan(desired, from: state).estimate)
         #expect(noop.waves.isEmpty && noop.seconds == 0)

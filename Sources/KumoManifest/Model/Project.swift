@@ -336,24 +336,26 @@ public struct RuleTarget: Sendable, Equatable {
 /// Coefficients of the seed's time models, per line: T(n) for functions with n = workers
 /// started, S(m) for services with m = replicas started, E(k) for rules and scaling policies
 /// with k = registrations. A wave of one line takes
-///     init + register·max(1, registrations/p) + remove·max(1, removals/p)
-///          + each·max(1, starts/q) + stop·max(1, stops/q)
+///     init + register·registrations + remove·removals + each·max(1, starts/q) + stop·max(1, stops/q)
 /// where p is `--parallelism` and q = min(p, `parallelism`): the process starts the machine
 /// sustains at once (starting processes is CPU-bound); a term with nothing to count is 0.
-/// Rules have no processes: their `each` is per registration, max(1, k/p).
+/// Registrations are counted whole: they go one at a time through the runtime and the state's
+/// writer. Rules have no processes: their `each` is per registration, E(k) = init + each·k.
 public struct Estimates: Sendable, Equatable {
+    /// The coefficients are kept in seconds, exactly as `kumo calibrate` fits them (a
+    /// registration costs well under a millisecond); manifests give them as durations.
     public struct Line: Sendable, Equatable {
         /// Fixed time of a wave that has actions of this line.
-        public var initial: Duration
+        public var initialSeconds: Double
         /// Per process started (a function's warm worker, a service's replica up to its first
         /// successful probe); per registration for rules.
-        public var each: Duration
+        public var eachSeconds: Double
         /// Per action: the runtime registering the resource (create, update, replace).
-        public var register: Duration
+        public var registerSeconds: Double
         /// Per action: the runtime removing the resource (delete, replace).
-        public var remove: Duration
+        public var removeSeconds: Double
         /// Per process stopped (a worker, or a replica drained and stopped).
-        public var stop: Duration
+        public var stopSeconds: Double
         /// Process starts the machine sustains at once (fitted: 1.7 is a machine whose second
         /// core is partly busy).
         public var parallelism: Double
@@ -365,15 +367,53 @@ public struct Estimates: Sendable, Equatable {
 
         public init(initial: Duration, each: Duration, register: Duration = Duration(milliseconds: 0), remove: Duration = Duration(milliseconds: 0),
                     stop: Duration = Duration(milliseconds: 0), parallelism: Double = 2, source: Source, error: Double? = nil, samples: Int? = nil) {
-            self.initial = initial
-            self.each = each
-            self.register = register
-            self.remove = remove
-            self.stop = stop
+            self.init(initialSeconds: initial.seconds, eachSeconds: each.seconds, registerSeconds: register.seconds, removeSeconds: remove.seconds,
+                      stopSeconds: stop.seconds, parallelism: parallelism, source: source, error: error, samples: samples)
+        }
+
+        public init(initialSeconds: Double, eachSeconds: Double, registerSeconds: Double, removeSeconds: Double, stopSeconds: Double,
+                    parallelism: Double, source: Source, error: Double? = nil, samples: Int? = nil) {
+            self.initialSeconds = initialSeconds
+            self.eachSeconds = eachSeconds
+            self.registerSeconds = registerSeconds
+            self.removeSeconds = removeSeconds
+            self.stopSeconds = stopSeconds
             self.parallelism = parallelism
             self.source = source
             self.error = error
             self.samples = samples
+        }
+
+        /// The coefficients as durations, to the millisecond (the manifest's unit).
+        public var initial: Duration {
+            get { Line.duration(initialSeconds) }
+            set { initialSeconds = newValue.seconds }
+        }
+        public var each: Duration {
+            get { Line.duration(eachSeconds) }
+            set { eachSeconds = newValue.seconds }
+        }
+        public var register: Duration {
+            get { Line.duration(registerSeconds) }
+            set { registerSeconds = newValue.seconds }
+        }
+        public var remove: Duration {
+            get { Line.duration(removeSeconds) }
+            set { removeSeconds = newValue.seconds }
+        }
+        public var stop: Duration {
+            get { Line.duration(stopSeconds) }
+            set { stopSeconds = newValue.seconds }
+        }
+
+        static func duration(_ seconds: Double) -> Duration { Duration(milliseconds: Int64((seconds * 1000).rounded())) }
+
+        /// `5ms`, `0.7ms`, `1.2s`: a coefficient as people read it, sub-millisecond ones included.
+        public static func text(_ seconds: Double) -> String {
+            let ms = seconds * 1000
+            if ms == ms.rounded() { return duration(seconds).description }
+            if ms >= 100 { return "\(Int(ms.rounded()))ms" }
+            return String(format: ms >= 10 ? "%.1fms" : "%.2fms", ms).replacingOccurrences(of: #"\.?0+ms$"#, with: "ms", options: .regularExpression)
         }
     }
 
@@ -428,15 +468,16 @@ public struct Estimates: Sendable, Equatable {
         self.rules = rules
     }
 
-    /// Measured on a 2-core machine (release build, python3 handlers and services): a warm
-    /// worker's start and bootstrap init, a replica's start up to its first successful probe, a
-    /// registration through the control API and its state write.
+    /// Fitted by `kumo calibrate` on a 2-core machine (release build, python3 handlers and
+    /// replicas, Benchmarks/estimates.sh), rounded: a warm worker's start and bootstrap init, a
+    /// replica's start up to its first successful probe, a registration through the control API
+    /// and its state write (well under a millisecond).
     public static let builtIn = Estimates(
-        functions: Line(initial: Duration(milliseconds: 10), each: Duration(milliseconds: 120), register: Duration(milliseconds: 5),
-                        remove: Duration(milliseconds: 8), stop: Duration(milliseconds: 10), parallelism: 2, source: .builtIn),
-        services: Line(initial: Duration(milliseconds: 15), each: Duration(milliseconds: 350), register: Duration(milliseconds: 10),
-                       remove: Duration(milliseconds: 10), stop: Duration(milliseconds: 15), parallelism: 3, source: .builtIn),
-        rules: Line(initial: Duration(milliseconds: 5), each: Duration(milliseconds: 5), parallelism: 2, source: .builtIn))
+        functions: Line(initialSeconds: 0.005, eachSeconds: 0.110, registerSeconds: 0.0007, removeSeconds: 0.0005, stopSeconds: 0.004,
+                        parallelism: 2, source: .builtIn),
+        services: Line(initialSeconds: 0.005, eachSeconds: 0.400, registerSeconds: 0.010, removeSeconds: 0.002, stopSeconds: 0.020,
+                       parallelism: 4, source: .builtIn),
+        rules: Line(initialSeconds: 0.002, eachSeconds: 0.001, registerSeconds: 0, removeSeconds: 0, stopSeconds: 0, parallelism: 2, source: .builtIn))
 }
 
 /// Unit prices for cost estimates; defaults are public list prices for the region.

@@ -54,8 +54,8 @@ extension Kumo {
                 if kind != .rules, !kept.isEmpty { text += String(repeating: " ", count: 10) + "not in the samples, kept built in: " + kept.joined(separator: ", ") + "\n" }
                 let line = fit.line
                 document.append((kind.rawValue, .object([
-                    ("init_ms", .int(Int(line.initial.milliseconds))), ("each_ms", .int(Int(line.each.milliseconds))),
-                    ("register_ms", .int(Int(line.register.milliseconds))), ("remove_ms", .int(Int(line.remove.milliseconds))), ("stop_ms", .int(Int(line.stop.milliseconds))),
+                    ("init_ms", .double(line.initialSeconds * 1000)), ("each_ms", .double(line.eachSeconds * 1000)),
+                    ("register_ms", .double(line.registerSeconds * 1000)), ("remove_ms", .double(line.removeSeconds * 1000)), ("stop_ms", .double(line.stopSeconds * 1000)),
                     ("parallelism", .double(line.parallelism)), ("samples", .int(fit.samples)), ("error", .double(line.error ?? 0)),
                     ("rms_relative_error", .double(fit.relativeError)), ("rmse_ms", .double(fit.rmse * 1000)),
                     ("fitted", .array(fit.fitted.sorted().map { .string($0) })),
@@ -72,12 +72,14 @@ extension Kumo {
             Console.out(json ? ConfigValue.object(document).json() + "\n" : text + (fits.isEmpty ? "" : "Saved: later plans use these coefficients (source: calibrated).\n"))
         }
 
-        /// `T(n) = 10ms + 180ms·n/q + 1ms·registrations/p + 8ms·removals/p + 4ms·stops/q, q = 2` (each ratio at least 1).
+        /// `T(n) = 10ms + 180ms·n/q + 1ms·registrations + 1ms·removals + 4ms·stops/q, q = 2` (n/q at least 1).
         static func formula(_ line: Estimates.Line, kind: Estimates.Kind) -> String {
             switch kind {
-            case .rules: "\(kind.symbol) = \(line.initial) + \(line.each)·k/p"
+            case .rules: "\(kind.symbol) = \(Estimates.Line.text(line.initialSeconds)) + \(Estimates.Line.text(line.eachSeconds))·k"
             case .functions, .services:
-                "\(kind.symbol) = \(line.initial) + \(line.each)·\(kind == .functions ? "n" : "m")/q + \(line.register)·registrations/p + \(line.remove)·removals/p + \(line.stop)·stops/q, q = \(PlanRenderer.number(line.parallelism))"
+                "\(kind.symbol) = \(Estimates.Line.text(line.initialSeconds)) + \(Estimates.Line.text(line.eachSeconds))·\(kind == .functions ? "n" : "m")/q"
+                    + " + \(Estimates.Line.text(line.registerSeconds))·registrations + \(Estimates.Line.text(line.removeSeconds))·removals"
+                    + " + \(Estimates.Line.text(line.stopSeconds))·stops/q, q = \(PlanRenderer.number(line.parallelism))"
             }
         }
 
