@@ -13,6 +13,7 @@ ap.add_argument("--dir", required=True)
 ap.add_argument("--results", required=True)
 ap.add_argument("--server", required=True, help="the replica program (Benchmarks/services/server.py)")
 ap.add_argument("--quick", action="store_true", help="a smaller matrix (no 1,000-function cells)")
+ap.add_argument("--repeat", type=int, default=3, help="applies per cell; the cell reports the median (default 3)")
 args = ap.parse_args()
 KUMO, DIR = os.path.abspath(args.kumo), args.dir
 
@@ -58,18 +59,25 @@ def last_apply():
     return report["applies"][0]
 
 
-def run(cell, text, destroy=False):
-    """Plans CELL with the built-in coefficients, applies (or destroys), returns the row."""
+def once(text, destroy):
+    """Plans TEXT with the built-in coefficients, applies (or destroys) it; the journal's entry."""
     write(text)
     builtin = builtin_estimate()
     kumo("destroy" if destroy else "apply", "--auto-approve")
     a = last_apply()
-    row = {"cell": cell, "operation": a["operation"], "estimate": a["estimate_seconds"], "error_bar": a["estimate_error_seconds"],
-           "actual": a["actual_seconds"], "builtin": builtin}
+    return {"estimate": a["estimate_seconds"], "error_bar": a["estimate_error_seconds"], "actual": a["actual_seconds"], "builtin": builtin}
+
+
+def run(cell, runs):
+    """The median run of CELL (by actual time) and every run's error."""
+    ordered = sorted(runs, key=lambda r: r["actual"])
+    row = dict(ordered[len(ordered) // 2], cell=cell)
     row["error"] = (row["estimate"] - row["actual"]) / row["actual"]
-    row["builtin_error"] = (builtin - row["actual"]) / row["actual"]
-    log("%-34s estimate %7.3f s  actual %7.3f s  error %+6.1f %%  built-in %7.3f s (%+.0f %%)" % (
-        cell, row["estimate"], row["actual"], row["error"] * 100, builtin, row["builtin_error"] * 100))
+    row["builtin_error"] = (row["builtin"] - row["actual"]) / row["actual"]
+    row["run_errors"] = [(r["estimate"] - r["actual"]) / r["actual"] for r in runs]
+    log("%-34s estimate %7.3f s  actual %7.3f s  error %+6.1f %% (runs %s)  built-in %7.3f s (%+.0f %%)" % (
+        cell, row["estimate"], row["actual"], row["error"] * 100, " ".join("%+.0f" % (e * 100) for e in row["run_errors"]),
+        row["builtin"], row["builtin_error"] * 100))
     return row
 
 
@@ -122,11 +130,19 @@ log("calibrated: " + json.dumps(calibration))
 
 log("matrix")
 for name, text in cells(args.quick):
-    rows.append(run(name, text))
-    rows.append(run("destroy " + name, EMPTY, destroy=True))
-rows.append(run("3 replicas (create for the update)", manifest(services=1, replicas=3)))
-rows.append(run("rolling update of 3 replicas", manifest(services=1, replicas=3, env="2")))
-rows.append(run("destroy 3 replicas", EMPTY, destroy=True))
+    creates, destroys = [], []
+    for _ in range(args.repeat):
+        creates.append(once(text, destroy=False))
+        destroys.append(once(EMPTY, destroy=True))
+    rows.append(run(name, creates))
+    rows.append(run("destroy " + name, destroys))
+updates, destroys = [], []
+for _ in range(args.repeat):
+    once(manifest(services=1, replicas=3), destroy=False)
+    updates.append(once(manifest(services=1, replicas=3, env="2"), destroy=False))
+    destroys.append(once(EMPTY, destroy=True))
+rows.append(run("rolling update of 3 replicas", updates))
+rows.append(run("destroy 3 replicas", destroys))
 
 
 def summary(key):
@@ -135,10 +151,11 @@ def summary(key):
 
 
 result = {"calibration": calibration, "rows": rows, "calibrated": summary("error"), "builtin": summary("builtin_error"),
-          "seconds": time.time() - started, "quick": args.quick}
+          "seconds": time.time() - started, "quick": args.quick, "repeat": args.repeat}
 json.dump(result, open(args.results, "w"), indent=1)
 
-print("\nRollout estimates after `kumo calibrate` on a separate training set (%s)" % ("quick matrix" if args.quick else "full matrix"))
+print("\nRollout estimates after `kumo calibrate` on a separate training set (%s; each cell the median of %d applies)"
+      % ("quick matrix" if args.quick else "full matrix", args.repeat))
 print("%-36s %10s %10s %8s %10s %8s" % ("cell", "estimate", "actual", "error", "built-in", "error"))
 for r in rows:
     print("%-36s %9.3fs %9.3fs %+7.1f%% %9.3fs %+7.1f%%" % (r["cell"], r["estimate"], r["actual"], r["error"] * 100, r["builtin"], r["builtin_error"] * 100))

@@ -10,11 +10,13 @@
 #    applied and destroyed at --parallelism 10 and 4; then `kumo calibrate`;
 # 2. the matrix: functions 1/10/100/1,000 with minInstances 0 and 1, services 1/5/10 with 1
 #    and 3 replicas, a rolling update of 3 replicas, and a destroy of each, at the default
-#    parallelism. Each cell's calibrated estimate and actual time come from the apply's journal
+#    parallelism, each cell applied --repeat times (default 3; the median by actual time is
+#    reported). Each cell's calibrated estimate and actual time come from the apply's journal
 #    (`kumo calibrate --report`), its built-in estimate from `kumo plan --uncalibrated` against
 #    the same state just before.
 # Targets: calibrated median |error| ≤ 10 %, worst ≤ 30 %; built-in within 50 %.
-# --quick leaves out the 1,000-function cells. Results: Benchmarks/data/estimates-results.json.
+# --quick leaves out the 1,000-function cells; REPEAT=N applies each cell N times (default 3).
+# Results: Benchmarks/data/estimates-results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,4 +40,4 @@ mkdir -p "$PROJECT"
 printf 'version: 1\nproject: estimates\n' >"$PROJECT/kumo.yaml"
 start_runtime "$PROJECT"
 python3 Benchmarks/estimates.py --kumo "$KUMO" --dir "$PROJECT" --results "$DATA/estimates-results.json" \
-    --server Benchmarks/services/server.py "${QUICK[@]}"
+    --server Benchmarks/services/server.py --repeat "${REPEAT:-3}" "${QUICK[@]}"

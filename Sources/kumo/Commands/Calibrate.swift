@@ -114,13 +114,13 @@ extension Kumo {
                 return
             }
             var text = "Recent applies, newest first (estimate from the plan, actual from the apply):\n"
-            text += "     id  operation  started               estimate          actual     error\n"
+            text += "     id  operation  started              estimate          actual     error\n"
             for row in rows {
                 var estimate = PlanRenderer.seconds(row.estimate)
                 if let error = row.entry.estimate?.errorMilliseconds { estimate += " ± " + PlanRenderer.seconds(error / 1000) }
                 text += String(format: "  %5d  %@  %@  %@  %@  %@\n", Int(row.entry.id),
                                row.entry.operation.padding(toLength: 9, withPad: " ", startingAt: 0),
-                               row.entry.startedAt.padding(toLength: 20, withPad: " ", startingAt: 0),
+                               String(row.entry.startedAt.prefix(19)).padding(toLength: 19, withPad: " ", startingAt: 0),
                                estimate.padding(toLength: 16, withPad: " ", startingAt: 0),
                                PlanRenderer.seconds(row.actual).padding(toLength: 9, withPad: " ", startingAt: 0),
                                String(format: "%+.0f %%", row.error * 100))
