@@ -30,8 +30,12 @@ import Testing
         let sam = try kumo(["render", "--target", "sam", Support.examples + "/hello", "-o", template])
         #expect(sam.status == 0 && sam.stdout.isEmpty, "\(sam.stderr)")
         let text = try String(contentsOfFile: template, encoding: .utf8)
-        let relative = String(repeating: "../", count: URL(fileURLWithPath: directory + "/out").resolvingSymlinksInPath().pathComponents.count - 1)
-            + URL(fileURLWithPath: Support.examples).resolvingSymlinksInPath().pathComponents.dropFirst().joined(separator: "/") + "/hello/functions/hello"
+        // The code directory as seen from the template's directory: up to their common ancestor,
+        // then down (the checkout may sit beside the temporary directory or elsewhere).
+        let from = URL(fileURLWithPath: directory + "/out").resolvingSymlinksInPath().pathComponents
+        let to = URL(fileURLWithPath: Support.examples + "/hello/functions/hello").resolvingSymlinksInPath().pathComponents
+        let common = zip(from, to).prefix { $0 == $1 }.count
+        let relative = (Array(repeating: "..", count: from.count - common) + to[common...]).joined(separator: "/")
         #expect(text.contains("CodeUri: \(relative)\n"), "\(text)")
 
         let k8s = try kumo(["render", "--target", "kubernetes", Support.examples + "/shop", "-o", directory + "/k8s"])
