@@ -139,7 +139,7 @@ public struct Executor: Sendable {
         let end = stopwatch.now()
         let seconds = Executor.seconds(end - begun)
         // What the runtime did, in the units calibration fits: the same count the plan charged.
-        let work = Work(action: change.action, update: change.update, before: try? previous?.decodedSpec(), after: desired?.spec)
+        let work = Work(change, after: desired?.spec, previous: previous)
         do {
             try store.transaction(under: lock) { writer in
                 if change.action == .delete {

@@ -39,7 +39,7 @@ public struct Estimator: Sendable {
     // MARK: Time
 
     /// The plan's rollout time. The work of each action comes from the manifest's spec (after)
-    /// and the state's (before), decoded only for the actions that stop something.
+    /// and the state's record (before).
     public func rollout(_ plan: Plan, desired: DesiredState, current: StateSnapshot, parallelism: Int) -> RolloutEstimate {
         var after: [String: Int] = [:]
         for (i, resource) in desired.resources.enumerated() where resource.kind == .function || resource.kind == .service { after[resource.address] = i }
@@ -47,11 +47,7 @@ public struct Estimator: Sendable {
         work.reserveCapacity(plan.changes.count)
         for change in plan.changes where change.wave > 0 {
             let wanted = after[change.address].map { desired.resources[$0].spec }
-            var previous: ResourceSpec?
-            if change.action != .create, change.kind == .function || change.kind == .service {
-                previous = try? current.resources[change.address]?.decodedSpec()
-            }
-            work[change.address] = (change.kind, Work(action: change.action, update: change.update, before: previous, after: wanted))
+            work[change.address] = (change.kind, Work(change, after: wanted, previous: current.resources[change.address]))
         }
         return rollout(waves: plan.waves.map { wave in wave.compactMap { work[$0] } }, parallelism: parallelism)
     }

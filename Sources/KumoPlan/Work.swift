@@ -62,6 +62,17 @@ public struct Work: Sendable, Equatable {
         }
     }
 
+    /// The work of `change`, from the manifest's spec and the state's record. The record is
+    /// decoded only where its processes count: a function's or service's update, replacement
+    /// or delete (most records are compared by hash and never decoded).
+    public init(_ change: ResourceChange, after: ResourceSpec?, previous: ResourceRecord?) {
+        var before: ResourceSpec?
+        if change.action != .create, change.kind == .function || change.kind == .service {
+            before = try? previous?.decodedSpec()
+        }
+        self.init(action: change.action, update: change.update, before: before, after: after)
+    }
+
     /// The processes a spec keeps running after an apply.
     static func processes(_ spec: ResourceSpec?) -> Int {
         switch spec {
