@@ -130,20 +130,29 @@ public struct PlanRenderer: Sendable {
             if let error = wave.error { time += " ± " + PlanRenderer.seconds(error) }
             out += "  wave \(wave.index): " + parts.joined(separator: ", ") + " — " + time + "\n"
         }
-        func line(_ kind: Estimates.Kind, _ unit: String) -> String {
+        func line(_ kind: Estimates.Kind) -> String {
             let l = c[kind]
-            typealias L = Estimates.Line
-            var text = "\(kind.symbol) = \(L.text(l.initialSeconds)) + \(L.text(l.eachSeconds))·\(unit)"
-            if kind != .rules {
-                text += " + \(L.text(l.registerSeconds))·registrations + \(L.text(l.removeSeconds))·removals + \(L.text(l.stopSeconds))·stops/q, q = \(PlanRenderer.number(l.parallelism))"
-            }
-            text += " (\(l.source.rawValue)"
+            var text = PlanRenderer.formula(l, kind: kind) + " (\(l.source.rawValue)"
             if let error = l.error, let samples = l.samples { text += String(format: ", ±%.0f%% from %d samples", error * 100, samples) }
             return text + ")"
         }
-        out += "  using " + line(.functions, "n/q") + "; " + line(.services, "m/q") + "; " + line(.rules, "k") + "\n"
+        out += "  using " + line(.functions) + "; " + line(.services) + "; " + line(.rules) + "\n"
         out += "  n = warm workers started, m = replicas started (one at a time per service), k = registrations; q = min(parallelism, process starts the machine sustains); n/q and m/q at least 1\n"
         return out
+    }
+
+    /// `T(n) = 5ms + 110ms·n/q + 0.7ms·registrations + 0.5ms·removals + 4ms·stops/q, q = 2`;
+    /// `E(k) = 2ms + 1ms·k`: a line as the plan and `kumo calibrate` print it.
+    public static func formula(_ line: Estimates.Line, kind: Estimates.Kind) -> String {
+        typealias L = Estimates.Line
+        switch kind {
+        case .rules:
+            return "\(kind.symbol) = \(L.text(line.initialSeconds)) + \(L.text(line.eachSeconds))·k"
+        case .functions, .services:
+            return "\(kind.symbol) = \(L.text(line.initialSeconds)) + \(L.text(line.eachSeconds))·\(kind == .functions ? "n" : "m")/q"
+                + " + \(L.text(line.registerSeconds))·registrations + \(L.text(line.removeSeconds))·removals"
+                + " + \(L.text(line.stopSeconds))·stops/q, q = \(PlanRenderer.number(line.parallelism))"
+        }
     }
 
     public func costText(_ plan: Plan, _ cost: CostSummary) -> String {

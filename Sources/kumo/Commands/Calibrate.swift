@@ -49,7 +49,7 @@ extension Kumo {
                     continue
                 }
                 fits[kind] = fit
-                text += "\(label) \(Calibrate.formula(fit.line, kind: kind))  (\(fit.samples) samples, ±\(Calibrate.percent(fit.line.error ?? 0)) per wave)\n"
+                text += "\(label) \(PlanRenderer.formula(fit.line, kind: kind))  (\(fit.samples) samples, ±\(Calibrate.percent(fit.line.error ?? 0)) per wave)\n"
                 let kept = ["init", "each", "register", "remove", "stop", "parallelism"].filter { !fit.fitted.contains($0) }
                 if kind != .rules, !kept.isEmpty { text += String(repeating: " ", count: 10) + "not in the samples, kept built in: " + kept.joined(separator: ", ") + "\n" }
                 let line = fit.line
@@ -70,17 +70,6 @@ extension Kumo {
                 } catch let error as CustomStringConvertible & Error { throw fail(error.description) }
             }
             Console.out(json ? ConfigValue.object(document).json() + "\n" : text + (fits.isEmpty ? "" : "Saved: later plans use these coefficients (source: calibrated).\n"))
-        }
-
-        /// `T(n) = 10ms + 180ms·n/q + 1ms·registrations + 1ms·removals + 4ms·stops/q, q = 2` (n/q at least 1).
-        static func formula(_ line: Estimates.Line, kind: Estimates.Kind) -> String {
-            switch kind {
-            case .rules: "\(kind.symbol) = \(Estimates.Line.text(line.initialSeconds)) + \(Estimates.Line.text(line.eachSeconds))·k"
-            case .functions, .services:
-                "\(kind.symbol) = \(Estimates.Line.text(line.initialSeconds)) + \(Estimates.Line.text(line.eachSeconds))·\(kind == .functions ? "n" : "m")/q"
-                    + " + \(Estimates.Line.text(line.registerSeconds))·registrations + \(Estimates.Line.text(line.removeSeconds))·removals"
-                    + " + \(Estimates.Line.text(line.stopSeconds))·stops/q, q = \(PlanRenderer.number(line.parallelism))"
-            }
         }
 
         static func percent(_ fraction: Double) -> String { String(format: "%.0f %%", fraction * 100) }
