@@ -9,9 +9,9 @@ extension Project {
         if !scaling.isEmpty { top.append(("scaling", .object(scaling.map { ($0.name, $0.configValue) }))) }
         if !rules.isEmpty { top.append(("rules", .object(rules.map { ($0.name, $0.configValue) }))) }
         top.append(("estimates", .object([
-            ("functions", estimates.functions.configValue),
-            ("services", estimates.services.configValue),
-            ("rules", .object([("init", .string(estimates.rules.initial.description)), ("each", .string(estimates.rules.each.description))])),
+            ("functions", estimates.functions.configValue(Estimates.Line.fields)),
+            ("services", estimates.services.configValue(Estimates.Line.fields)),
+            ("rules", estimates.rules.configValue(Estimates.Line.ruleFields)),
         ])))
         top.append(("pricing", .object([
             ("region", .string(pricing.region)),
@@ -189,8 +189,13 @@ extension JSON {
 }
 
 extension Estimates.Line {
-    var configValue: ConfigValue {
-        .object([("init", .string(initial.description)), ("each", .string(each.description)), ("register", .string(register.description)),
-                 ("remove", .string(remove.description)), ("stop", .string(stop.description)), ("parallelism", .double(parallelism))])
+    /// The line in manifest form, with the keys of `fields` in their order (rules have only
+    /// init and each).
+    func configValue(_ fields: Field.Table) -> ConfigValue {
+        let values: [String: ConfigValue] = [
+            "init": .string(initial.description), "each": .string(each.description), "register": .string(register.description),
+            "remove": .string(remove.description), "stop": .string(stop.description), "parallelism": .double(parallelism),
+        ]
+        return .object(fields.keys.compactMap { key in values[key].map { (key, $0) } })
     }
 }
