@@ -30,26 +30,16 @@ extension PostgresStateStore {
     /// it, or with `timeout` retries with back-off (50 ms doubling to 1 s) until the time is
     /// up. A lock row left by a dead holder is taken over; ``LockInfo/tookOver`` says whose.
     public func lock(operation: String, timeout: Double = 0) throws(StateLockFailure) -> LockInfo {
-        let deadline = Date().addingTimeInterval(timeout)
-        var delay = 0.05
-        while true {
-            let mine = LockInfo(operation: operation)
-            let taken: LockInfo?
-            do { taken = try tryLock(mine) } catch { throw .store(error) }
-            if let taken { return taken }
-            let holder: LockInfo
+        var taken: LockInfo?
+        try StateLockFailure.waiting(timeout: timeout) { () throws(StateLockFailure) -> LockInfo? in
             do throws(StateError) {
+                taken = try tryLock(LockInfo(operation: operation))
+                if taken != nil { return nil }
                 // Between the advisory lock and its row, a new holder is briefly without a row.
-                holder = try currentLock() ?? LockInfo(id: "(being taken)", operation: "unknown", pid: 0, host: "unknown", user: "another kumo command", since: stateTimestamp())
+                return try currentLock() ?? LockInfo(id: "(being taken)", operation: "unknown", pid: 0, host: "unknown", user: "another kumo command", since: stateTimestamp())
             } catch { throw .store(error) }
-            let left = deadline.timeIntervalSinceNow
-            if left <= 0 {
-                if timeout > 0 { throw .timedOut(holder, seconds: timeout) }
-                throw .held(holder)
-            }
-            Thread.sleep(forTimeInterval: min(delay, left))
-            delay = min(delay * 2, 1)
         }
+        return taken!
     }
 
     /// Tries the advisory lock on the lock connection; on success writes `info` as the lock

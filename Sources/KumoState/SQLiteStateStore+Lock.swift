@@ -7,26 +7,15 @@ extension SQLiteStateStore {
     /// retries with exponential back-off (50 ms doubling to 1 s) until the time is up. A lock
     /// whose holder is dead is reported as stale and never taken over silently.
     public func lock(operation: String, timeout: Double = 0) throws(StateLockFailure) -> LockInfo {
-        let deadline = Date().addingTimeInterval(timeout)
-        var delay = 0.05
-        while true {
-            let mine = LockInfo(operation: operation)
+        var mine = LockInfo(operation: operation)
+        try StateLockFailure.waiting(timeout: timeout) { () throws(StateLockFailure) -> LockInfo? in
+            mine = LockInfo(operation: operation)
             let holder: LockInfo?
-            do {
-                holder = try tryLock(mine)
-            } catch {
-                throw .store(error)
-            }
-            guard let holder else { return mine }
-            if holder.isStale { throw .stale(holder) }
-            let left = deadline.timeIntervalSinceNow
-            if left <= 0 {
-                if timeout > 0 { throw .timedOut(holder, seconds: timeout) }
-                throw .held(holder)
-            }
-            Thread.sleep(forTimeInterval: min(delay, left))
-            delay = min(delay * 2, 1)
+            do throws(StateError) { holder = try tryLock(mine) } catch { throw .store(error) }
+            if let holder, holder.isStale { throw .stale(holder) }
+            return holder
         }
+        return mine
     }
 
     /// Inserts the lock row unless one exists; returns the existing holder, or nil on success.

@@ -67,3 +67,23 @@ public enum StateLockFailure: Error, CustomStringConvertible {
         }
     }
 }
+
+extension StateLockFailure {
+    /// The wait both stores take their lock with: `attempt` either takes the lock (returns
+    /// nil) or names the holder that has it (or throws, e.g. for a stale holder). Without a
+    /// `timeout` a held lock fails at once naming its holder; with one, attempts repeat with
+    /// back-off (50 ms doubling to 1 s) until the time is up.
+    static func waiting(timeout: Double, _ attempt: () throws(StateLockFailure) -> LockInfo?) throws(StateLockFailure) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var delay = 0.05
+        while let holder = try attempt() {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 {
+                if timeout > 0 { throw .timedOut(holder, seconds: timeout) }
+                throw .held(holder)
+            }
+            Thread.sleep(forTimeInterval: min(delay, left))
+            delay = min(delay * 2, 1)
+        }
+    }
+}
