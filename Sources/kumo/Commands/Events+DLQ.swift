@@ -18,10 +18,8 @@ extension EventsCommand {
         var json = false
 
         func run() async throws {
-            let client = try RuntimeClient.connect(projectDirectory: location.absolute)
-            let dlq: ControlAPI.Events.DeadLetters
-            do { dlq = try await client.deadLetters(rule: rule) } catch { throw fail("\(error)") }
-            if json { return Console.out(ControlAPI.pretty(dlq) + "\n") }
+            let dlq = try await EventsCommand.ask(location, json: json) { try await $0.deadLetters(rule: rule) }
+            if json { return }
             if dlq.deliveries.isEmpty { return Console.out("the dead-letter queue is empty\n") }
             for d in dlq.deliveries {
                 Console.out("\(d.lastAttemptAt ?? d.createdAt)  event \(d.eventID)\n    \(EventsCommand.describe(d))\n    body: \(d.input ?? "")\n")

@@ -20,10 +20,8 @@ extension EventsCommand {
         var json = false
 
         func run() async throws {
-            let client = try RuntimeClient.connect(projectDirectory: location.absolute)
-            let list: ControlAPI.Events.List
-            do { list = try await client.events(limit: limit, rule: rule) } catch { throw fail("\(error)") }
-            if json { return Console.out(ControlAPI.pretty(list) + "\n") }
+            let list = try await EventsCommand.ask(location, json: json) { try await $0.events(limit: limit, rule: rule) }
+            if json { return }
             if list.events.isEmpty { return Console.out("no events\n") }
             for event in list.events {
                 let kind = event.origin == "put" ? "" : " (\(event.origin))"

@@ -46,12 +46,8 @@ extension EventsCommand {
 
         func run() async throws {
             let request = ControlAPI.Events.PutRequest(entries: try readEntries())
-            let client = try RuntimeClient.connect(projectDirectory: location.absolute)
-            let response: ControlAPI.Events.PutResponse
-            do { response = try await client.putEvents(request) } catch { throw fail("\(error)") }
-            if json {
-                Console.out(ControlAPI.pretty(response) + "\n")
-            } else {
+            let response = try await EventsCommand.ask(location, json: json) { try await $0.putEvents(request) }
+            if !json {
                 for (i, entry) in response.entries.enumerated() {
                     if let id = entry.eventID {
                         Console.out(id + "\n")

@@ -17,10 +17,8 @@ extension EventsCommand {
         var json = false
 
         func run() async throws {
-            let client = try RuntimeClient.connect(projectDirectory: location.absolute)
-            let result: ControlAPI.Events.ActionResult
-            do { result = try await client.redrive(rule: rule) } catch { throw fail("\(error)") }
-            if json { return Console.out(ControlAPI.pretty(result) + "\n") }
+            let result = try await EventsCommand.ask(location, json: json) { try await $0.redrive(rule: rule) }
+            if json { return }
             Console.out("\(result.deliveries) dead letter\(result.deliveries == 1 ? "" : "s") back in line for delivery\n")
         }
     }

@@ -24,10 +24,8 @@ extension EventsCommand {
         var json = false
 
         func run() async throws {
-            let client = try RuntimeClient.connect(projectDirectory: location.absolute)
-            let result: ControlAPI.Events.ActionResult
-            do { result = try await client.replay(from: from, to: to, rule: rule) } catch { throw fail("\(error)") }
-            if json { return Console.out(ControlAPI.pretty(result) + "\n") }
+            let result = try await EventsCommand.ask(location, json: json) { try await $0.replay(from: from, to: to, rule: rule) }
+            if json { return }
             Console.out("replay \(result.replayName ?? ""): \(result.events) event\(result.events == 1 ? "" : "s") sent again, \(result.deliveries) deliver\(result.deliveries == 1 ? "y" : "ies")\n")
         }
     }
